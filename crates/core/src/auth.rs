@@ -1,0 +1,224 @@
+//! Credentials and permissions: API tokens (random, stored as SHA-256), argon2 password
+//! hashes, and the one rule that decides whether a principal may act on a repository.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand::RngCore;
+use sha2::{Digest as _, Sha256};
+
+use crate::model::{Repository, Scope, TokenInfo, User};
+use crate::{Error, Result};
+
+/// The prefix every Wharf token starts with, so leaked tokens are easy to recognise.
+pub const TOKEN_PREFIX: &str = "wharf_";
+
+/// A new random token secret: `wharf_` and 48 hex characters (192 bits).
+#[must_use]
+pub fn generate_token() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{TOKEN_PREFIX}{}", hex::encode(bytes))
+}
+
+/// What is stored for a token: the SHA-256 of the secret. Tokens carry 192 random bits, so a
+/// fast hash is enough and every request can look its token up by this value.
+#[must_use]
+pub fn hash_token(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// An argon2id hash of a password, in PHC string form.
+///
+/// # Errors
+/// [`Error::Internal`] if hashing fails (it does not for sane inputs).
+pub fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::internal_msg(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::internal_msg(format!("hashing password: {e}")))
+}
+
+/// Whether `password` matches a stored PHC hash.
+#[must_use]
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// How a request proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// An API token.
+    Token(TokenInfo),
+    /// The user's password.
+    Password,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Who.
+    pub user: User,
+    /// How.
+    pub credential: Credential,
+}
+
+impl Principal {
+    /// The most this principal may do: the token's scope capped by the user's role.
+    #[must_use]
+    pub fn scope(&self) -> Scope {
+        match &self.credential {
+            Credential::Token(t) => t.scope.min(self.user.role),
+            Credential::Password => self.user.role,
+        }
+    }
+
+    /// Whether the principal may act with `scope` on `repository` (or, with `None`, on the
+    /// whole server: repository-limited tokens never may).
+    #[must_use]
+    pub fn allows(&self, scope: Scope, repository: Option<&Repository>) -> bool {
+        if self.scope() < scope {
+            return false;
+        }
+        match (&self.credential, repository) {
+            (Credential::Token(t), Some(repo)) => t.repository_id.is_none_or(|id| id == repo.id),
+            (Credential::Token(t), None) => t.repository_id.is_none(),
+            (Credential::Password, _) => true,
+        }
+    }
+}
+
+/// Decides whether `principal` may act with `scope` on `repository`. Reads of a repository
+/// with anonymous reads on need nobody.
+///
+/// # Errors
+/// [`Error::Unauthorized`] without a principal, [`Error::Forbidden`] without the scope.
+pub fn authorize(
+    principal: Option<&Principal>,
+    repository: &Repository,
+    scope: Scope,
+) -> Result<()> {
+    if scope == Scope::Read && repository.policy.anonymous_read {
+        return Ok(());
+    }
+    authorize_server(principal, Some(repository), scope)
+}
+
+/// Like [`authorize`] for actions that are not reads of a public repository (or concern the
+/// whole server when `repository` is `None`).
+///
+/// # Errors
+/// [`Error::Unauthorized`] without a principal, [`Error::Forbidden`] without the scope.
+pub fn authorize_server(
+    principal: Option<&Principal>,
+    repository: Option<&Repository>,
+    scope: Scope,
+) -> Result<()> {
+    let Some(p) = principal else {
+        return Err(Error::Unauthorized(
+            "authentication required: send a Wharf token".into(),
+        ));
+    };
+    if p.allows(scope, repository) {
+        Ok(())
+    } else {
+        let target = repository.map_or_else(
+            || "this server".to_owned(),
+            |r| format!("repository {}", r.name),
+        );
+        Err(Error::Forbidden(format!(
+            "user {} lacks {} access to {target}",
+            p.user.name,
+            scope.as_str()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{RepoKind, RepoPolicy};
+    use crate::names::RepoName;
+    use crate::time::Timestamp;
+
+    fn repo(id: i64, anonymous_read: bool) -> Repository {
+        Repository {
+            id,
+            name: RepoName::new("r").unwrap(),
+            format: "generic".into(),
+            kind: RepoKind::Hosted,
+            upstream: None,
+            members: vec![],
+            policy: RepoPolicy {
+                anonymous_read,
+                ..RepoPolicy::default()
+            },
+            created_at: Timestamp(0),
+        }
+    }
+
+    fn token_principal(scope: Scope, role: Scope, repository_id: Option<i64>) -> Principal {
+        Principal {
+            user: User {
+                id: 1,
+                name: "u".into(),
+                role,
+                created_at: Timestamp(0),
+            },
+            credential: Credential::Token(TokenInfo {
+                id: 1,
+                user_id: 1,
+                name: "t".into(),
+                scope,
+                repository_id,
+                expires_at: None,
+                created_at: Timestamp(0),
+            }),
+        }
+    }
+
+    #[test]
+    fn anonymous_reads_follow_the_repository_policy() {
+        assert!(authorize(None, &repo(1, true), Scope::Read).is_ok());
+        assert!(matches!(
+            authorize(None, &repo(1, false), Scope::Read),
+            Err(Error::Unauthorized(_))
+        ));
+        assert!(matches!(
+            authorize(None, &repo(1, true), Scope::Write),
+            Err(Error::Unauthorized(_))
+        ));
+    }
+
+    #[test]
+    fn token_scope_is_capped_by_role_and_repository() {
+        let p = token_principal(Scope::Admin, Scope::Write, None);
+        assert_eq!(p.scope(), Scope::Write);
+        assert!(authorize(Some(&p), &repo(1, false), Scope::Write).is_ok());
+        assert!(matches!(
+            authorize_server(Some(&p), None, Scope::Admin),
+            Err(Error::Forbidden(_))
+        ));
+        let limited = token_principal(Scope::Write, Scope::Admin, Some(2));
+        assert!(authorize(Some(&limited), &repo(2, false), Scope::Write).is_ok());
+        assert!(authorize(Some(&limited), &repo(3, false), Scope::Read).is_err());
+        assert!(authorize_server(Some(&limited), None, Scope::Read).is_err());
+    }
+
+    #[test]
+    fn passwords_and_tokens_round_trip() {
+        let hash = hash_password("s3cret").unwrap();
+        assert!(verify_password("s3cret", &hash));
+        assert!(!verify_password("wrong", &hash));
+        let t = generate_token();
+        assert!(t.starts_with(TOKEN_PREFIX) && t.len() == TOKEN_PREFIX.len() + 48);
+        assert_eq!(hash_token(&t), hash_token(&t));
+        assert_ne!(hash_token(&t), hash_token(&generate_token()));
+    }
+}

@@ -1,0 +1,327 @@
+//! The content-addressed blob store over an OpenDAL [`Operator`].
+//!
+//! Uploads are staged: streamed to a temporary object while SHA-256, SHA-1, MD5 and SHA-512 are
+//! computed in the same pass (on two cores), checked against the size limit and the claimed
+//! digest, and only then committed to `sha256/ab/cd/<hex>`. A staged upload that is dropped —
+//! error, digest mismatch, client disconnect — removes its temporary object. Reads stream,
+//! with byte ranges. Nothing here ever holds a whole body in memory.
+
+mod keys;
+mod stage;
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
+use opendal::{ErrorKind, Operator, services};
+use serde::{Deserialize, Serialize};
+
+pub use keys::{TEMP_PREFIX, blob_key, sha256_of_key};
+pub use stage::{StageOptions, StagedBlob};
+
+use crate::digest::Sha256;
+use crate::time::Timestamp;
+use crate::{Error, Result};
+
+/// Which storage engine holds blobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// A directory on the local filesystem (the default).
+    #[default]
+    Fs,
+    /// Process memory; for tests only.
+    Memory,
+}
+
+/// Storage settings (`[storage]` in the config file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// The engine.
+    #[serde(default)]
+    pub backend: Backend,
+    /// The directory of the `fs` backend; `<data-dir>/blobs` when unset.
+    #[serde(default)]
+    pub root: Option<PathBuf>,
+}
+
+/// A stored object's size and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectStat {
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification, when the backend knows it.
+    pub modified: Option<Timestamp>,
+}
+
+/// A stream of a blob's bytes.
+pub type ByteStream = futures::stream::BoxStream<'static, std::io::Result<Bytes>>;
+
+/// Content-addressed blobs.
+#[derive(Clone, Debug)]
+pub struct BlobStore {
+    op: Operator,
+}
+
+fn storage_err(context: &str, e: opendal::Error) -> Error {
+    Error::internal(format!("storage: {context}"), e)
+}
+
+impl BlobStore {
+    /// Wraps an operator.
+    #[must_use]
+    pub fn new(op: Operator) -> Self {
+        Self { op }
+    }
+
+    /// An in-memory store, for tests.
+    ///
+    /// # Panics
+    /// Never: the memory service has no settings that can fail.
+    #[must_use]
+    pub fn memory() -> Self {
+        Self::new(
+            Operator::new(services::Memory::default())
+                .expect("memory operator")
+                .finish(),
+        )
+    }
+
+    /// Opens the configured backend; `default_root` is used by `fs` when no root is set.
+    ///
+    /// # Errors
+    /// When the backend cannot be set up (e.g. the directory cannot be created).
+    pub fn from_config(config: &StorageConfig, default_root: &std::path::Path) -> Result<Self> {
+        match config.backend {
+            Backend::Memory => Ok(Self::memory()),
+            Backend::Fs => {
+                let root = config
+                    .root
+                    .clone()
+                    .unwrap_or_else(|| default_root.to_path_buf());
+                std::fs::create_dir_all(&root).map_err(|e| {
+                    Error::internal(format!("storage: creating {}", root.display()), e)
+                })?;
+                let root = root.canonicalize().map_err(|e| {
+                    Error::internal(format!("storage: resolving {}", root.display()), e)
+                })?;
+                let builder = services::Fs::default().root(&root.to_string_lossy());
+                let op = Operator::new(builder)
+                    .map_err(|e| storage_err("opening fs backend", e))?
+                    .finish();
+                Ok(Self::new(op))
+            }
+        }
+    }
+
+    /// Streams `body` into a temporary object; see [`StagedBlob`].
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`], [`Error::DigestMismatch`], [`Error::BodyRead`] or a storage error;
+    /// in every case the temporary object is removed.
+    pub async fn stage<S, E>(&self, body: S, options: &StageOptions) -> Result<StagedBlob>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        stage::stage(&self.op, body, options).await
+    }
+
+    /// Moves a staged blob to its content address. When an object is already there (the same
+    /// content was stored before) the staged copy is simply dropped.
+    ///
+    /// # Errors
+    /// A storage error; the temporary object is removed anyway.
+    pub async fn commit(&self, staged: StagedBlob) -> Result<()> {
+        let key = blob_key(&staged.digests.sha256);
+        if let Some(stat) = self.stat_key(&key).await?
+            && stat.size == staged.size
+        {
+            self.drop_staged(staged).await;
+            return Ok(());
+        }
+        let temp = staged.temp_key().to_owned();
+        let capability = self.op.info().full_capability();
+        let moved = if capability.rename {
+            self.op.rename(&temp, &key).await.map(|()| true)
+        } else if capability.copy {
+            self.op.copy(&temp, &key).await.map(|()| false)
+        } else {
+            self.stream_copy(&temp, &key).await.map(|()| false)
+        };
+        if moved.map_err(|e| storage_err("committing blob", e))? {
+            staged.committed();
+        } else {
+            self.drop_staged(staged).await;
+        }
+        Ok(())
+    }
+
+    /// Removes a staged upload's temporary object now, rather than in the background.
+    async fn drop_staged(&self, staged: StagedBlob) {
+        if let Err(e) = self.op.delete(staged.temp_key()).await {
+            tracing::warn!(error = %e, "could not remove temporary upload");
+        }
+        staged.committed();
+    }
+
+    /// Copies an object by streaming it, for backends without copy or rename.
+    async fn stream_copy(&self, from: &str, to: &str) -> opendal::Result<()> {
+        let mut chunks = self.op.reader(from).await?.into_bytes_stream(..).await?;
+        let mut writer = self.op.writer(to).await?;
+        while let Some(chunk) = chunks.next().await {
+            writer
+                .write(
+                    chunk.map_err(|e| opendal::Error::new(ErrorKind::Unexpected, e.to_string()))?,
+                )
+                .await?;
+        }
+        writer.close().await?;
+        Ok(())
+    }
+
+    /// Streams a blob, or the half-open `range` of it.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the object is missing, or a storage error.
+    pub async fn read(&self, sha256: &Sha256, range: Range<u64>) -> Result<ByteStream> {
+        let key = blob_key(sha256);
+        let reader = self
+            .op
+            .reader_with(&key)
+            .chunk(1 << 20)
+            .await
+            .map_err(|e| not_found_or(e, "opening blob"))?;
+        let mut stream = reader
+            .into_bytes_stream(range)
+            .await
+            .map_err(|e| not_found_or(e, "reading blob"))?;
+        // Backends report a missing object on the first read; surface it before any header.
+        let first = match stream.next().await {
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::not_found("blob content is missing from storage"));
+            }
+            Some(Err(e)) => return Err(Error::internal("storage: reading blob", e)),
+            first => first,
+        };
+        Ok(futures::stream::iter(first).chain(stream).boxed())
+    }
+
+    /// Size and modification time of a blob's object, `None` when missing.
+    ///
+    /// # Errors
+    /// A storage error other than not-found.
+    pub async fn stat(&self, sha256: &Sha256) -> Result<Option<ObjectStat>> {
+        self.stat_key(&blob_key(sha256)).await
+    }
+
+    async fn stat_key(&self, key: &str) -> Result<Option<ObjectStat>> {
+        match self.op.stat(key).await {
+            Ok(meta) => Ok(Some(ObjectStat {
+                size: meta.content_length(),
+                modified: meta.last_modified().map(|t| {
+                    let st: std::time::SystemTime = t.into();
+                    Timestamp(
+                        st.duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+                    )
+                }),
+            })),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(storage_err("stat", e)),
+        }
+    }
+
+    /// Deletes a blob's object; a missing object is not an error.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn delete(&self, sha256: &Sha256) -> Result<()> {
+        self.op
+            .delete(&blob_key(sha256))
+            .await
+            .map_err(|e| storage_err("deleting blob", e))
+    }
+
+    /// Every blob object's digest (for fsck's orphan list).
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn list_blobs(&self) -> Result<Vec<Sha256>> {
+        let mut lister = self
+            .op
+            .lister_with(keys::BLOB_PREFIX)
+            .recursive(true)
+            .await
+            .map_err(|e| storage_err("listing blobs", e))?;
+        let mut out = Vec::new();
+        while let Some(entry) = lister
+            .try_next()
+            .await
+            .map_err(|e| storage_err("listing blobs", e))?
+        {
+            if let Some(sha) = sha256_of_key(entry.path()) {
+                out.push(sha);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes temporary objects older than `before`: leftovers of a crash mid-upload.
+    /// Returns how many were removed.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn sweep_temp(&self, before: Timestamp) -> Result<u64> {
+        let entries = match self.op.list(TEMP_PREFIX).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(storage_err("listing temporary objects", e)),
+        };
+        let mut removed = 0;
+        for entry in entries {
+            if entry.path().ends_with('/') {
+                continue;
+            }
+            let old = match self.stat_key(entry.path()).await? {
+                Some(ObjectStat {
+                    modified: Some(m), ..
+                }) => m < before,
+                // Without a modification time an object's age is unknown: keep it.
+                Some(_) | None => false,
+            };
+            if old {
+                self.op
+                    .delete(entry.path())
+                    .await
+                    .map_err(|e| storage_err("deleting temporary object", e))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Answers when the storage does (for `/readyz`).
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn ping(&self) -> Result<()> {
+        self.op
+            .check()
+            .await
+            .map_err(|e| storage_err("health check", e))
+    }
+}
+
+fn not_found_or(e: opendal::Error, context: &str) -> Error {
+    if e.kind() == ErrorKind::NotFound {
+        Error::not_found("blob content is missing from storage")
+    } else {
+        storage_err(context, e)
+    }
+}
+
+#[cfg(test)]
+mod tests;

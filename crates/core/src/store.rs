@@ -1,0 +1,202 @@
+//! The metadata store, as traits split by aggregate. The `db` crate implements them for SQLite
+//! and PostgreSQL; use cases and the server only see these traits.
+
+use async_trait::async_trait;
+
+use crate::Result;
+use crate::digest::{Digests, Sha256};
+use crate::model::{
+    BlobRecord, FileEntry, LocatedFile, NewRepository, NewToken, Package, PropertyOwner,
+    RepoPolicy, Repository, Scope, TokenInfo, User, Version,
+};
+use crate::time::Timestamp;
+
+/// Repositories.
+#[async_trait]
+pub trait RepositoryStore: Send + Sync {
+    /// Creates a repository. [`crate::Error::Conflict`] when the name is taken in the format.
+    async fn create_repository(&self, new: &NewRepository) -> Result<Repository>;
+    /// A repository by format and name.
+    async fn repository(&self, format: &str, name: &str) -> Result<Option<Repository>>;
+    /// Every repository, by format then name.
+    async fn list_repositories(&self) -> Result<Vec<Repository>>;
+    /// Replaces a repository's policies; `false` when it does not exist.
+    async fn update_policy(&self, id: i64, policy: &RepoPolicy) -> Result<bool>;
+    /// Deletes a repository and everything in it (blobs are left to GC); `false` when absent.
+    async fn delete_repository(&self, id: i64) -> Result<bool>;
+}
+
+/// One publish, as one transaction: dropped without [`PublishTx::commit`], it leaves no trace.
+#[async_trait]
+pub trait PublishTx: Send {
+    /// The package's id, creating it (`true`) when new. Names compare case-insensitively.
+    async fn package(&mut self, repository_id: i64, name: &str) -> Result<(i64, bool)>;
+    /// The version's id, creating it (`true`) when new.
+    async fn version(&mut self, package_id: i64, version: &str) -> Result<(i64, bool)>;
+    /// An existing file of that name in the version: `(file id, blob id)`.
+    async fn file(&mut self, version_id: i64, name: &str) -> Result<Option<(i64, i64)>>;
+    /// Removes a file (for overwrites).
+    async fn remove_file(&mut self, file_id: i64) -> Result<()>;
+    /// Adds a file. [`crate::Error::Conflict`] when the name exists in the version.
+    async fn insert_file(&mut self, version_id: i64, name: &str, blob_id: i64) -> Result<i64>;
+    /// Sets a property, replacing a previous value of the same name.
+    async fn set_property(&mut self, owner: PropertyOwner, name: &str, value: &str) -> Result<()>;
+    /// Drops a blob pin, in the same transaction that references the blob.
+    async fn release_pin(&mut self, pin_id: i64) -> Result<()>;
+    /// Makes everything visible at once.
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Packages, versions and files.
+#[async_trait]
+pub trait PackageStore: Send + Sync {
+    /// Starts a publish transaction.
+    async fn begin_publish(&self) -> Result<Box<dyn PublishTx>>;
+    /// Packages of a repository by name, after `after` (a name), at most `limit`.
+    async fn list_packages(
+        &self,
+        repository_id: i64,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Package>>;
+    /// A package by name (case-insensitive).
+    async fn package(&self, repository_id: i64, name: &str) -> Result<Option<Package>>;
+    /// The versions of a package, oldest first.
+    async fn list_versions(&self, package_id: i64) -> Result<Vec<Version>>;
+    /// A version by its string (case-insensitive).
+    async fn version(&self, package_id: i64, version: &str) -> Result<Option<Version>>;
+    /// The files of a version, by name.
+    async fn list_files(&self, version_id: i64) -> Result<Vec<FileEntry>>;
+    /// One file by package, version and file name, in one query (the download path).
+    async fn file(
+        &self,
+        repository_id: i64,
+        package: &str,
+        version: &str,
+        file: &str,
+    ) -> Result<Option<FileEntry>>;
+    /// Every file of a repository with its package and version (for flat listings).
+    async fn list_repository_files(&self, repository_id: i64) -> Result<Vec<LocatedFile>>;
+    /// Deletes a file; an emptied version and package go with it. `false` when absent.
+    async fn delete_file(&self, file_id: i64) -> Result<bool>;
+    /// Deletes a version and its files; an emptied package goes with it.
+    async fn delete_version(&self, version_id: i64) -> Result<bool>;
+    /// Deletes a package with its versions and files.
+    async fn delete_package(&self, package_id: i64) -> Result<bool>;
+    /// The properties of something, by name.
+    async fn properties(&self, owner: PropertyOwner) -> Result<Vec<(String, String)>>;
+}
+
+/// A publisher's hold on a blob row: while the pin lives, GC cannot condemn the blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobClaim {
+    /// The blob's id.
+    pub blob_id: i64,
+    /// The pin's id, released when the file referencing the blob is committed.
+    pub pin_id: i64,
+}
+
+/// A blob that garbage collection may remove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcCandidate {
+    /// The blob.
+    pub blob: BlobRecord,
+    /// Its claim counter when it was listed; condemning checks it has not moved.
+    pub claim_seq: i64,
+    /// Whether an interrupted collection already condemned it.
+    pub condemned: bool,
+}
+
+/// Blob records, and the garbage collector's side of the blob lifecycle.
+///
+/// The race between a publish and GC is closed by construction: a publish first claims the
+/// blob (one atomic upsert that bumps `claim_seq` and adds a pin, refused while the blob is
+/// condemned), then stores the object, then references the blob and drops the pin in one
+/// transaction. GC condemns a blob only with one atomic update that re-checks `claim_seq`, the
+/// absence of live pins and of references; it deletes the object only after that, and the row
+/// last. So every state a reader can see has either a pin, a reference, or a condemned row
+/// that publishers wait for.
+#[async_trait]
+pub trait BlobIndex: Send + Sync {
+    /// A blob by digest.
+    async fn blob(&self, sha256: &Sha256) -> Result<Option<BlobRecord>>;
+    /// Records (or finds) a blob and pins it until `pin_until`. `None` while GC has it
+    /// condemned: the caller waits and tries again.
+    async fn claim_blob(
+        &self,
+        digests: &Digests,
+        size: u64,
+        now: Timestamp,
+        pin_until: Timestamp,
+    ) -> Result<Option<BlobClaim>>;
+    /// Drops a pin after a failed publish.
+    async fn release_pin(&self, pin_id: i64) -> Result<()>;
+    /// Blobs with id above `after_id` that no file references, no live pin holds, and nobody
+    /// claimed since `before` — plus blobs left condemned by an interrupted collection.
+    async fn gc_candidates(
+        &self,
+        before: Timestamp,
+        now: Timestamp,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<GcCandidate>>;
+    /// Condemns a candidate if it is still unreferenced, unpinned and unclaimed since it was
+    /// listed (`claim_seq` unchanged). `false` when anything moved.
+    async fn condemn_blob(&self, id: i64, claim_seq: i64, now: Timestamp) -> Result<bool>;
+    /// Removes a condemned blob's row once its object is gone.
+    async fn forget_blob(&self, id: i64) -> Result<()>;
+    /// Every blob record by id, after `after_id`, at most `limit` (for fsck).
+    async fn blobs_after(&self, after_id: i64, limit: u32) -> Result<Vec<BlobRecord>>;
+    /// Number of blobs and their total size.
+    async fn blob_totals(&self) -> Result<(u64, u64)>;
+}
+
+/// Users and API tokens.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates a user. [`crate::Error::Conflict`] when the name is taken.
+    async fn create_user(&self, name: &str, password_hash: &str, role: Scope) -> Result<User>;
+    /// A user with its password hash.
+    async fn user_by_name(&self, name: &str) -> Result<Option<(User, String)>>;
+    /// Every user.
+    async fn list_users(&self) -> Result<Vec<User>>;
+    /// Deletes a user and their tokens.
+    async fn delete_user(&self, id: i64) -> Result<bool>;
+    /// Stores a token's hash.
+    async fn create_token(&self, token: &NewToken) -> Result<TokenInfo>;
+    /// The token with this hash and its user, if it has not expired at `now`.
+    async fn token_by_hash(&self, hash: &str, now: Timestamp) -> Result<Option<(TokenInfo, User)>>;
+    /// A user's tokens.
+    async fn list_tokens(&self, user_id: i64) -> Result<Vec<TokenInfo>>;
+    /// Deletes one of a user's tokens.
+    async fn delete_token(&self, user_id: i64, token_id: i64) -> Result<bool>;
+    /// Number of users, to tell a fresh installation.
+    async fn count_users(&self) -> Result<u64>;
+}
+
+/// Leases: exactly one holder at a time does a named background job.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes or renews the lease `name` for `holder` until `until`, if it is free, expired, or
+    /// already held by `holder`.
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool>;
+    /// Gives the lease up if `holder` has it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+}
+
+/// The whole metadata store.
+#[async_trait]
+pub trait MetadataStore:
+    RepositoryStore + PackageStore + BlobIndex + UserStore + LeaseStore
+{
+    /// Answers when the database does (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+    /// Which engine this is (`sqlite` or `postgres`).
+    fn backend(&self) -> &'static str;
+}

@@ -1,0 +1,9 @@
+//! Use cases: the only code that touches both metadata and blobs.
+
+pub mod fsck;
+pub mod gc;
+pub mod publish;
+
+pub use fsck::{FsckReport, fsck};
+pub use gc::{GcReport, collect_garbage};
+pub use publish::{PropertyTarget, PublishFile, PublishMode, Published, publish_file};

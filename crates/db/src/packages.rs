@@ -1,0 +1,365 @@
+//! [`PackageStore`] and its [`PublishTx`]: packages, versions, files and properties.
+
+use async_trait::async_trait;
+use sqlx::{Any, Row, Transaction};
+use wharf_core::model::{FileEntry, LocatedFile, Package, PropertyOwner, Version};
+use wharf_core::store::{PackageStore, PublishTx};
+use wharf_core::time::Timestamp;
+use wharf_core::{Error, Result};
+
+use crate::Db;
+use crate::error::db_err;
+use crate::rows::{self, BLOB_COLUMNS, FILE_COLUMNS};
+
+const FILE_JOIN: &str = "FROM files f JOIN blobs b ON b.id = f.blob_id";
+
+/// A publish in progress: one database transaction.
+struct Publish {
+    tx: Transaction<'static, Any>,
+}
+
+fn property_table(owner: PropertyOwner) -> (&'static str, i64) {
+    match owner {
+        PropertyOwner::Package(id) => ("package_properties", id),
+        PropertyOwner::Version(id) => ("version_properties", id),
+        PropertyOwner::File(id) => ("file_properties", id),
+    }
+}
+
+/// Inserts a row unless its unique key exists; returns the id and whether it was inserted.
+async fn get_or_insert(
+    tx: &mut Transaction<'static, Any>,
+    insert: &str,
+    select: &str,
+    parent: i64,
+    value: &str,
+) -> Result<(i64, bool)> {
+    let inserted = sqlx::query(insert)
+        .bind(parent)
+        .bind(value)
+        .bind(value.to_lowercase())
+        .bind(Timestamp::now().0)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    if let Some(row) = inserted {
+        return Ok((row.try_get("id").map_err(db_err)?, true));
+    }
+    let row = sqlx::query(select)
+        .bind(parent)
+        .bind(value.to_lowercase())
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok((row.try_get("id").map_err(db_err)?, false))
+}
+
+#[async_trait]
+impl PublishTx for Publish {
+    async fn package(&mut self, repository_id: i64, name: &str) -> Result<(i64, bool)> {
+        get_or_insert(
+            &mut self.tx,
+            "INSERT INTO packages (repository_id, name, lower_name, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (repository_id, lower_name) DO NOTHING RETURNING id",
+            "SELECT id FROM packages WHERE repository_id = $1 AND lower_name = $2",
+            repository_id,
+            name,
+        )
+        .await
+    }
+
+    async fn version(&mut self, package_id: i64, version: &str) -> Result<(i64, bool)> {
+        get_or_insert(
+            &mut self.tx,
+            "INSERT INTO versions (package_id, version, lower_version, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (package_id, lower_version) DO NOTHING RETURNING id",
+            "SELECT id FROM versions WHERE package_id = $1 AND lower_version = $2",
+            package_id,
+            version,
+        )
+        .await
+    }
+
+    async fn file(&mut self, version_id: i64, name: &str) -> Result<Option<(i64, i64)>> {
+        let row =
+            sqlx::query("SELECT id, blob_id FROM files WHERE version_id = $1 AND lower_name = $2")
+                .bind(version_id)
+                .bind(name.to_lowercase())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        row.map(|r| {
+            Ok((
+                r.try_get("id").map_err(db_err)?,
+                r.try_get("blob_id").map_err(db_err)?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn remove_file(&mut self, file_id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM files WHERE id = $1")
+            .bind(file_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn insert_file(&mut self, version_id: i64, name: &str, blob_id: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO files (version_id, blob_id, name, lower_name, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(version_id)
+        .bind(blob_id)
+        .bind(name)
+        .bind(name.to_lowercase())
+        .bind(Timestamp::now().0)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(|e| match db_err(e) {
+            Error::Conflict(_) => Error::conflict(format!("file {name} already exists")),
+            other => other,
+        })?;
+        row.try_get("id").map_err(db_err)
+    }
+
+    async fn set_property(&mut self, owner: PropertyOwner, name: &str, value: &str) -> Result<()> {
+        let (table, id) = property_table(owner);
+        sqlx::query(&format!(
+            "INSERT INTO {table} (owner_id, name, value) VALUES ($1, $2, $3) \
+             ON CONFLICT (owner_id, name) DO UPDATE SET value = excluded.value"
+        ))
+        .bind(id)
+        .bind(name)
+        .bind(value)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn release_pin(&mut self, pin_id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM blob_pins WHERE id = $1")
+            .bind(pin_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await.map_err(db_err)
+    }
+}
+
+/// Removes a version left without files, then a package left without versions.
+async fn prune_empty(
+    tx: &mut Transaction<'static, Any>,
+    version_id: Option<i64>,
+    package_id: i64,
+) -> Result<()> {
+    if let Some(version_id) = version_id {
+        sqlx::query("DELETE FROM versions WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM files WHERE version_id = $1)")
+            .bind(version_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    }
+    sqlx::query("DELETE FROM packages WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM versions WHERE package_id = $1)")
+        .bind(package_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl PackageStore for Db {
+    async fn begin_publish(&self) -> Result<Box<dyn PublishTx>> {
+        let tx = self.write.begin().await.map_err(db_err)?;
+        Ok(Box::new(Publish { tx }))
+    }
+
+    async fn list_packages(
+        &self,
+        repository_id: i64,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Package>> {
+        sqlx::query(
+            "SELECT id, repository_id, name, created_at FROM packages \
+             WHERE repository_id = $1 AND lower_name > $2 ORDER BY lower_name LIMIT $3",
+        )
+        .bind(repository_id)
+        .bind(after.map(str::to_lowercase).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::package)
+        .collect()
+    }
+
+    async fn package(&self, repository_id: i64, name: &str) -> Result<Option<Package>> {
+        sqlx::query("SELECT id, repository_id, name, created_at FROM packages WHERE repository_id = $1 AND lower_name = $2")
+            .bind(repository_id)
+            .bind(name.to_lowercase())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(rows::package)
+            .transpose()
+    }
+
+    async fn list_versions(&self, package_id: i64) -> Result<Vec<Version>> {
+        sqlx::query("SELECT id, package_id, version, created_at FROM versions WHERE package_id = $1 ORDER BY created_at, id")
+            .bind(package_id)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::version)
+            .collect()
+    }
+
+    async fn version(&self, package_id: i64, version: &str) -> Result<Option<Version>> {
+        sqlx::query("SELECT id, package_id, version, created_at FROM versions WHERE package_id = $1 AND lower_version = $2")
+            .bind(package_id)
+            .bind(version.to_lowercase())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(rows::version)
+            .transpose()
+    }
+
+    async fn list_files(&self, version_id: i64) -> Result<Vec<FileEntry>> {
+        sqlx::query(&format!(
+            "SELECT {FILE_COLUMNS}, {BLOB_COLUMNS} {FILE_JOIN} WHERE f.version_id = $1 ORDER BY f.lower_name"
+        ))
+        .bind(version_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::file)
+        .collect()
+    }
+
+    async fn file(
+        &self,
+        repository_id: i64,
+        package: &str,
+        version: &str,
+        file: &str,
+    ) -> Result<Option<FileEntry>> {
+        sqlx::query(&format!(
+            "SELECT {FILE_COLUMNS}, {BLOB_COLUMNS} {FILE_JOIN} \
+             JOIN versions v ON v.id = f.version_id JOIN packages p ON p.id = v.package_id \
+             WHERE p.repository_id = $1 AND p.lower_name = $2 AND v.lower_version = $3 AND f.lower_name = $4"
+        ))
+        .bind(repository_id)
+        .bind(package.to_lowercase())
+        .bind(version.to_lowercase())
+        .bind(file.to_lowercase())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(rows::file)
+        .transpose()
+    }
+
+    async fn list_repository_files(&self, repository_id: i64) -> Result<Vec<LocatedFile>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {FILE_COLUMNS}, {BLOB_COLUMNS}, p.name AS package_name, v.version {FILE_JOIN} \
+             JOIN versions v ON v.id = f.version_id JOIN packages p ON p.id = v.package_id \
+             WHERE p.repository_id = $1 ORDER BY p.lower_name, v.id, f.lower_name"
+        ))
+        .bind(repository_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(LocatedFile {
+                    package: row.try_get("package_name").map_err(db_err)?,
+                    version: row.try_get("version").map_err(db_err)?,
+                    file: rows::file(row)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_file(&self, file_id: i64) -> Result<bool> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let Some(row) = sqlx::query(
+            "SELECT f.version_id, v.package_id FROM files f JOIN versions v ON v.id = f.version_id WHERE f.id = $1",
+        )
+        .bind(file_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        else {
+            return Ok(false);
+        };
+        let version_id: i64 = row.try_get("version_id").map_err(db_err)?;
+        let package_id: i64 = row.try_get("package_id").map_err(db_err)?;
+        sqlx::query("DELETE FROM files WHERE id = $1")
+            .bind(file_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        prune_empty(&mut tx, Some(version_id), package_id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn delete_version(&self, version_id: i64) -> Result<bool> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let Some(row) = sqlx::query("DELETE FROM versions WHERE id = $1 RETURNING package_id")
+            .bind(version_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(false);
+        };
+        let package_id: i64 = row.try_get("package_id").map_err(db_err)?;
+        prune_empty(&mut tx, None, package_id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn delete_package(&self, package_id: i64) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM packages WHERE id = $1")
+            .bind(package_id)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn properties(&self, owner: PropertyOwner) -> Result<Vec<(String, String)>> {
+        let (table, id) = property_table(owner);
+        sqlx::query(&format!(
+            "SELECT name, value FROM {table} WHERE owner_id = $1 ORDER BY name"
+        ))
+        .bind(id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("name").map_err(db_err)?,
+                r.try_get("value").map_err(db_err)?,
+            ))
+        })
+        .collect()
+    }
+}
