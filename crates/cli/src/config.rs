@@ -1,0 +1,327 @@
+//! Configuration: defaults < TOML file < `WHARF_*` environment (`WHARF_SECTION__KEY`) < flags.
+//! Any key may be read from a file instead with a `_FILE` suffix on its variable
+//! (`WHARF_DATABASE__URL_FILE=/run/secrets/db`). Secrets are redacted when printed.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize, Serializer};
+use wharf_core::blob::StorageConfig;
+use wharf_format_generic::PlatformConfig;
+
+const ENV_PREFIX: &str = "WHARF_";
+/// Variables that are flags of their own, not configuration keys.
+const NOT_KEYS: &[&str] = &["config", "listen", "test_postgres_url", "compat_root"];
+
+/// A secret string: kept as is, shown as `***`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the SQLite database and the fs blobs live by default.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// `[server]`.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// `[database]`.
+    #[serde(default)]
+    pub database: DatabaseSection,
+    /// `[storage]`.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// `[gc]`.
+    #[serde(default)]
+    pub gc: GcSection,
+    /// `[compat]`.
+    #[serde(default)]
+    pub compat: CompatSection,
+    /// `[platform]`: the Platform Package Repository API.
+    #[serde(default)]
+    pub platform: PlatformConfig,
+    /// `[log]`.
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./wharf-data")
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The URL clients use, when Wharf is behind a proxy.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Upload limit in bytes for repositories that set none.
+    #[serde(default = "default_max_upload")]
+    pub max_upload_size: u64,
+    /// Longest a request may take.
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_max_upload() -> u64 {
+    10 << 30
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(3600)
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            public_url: None,
+            max_upload_size: default_max_upload(),
+            request_timeout: default_timeout(),
+        }
+    }
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// `sqlite://…` or `postgres://…`; default: SQLite at `<data_dir>/wharf.db`.
+    #[serde(default)]
+    pub url: Option<Secret>,
+    /// Reader connections (SQLite) or connections (PostgreSQL).
+    #[serde(default = "default_connections")]
+    pub max_connections: u32,
+}
+
+fn default_connections() -> u32 {
+    8
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: default_connections(),
+        }
+    }
+}
+
+/// `[gc]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GcSection {
+    /// Whether `serve` collects in the background.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Keep unreferenced blobs this long.
+    #[serde(default = "default_grace", with = "humantime_serde")]
+    pub grace: Duration,
+    /// How often to collect.
+    #[serde(default = "default_interval", with = "humantime_serde")]
+    pub interval: Duration,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_grace() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+fn default_interval() -> Duration {
+    Duration::from_secs(3600)
+}
+
+impl Default for GcSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            grace: default_grace(),
+            interval: default_interval(),
+        }
+    }
+}
+
+/// `[compat]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompatSection {
+    /// A seed API to serve at `/` as well: `platform`.
+    #[serde(default)]
+    pub root: Option<String>,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    /// `text` or `json`.
+    #[serde(default = "default_log_format")]
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `wharf=debug` (`RUST_LOG` wins when set).
+    #[serde(default = "default_log_level")]
+    pub level: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn default_log_format() -> LogFormat {
+    LogFormat::Text
+}
+fn default_log_level() -> String {
+    "info".into()
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self {
+            format: default_log_format(),
+            level: default_log_level(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: default_data_dir(),
+            server: ServerSection::default(),
+            database: DatabaseSection::default(),
+            storage: StorageConfig::default(),
+            gc: GcSection::default(),
+            compat: CompatSection::default(),
+            platform: PlatformConfig::default(),
+            log: LogSection::default(),
+        }
+    }
+}
+
+/// Values given as flags, the top layer.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// `--compat-root`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compat_root: Option<String>,
+}
+
+/// Reads `KEY_FILE` variables into their keys.
+fn file_variables() -> anyhow::Result<Figment> {
+    let mut layer = Figment::new();
+    for (name, _) in std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))) {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let Some(key) = rest.strip_suffix("_FILE") else {
+            continue;
+        };
+        let path = std::env::var(&name).with_context(|| format!("{name} is not UTF-8"))?;
+        let value = std::fs::read_to_string(&path)
+            .with_context(|| format!("{name}: reading {path}"))?;
+        let dotted = key.to_lowercase().replace("__", ".");
+        layer = layer.merge(Serialized::global(&dotted, value.trim_end_matches(['\n', '\r'])));
+    }
+    Ok(layer)
+}
+
+/// Loads the configuration from every layer.
+///
+/// # Errors
+/// A message naming the file, key or value that is wrong.
+pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(file) = file {
+        if !file.is_file() {
+            bail!("config file {} does not exist", file.display());
+        }
+        figment = figment.merge(Toml::file_exact(file));
+    }
+    figment = figment
+        .merge(
+            Env::prefixed(ENV_PREFIX)
+                .split("__")
+                .ignore(NOT_KEYS)
+                .filter(|k| !k.as_str().ends_with("_file")),
+        )
+        .merge(file_variables()?);
+    if let Some(dir) = &overrides.data_dir {
+        figment = figment.merge(Serialized::global("data_dir", dir));
+    }
+    if let Some(listen) = overrides.listen {
+        figment = figment.merge(Serialized::global("server.listen", listen.to_string()));
+    }
+    if let Some(root) = &overrides.compat_root {
+        figment = figment.merge(Serialized::global("compat.root", root));
+    }
+    let config: Config = figment.extract().map_err(|e| {
+        let mut message = String::from("invalid configuration:");
+        for error in e {
+            message.push_str(&format!("\n  {error}"));
+        }
+        anyhow::anyhow!(message)
+    })?;
+    if let Some(root) = &config.compat.root
+        && root != "platform"
+    {
+        bail!("invalid configuration: compat.root = {root:?}; the only compatibility root is \"platform\"");
+    }
+    Ok(config)
+}
+
+impl Config {
+    /// The database URL: the configured one, or SQLite in the data directory.
+    #[must_use]
+    pub fn database_url(&self) -> String {
+        self.database.url.as_ref().map_or_else(
+            || wharf_db::Db::sqlite_url(&self.data_dir.join("wharf.db")),
+            |s| s.0.clone(),
+        )
+    }
+
+    /// The configuration as TOML, secrets redacted.
+    ///
+    /// # Errors
+    /// Never in practice; TOML serialization of these types cannot fail.
+    pub fn to_toml(&self) -> anyhow::Result<String> {
+        Ok(toml::to_string_pretty(self)?)
+    }
+}

@@ -1,0 +1,105 @@
+//! `wharf serve`: open the backends, make sure every format has a repository, start the
+//! background collector, and serve until SIGINT or SIGTERM.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+use wharf_core::usecases::collect_garbage;
+use wharf_server::{AppState, Format, ServerConfig, build_router};
+
+use crate::admin;
+use crate::config::{Config, LogFormat};
+
+/// The compiled-in formats.
+pub fn formats(config: &Config) -> Vec<Arc<dyn Format>> {
+    vec![Arc::new(wharf_format_generic::GenericFormat::new(
+        config.platform.clone(),
+    ))]
+}
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match config.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Runs the server.
+///
+/// # Errors
+/// When a backend cannot be opened or the address cannot be bound.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    init_logging(&config);
+    let (db, blobs) = admin::open(&config).await?;
+    let formats = formats(&config);
+    admin::ensure_default_repositories(&db, &formats).await?;
+    admin::hint_first_admin(&db, &config).await?;
+    let server = ServerConfig {
+        public_url: config.server.public_url.clone(),
+        default_max_upload: config.server.max_upload_size,
+        request_timeout: config.server.request_timeout,
+        compat_root: config.compat.root.clone(),
+        gc_grace: config.gc.grace,
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(Arc::new(db), blobs, server, &formats);
+    if config.gc.enabled {
+        tokio::spawn(collect_periodically(state.clone(), config.gc.interval));
+    }
+    let app = build_router(state, &formats);
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "wharf is listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("serving")?;
+    tracing::info!("wharf stopped");
+    Ok(())
+}
+
+async fn collect_periodically(state: AppState, interval: std::time::Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        if let Err(e) = collect_garbage(
+            state.store.as_ref(),
+            &state.blobs,
+            state.config.gc_grace,
+            &state.config.instance,
+        )
+        .await
+        {
+            tracing::error!(error = %e, "garbage collection failed");
+        }
+    }
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,103 @@
+//! The JSON management API under `/api/v1`, described by the OpenAPI document at
+//! `/openapi.json` (browsable at `/docs`). Errors use [`crate::error::ErrorBody`].
+
+mod caller;
+mod packages;
+mod repositories;
+mod system;
+mod users;
+mod views;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+pub use caller::Caller;
+
+use crate::state::AppState;
+
+/// The OpenAPI description of `/api/v1`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Wharf management API", description = "Repositories, packages, users and tokens of a Wharf registry. Package protocols (generic, npm, OCI…) are documented per format in docs/formats."),
+    paths(
+        repositories::list_repositories,
+        repositories::create_repository,
+        repositories::get_repository,
+        repositories::update_repository,
+        repositories::delete_repository,
+        packages::list_packages,
+        packages::get_package,
+        packages::delete_package,
+        packages::get_version,
+        packages::delete_version,
+        packages::delete_file,
+        users::whoami,
+        users::list_users,
+        users::create_user,
+        users::delete_user,
+        users::list_tokens,
+        users::create_token,
+        users::delete_token,
+        system::run_gc,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    modifiers(&TokenAuth),
+    tags(
+        (name = "repositories", description = "Hosted, proxy and group repositories"),
+        (name = "packages", description = "Packages, versions and files of any format"),
+        (name = "users", description = "Users, API tokens and the caller"),
+        (name = "system", description = "Maintenance"),
+    )
+)]
+pub struct ApiDoc;
+
+struct TokenAuth;
+
+impl Modify for TokenAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The `/api/v1` routes.
+pub fn router() -> Router<AppState> {
+    let repo = "/repositories/{format}/{repo}";
+    Router::new()
+        .route(
+            "/repositories",
+            get(repositories::list_repositories).post(repositories::create_repository),
+        )
+        .route(
+            repo,
+            get(repositories::get_repository)
+                .patch(repositories::update_repository)
+                .delete(repositories::delete_repository),
+        )
+        .route(&format!("{repo}/packages"), get(packages::list_packages))
+        .route(
+            &format!("{repo}/packages/{{package}}"),
+            get(packages::get_package).delete(packages::delete_package),
+        )
+        .route(
+            &format!("{repo}/packages/{{package}}/versions/{{version}}"),
+            get(packages::get_version).delete(packages::delete_version),
+        )
+        .route(
+            &format!("{repo}/packages/{{package}}/versions/{{version}}/files/{{file}}"),
+            delete(packages::delete_file),
+        )
+        .route("/whoami", get(users::whoami))
+        .route("/users", get(users::list_users).post(users::create_user))
+        .route("/users/{name}", delete(users::delete_user))
+        .route("/tokens", get(users::list_tokens).post(users::create_token))
+        .route("/tokens/{id}", delete(users::delete_token))
+        .route("/gc", axum::routing::post(system::run_gc))
+        .layer(DefaultBodyLimit::max(1 << 20))
+}

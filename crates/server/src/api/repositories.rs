@@ -1,0 +1,138 @@
+//! Repository management: list, create, show, change policies, delete.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use http::StatusCode;
+use wharf_core::Error;
+use wharf_core::auth::{authorize, authorize_server};
+use wharf_core::model::{NewRepository, RepoKind, RepoPolicy, Scope};
+use wharf_core::names::RepoName;
+
+use super::Caller;
+use super::views::{CreateRepository, RepositoryView, UpdateRepository};
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Lists the repositories the caller may read.
+#[utoipa::path(get, path = "/api/v1/repositories", tag = "repositories",
+    responses((status = 200, body = [RepositoryView])))]
+pub async fn list_repositories(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Vec<RepositoryView>>> {
+    let repos = state.store.list_repositories().await?;
+    Ok(Json(
+        repos
+            .iter()
+            .filter(|r| authorize(caller.as_ref(), r, Scope::Read).is_ok())
+            .map(RepositoryView::from)
+            .collect(),
+    ))
+}
+
+/// Creates a repository (admin).
+#[utoipa::path(post, path = "/api/v1/repositories", tag = "repositories",
+    request_body = CreateRepository, security(("token" = [])),
+    responses((status = 201, body = RepositoryView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_repository(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Json(req): Json<CreateRepository>,
+) -> ApiResult<(StatusCode, Json<RepositoryView>)> {
+    authorize_server(caller.as_ref(), None, Scope::Admin)?;
+    let format = state.format(&req.format).ok_or_else(|| {
+        let known: Vec<&str> = state.formats.iter().map(|f| f.name).collect();
+        Error::invalid(format!(
+            "unknown format {:?}; this server has {}",
+            req.format,
+            known.join(", ")
+        ))
+    })?;
+    let kind = match req.kind.as_deref() {
+        None => RepoKind::Hosted,
+        Some(k) => RepoKind::parse(k)
+            .ok_or_else(|| Error::invalid(format!("unknown kind {k:?}: hosted, proxy or group")))?,
+    };
+    if !format.kinds.contains(&kind) {
+        return Err(Error::invalid(format!(
+            "the {} format does not implement {} repositories yet",
+            format.name,
+            kind.as_str()
+        ))
+        .into());
+    }
+    let repo = state
+        .store
+        .create_repository(&NewRepository {
+            name: RepoName::new(req.name)?,
+            format: format.name.to_owned(),
+            kind,
+            upstream: req.upstream,
+            members: req.members,
+            policy: RepoPolicy {
+                allow_overwrite: req.allow_overwrite.unwrap_or(false),
+                max_upload_size: req.max_upload_size,
+                anonymous_read: req.anonymous_read.unwrap_or(true),
+            },
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(RepositoryView::from(&repo))))
+}
+
+/// Shows a repository.
+#[utoipa::path(get, path = "/api/v1/repositories/{format}/{repo}", tag = "repositories",
+    params(("format" = String, Path), ("repo" = String, Path)),
+    responses((status = 200, body = RepositoryView), (status = 404, body = ErrorBody)))]
+pub async fn get_repository(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((format, name)): Path<(String, String)>,
+) -> ApiResult<Json<RepositoryView>> {
+    let repo = state.repository(&format, &name).await?;
+    authorize(caller.as_ref(), &repo, Scope::Read)?;
+    Ok(Json(RepositoryView::from(&repo)))
+}
+
+/// Changes a repository's policies (admin).
+#[utoipa::path(patch, path = "/api/v1/repositories/{format}/{repo}", tag = "repositories",
+    params(("format" = String, Path), ("repo" = String, Path)),
+    request_body = UpdateRepository, security(("token" = [])),
+    responses((status = 200, body = RepositoryView), (status = 404, body = ErrorBody)))]
+pub async fn update_repository(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((format, name)): Path<(String, String)>,
+    Json(req): Json<UpdateRepository>,
+) -> ApiResult<Json<RepositoryView>> {
+    authorize_server(caller.as_ref(), None, Scope::Admin)?;
+    let mut repo = state.repository(&format, &name).await?;
+    if let Some(v) = req.allow_overwrite {
+        repo.policy.allow_overwrite = v;
+    }
+    if let Some(v) = req.max_upload_size {
+        repo.policy.max_upload_size = (v > 0).then_some(v);
+    }
+    if let Some(v) = req.anonymous_read {
+        repo.policy.anonymous_read = v;
+    }
+    state.store.update_policy(repo.id, &repo.policy).await?;
+    Ok(Json(RepositoryView::from(&repo)))
+}
+
+/// Deletes a repository with everything in it (admin). Blobs are freed by GC.
+#[utoipa::path(delete, path = "/api/v1/repositories/{format}/{repo}", tag = "repositories",
+    params(("format" = String, Path), ("repo" = String, Path)), security(("token" = [])),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_repository(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((format, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    authorize_server(caller.as_ref(), None, Scope::Admin)?;
+    let repo = state.repository(&format, &name).await?;
+    state.store.delete_repository(repo.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

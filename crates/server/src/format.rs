@@ -1,0 +1,43 @@
+//! The Format contract: how a package format plugs into the server.
+//!
+//! A format owns the URL space `/{name}/…` (`/generic/…`, later `/npm/…`, `/pypi/…`). Inside
+//! it, the format parses the path by hand, once, into its own endpoint enum (protocols with
+//! nested names make route patterns a poor fit), calls `wharf-core` use cases through
+//! [`crate::AppState`], and renders errors in the shape its clients understand. A format may
+//! also serve a seed system's API at a fixed root (the Platform API at `/platform/packages`)
+//! and, when `compat.root` names it, at `/`.
+
+use axum::Router;
+use wharf_core::model::RepoKind;
+
+use crate::state::AppState;
+
+/// A package format.
+pub trait Format: Send + Sync {
+    /// The URL segment and the repository format key (`generic`).
+    fn name(&self) -> &'static str;
+
+    /// The repository kinds this format implements; creating another kind is refused.
+    fn kinds(&self) -> &'static [RepoKind] {
+        &[RepoKind::Hosted]
+    }
+
+    /// Routes nested under `/{name}`.
+    fn routes(&self) -> Router<AppState>;
+
+    /// Extra routes mounted at the server root (seed APIs under their own prefix).
+    fn root_routes(&self) -> Router<AppState> {
+        Router::new()
+    }
+
+    /// The compatibility API names this format can serve at `/` (`compat.root`).
+    fn compat_roots(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Routes for `compat.root = root`, merged at `/`.
+    fn compat_routes(&self, root: &str) -> Router<AppState> {
+        let _ = root;
+        Router::new()
+    }
+}

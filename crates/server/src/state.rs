@@ -1,0 +1,139 @@
+//! The state every handler shares: the metadata store, the blob store and server settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wharf_core::blob::{BlobStore, StageOptions, StagedBlob};
+use wharf_core::model::{RepoKind, Repository};
+use wharf_core::store::MetadataStore;
+use wharf_core::{Error, Result};
+
+/// Server settings that handlers read (`[server]` and friends, resolved by the binary).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The URL clients reach Wharf at, when it differs from the request's `Host`.
+    pub public_url: Option<String>,
+    /// Upload limit for repositories that set none, in bytes.
+    pub default_max_upload: u64,
+    /// Longest a request may take before it is answered 408.
+    pub request_timeout: Duration,
+    /// The seed API mounted at `/` as well (`platform`), if any.
+    pub compat_root: Option<String>,
+    /// A name for this process in leases.
+    pub instance: String,
+    /// How long unreferenced blobs are kept.
+    pub gc_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            default_max_upload: 10 << 30,
+            request_timeout: Duration::from_secs(3600),
+            compat_root: None,
+            instance: format!("wharf-{}", uuid::Uuid::new_v4().simple()),
+            gc_grace: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// What the server knows of a compiled-in format, for validating repositories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatInfo {
+    /// The format key.
+    pub name: &'static str,
+    /// The repository kinds it implements.
+    pub kinds: &'static [RepoKind],
+}
+
+/// Shared state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Metadata.
+    pub store: Arc<dyn MetadataStore>,
+    /// Blobs.
+    pub blobs: BlobStore,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+    /// The compiled-in formats.
+    pub formats: Arc<[FormatInfo]>,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(
+        store: Arc<dyn MetadataStore>,
+        blobs: BlobStore,
+        config: ServerConfig,
+        formats: &[Arc<dyn crate::Format>],
+    ) -> Self {
+        Self {
+            store,
+            blobs,
+            config: Arc::new(config),
+            formats: formats
+                .iter()
+                .map(|f| FormatInfo {
+                    name: f.name(),
+                    kinds: f.kinds(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The compiled-in format named `name`.
+    #[must_use]
+    pub fn format(&self, name: &str) -> Option<FormatInfo> {
+        self.formats.iter().copied().find(|f| f.name == name)
+    }
+
+    /// The repository of `format` named `name`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is none.
+    pub async fn repository(&self, format: &str, name: &str) -> Result<Repository> {
+        self.store
+            .repository(format, name)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("{format} repository {name} not found")))
+    }
+
+    /// The upload limit of a repository.
+    #[must_use]
+    pub fn upload_limit(&self, repository: &Repository) -> u64 {
+        repository
+            .policy
+            .max_upload_size
+            .unwrap_or(self.config.default_max_upload)
+    }
+
+    /// Streams a request body into a staged blob, refusing it early when `Content-Length`
+    /// already exceeds the repository's limit, and counting it in the metrics.
+    ///
+    /// # Errors
+    /// As [`BlobStore::stage`].
+    pub async fn stage_body(
+        &self,
+        repository: &Repository,
+        headers: &http::HeaderMap,
+        body: axum::body::Body,
+        expected_sha256: Option<wharf_core::digest::Sha256>,
+    ) -> Result<StagedBlob> {
+        let limit = self.upload_limit(repository);
+        crate::body::check_content_length(headers, limit)?;
+        let _in_flight = crate::metrics::UploadInFlight::start();
+        let staged = self
+            .blobs
+            .stage(
+                body.into_data_stream(),
+                &StageOptions {
+                    max_size: Some(limit),
+                    expected_sha256,
+                },
+            )
+            .await?;
+        crate::metrics::bytes_stored(staged.size);
+        Ok(staged)
+    }
+}
