@@ -128,7 +128,10 @@ async fn find_repository(db: &Db, spec: &str) -> anyhow::Result<Repository> {
             .into_iter()
             .filter(|r| r.format == format && r.name.as_str() == name)
             .collect(),
-        None => repos.into_iter().filter(|r| r.name.as_str() == spec).collect(),
+        None => repos
+            .into_iter()
+            .filter(|r| r.name.as_str() == spec)
+            .collect(),
     };
     match matches.len() {
         1 => Ok(matches.into_iter().next().expect("one match")),

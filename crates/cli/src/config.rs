@@ -255,10 +255,13 @@ fn file_variables() -> anyhow::Result<Figment> {
             continue;
         };
         let path = std::env::var(&name).with_context(|| format!("{name} is not UTF-8"))?;
-        let value = std::fs::read_to_string(&path)
-            .with_context(|| format!("{name}: reading {path}"))?;
+        let value =
+            std::fs::read_to_string(&path).with_context(|| format!("{name}: reading {path}"))?;
         let dotted = key.to_lowercase().replace("__", ".");
-        layer = layer.merge(Serialized::global(&dotted, value.trim_end_matches(['\n', '\r'])));
+        layer = layer.merge(Serialized::global(
+            &dotted,
+            value.trim_end_matches(['\n', '\r']),
+        ));
     }
     Ok(layer)
 }
@@ -302,7 +305,9 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config
     if let Some(root) = &config.compat.root
         && root != "platform"
     {
-        bail!("invalid configuration: compat.root = {root:?}; the only compatibility root is \"platform\"");
+        bail!(
+            "invalid configuration: compat.root = {root:?}; the only compatibility root is \"platform\""
+        );
     }
     Ok(config)
 }

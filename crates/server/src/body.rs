@@ -43,14 +43,17 @@ fn etag(blob: &BlobRecord) -> String {
 }
 
 fn etag_matches(list: &str, tag: &str) -> bool {
-    list.split(',').map(str::trim).any(|t| {
-        t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag
-    })
+    list.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
 }
 
 /// Whether the client's cached copy is current (`If-None-Match`, else `If-Modified-Since`).
 fn not_modified(headers: &HeaderMap, tag: &str, modified: Timestamp) -> bool {
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         return etag_matches(inm, tag);
     }
     headers

@@ -38,10 +38,10 @@ pub fn handle() -> &'static PrometheusHandle {
 /// Counts one request: route pattern, method, status, latency and declared sizes.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().map_or_else(
-        || "unmatched".to_owned(),
-        |p| p.as_str().to_owned(),
-    );
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     if let Some(n) = content_length(request.headers()) {
         metrics::counter!("wharf_http_request_bytes_total").increment(n);

@@ -96,9 +96,19 @@ async fn download_file(
     let repo = repository(state, caller, f.repo.as_str(), Scope::Read).await?;
     let file = state
         .store
-        .file(repo.id, f.package.as_str(), f.version.as_str(), f.file.as_str())
+        .file(
+            repo.id,
+            f.package.as_str(),
+            f.version.as_str(),
+            f.file.as_str(),
+        )
         .await?
-        .ok_or_else(|| Error::not_found(format!("file {} not found in {} {}", f.file, f.package, f.version)))?;
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "file {} not found in {} {}",
+                f.file, f.package, f.version
+            ))
+        })?;
     let mut response = serve_blob(
         &state.blobs,
         method,
@@ -110,9 +120,13 @@ async fn download_file(
         },
     )
     .await?;
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file.name.replace('"', "")))
-    {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}\"",
+        file.name.replace('"', "")
+    )) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(response)
 }
@@ -132,7 +146,12 @@ async fn upload_file(
     if !repo.policy.allow_overwrite
         && state
             .store
-            .file(repo.id, f.package.as_str(), f.version.as_str(), f.file.as_str())
+            .file(
+                repo.id,
+                f.package.as_str(),
+                f.version.as_str(),
+                f.file.as_str(),
+            )
             .await?
             .is_some()
     {
@@ -185,9 +204,19 @@ async fn delete_file(
     let repo = repository(state, caller, f.repo.as_str(), Scope::Write).await?;
     let file = state
         .store
-        .file(repo.id, f.package.as_str(), f.version.as_str(), f.file.as_str())
+        .file(
+            repo.id,
+            f.package.as_str(),
+            f.version.as_str(),
+            f.file.as_str(),
+        )
         .await?
-        .ok_or_else(|| Error::not_found(format!("file {} not found in {} {}", f.file, f.package, f.version)))?;
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "file {} not found in {} {}",
+                f.file, f.package, f.version
+            ))
+        })?;
     state.store.delete_file(file.id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -200,8 +229,16 @@ async fn delete_version(
     version: &str,
 ) -> Result<Response> {
     let missing = || Error::not_found(format!("version {version} of {package} not found"));
-    let package = state.store.package(repo.id, package).await?.ok_or_else(missing)?;
-    let version = state.store.version(package.id, version).await?.ok_or_else(missing)?;
+    let package = state
+        .store
+        .package(repo.id, package)
+        .await?
+        .ok_or_else(missing)?;
+    let version = state
+        .store
+        .version(package.id, version)
+        .await?
+        .ok_or_else(missing)?;
     state.store.delete_version(version.id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -39,9 +39,7 @@ async fn version(state: &AppState, package: &Package, version: &str) -> CoreResu
         .store
         .version(package.id, version)
         .await?
-        .ok_or_else(|| {
-            Error::not_found(format!("version {version} of {} not found", package.name))
-        })
+        .ok_or_else(|| Error::not_found(format!("version {version} of {} not found", package.name)))
 }
 
 /// Lists the packages of a repository by name, a page at a time.
@@ -60,7 +58,9 @@ pub async fn list_packages(
         .store
         .list_packages(repo.id, page.after.as_deref(), limit)
         .await?;
-    Ok(Json(packages.iter().map(|p| PackageView::new(p, None)).collect()))
+    Ok(Json(
+        packages.iter().map(|p| PackageView::new(p, None)).collect(),
+    ))
 }
 
 /// Shows a package with its versions.

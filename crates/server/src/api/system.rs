@@ -2,10 +2,10 @@
 
 use axum::Json;
 use axum::extract::State;
+use wharf_core::Error;
 use wharf_core::auth::authorize_server;
 use wharf_core::model::Scope;
 use wharf_core::usecases::collect_garbage;
-use wharf_core::Error;
 
 use super::Caller;
 use super::views::{GcRequest, GcResult};
@@ -25,12 +25,18 @@ pub async fn run_gc(
     let req = body.map(|Json(b)| b).unwrap_or_default();
     let grace = match req.grace.as_deref() {
         None => state.config.gc_grace,
-        Some(s) => humantime::parse_duration(s)
-            .map_err(|e| Error::invalid(format!("grace {s:?}: {e}")))?,
+        Some(s) => {
+            humantime::parse_duration(s).map_err(|e| Error::invalid(format!("grace {s:?}: {e}")))?
+        }
     };
-    let report = collect_garbage(state.store.as_ref(), &state.blobs, grace, &state.config.instance)
-        .await?
-        .ok_or_else(|| Error::conflict("another process is collecting garbage"))?;
+    let report = collect_garbage(
+        state.store.as_ref(),
+        &state.blobs,
+        grace,
+        &state.config.instance,
+    )
+    .await?
+    .ok_or_else(|| Error::conflict("another process is collecting garbage"))?;
     Ok(Json(GcResult {
         deleted: report.deleted,
         bytes_freed: report.bytes_freed,

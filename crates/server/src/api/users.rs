@@ -25,7 +25,8 @@ fn signed_in(caller: Option<Principal>) -> CoreResult<Principal> {
 }
 
 fn parse_scope(s: &str) -> CoreResult<Scope> {
-    Scope::parse(s).ok_or_else(|| Error::invalid(format!("unknown scope {s:?}: read, write or admin")))
+    Scope::parse(s)
+        .ok_or_else(|| Error::invalid(format!("unknown scope {s:?}: read, write or admin")))
 }
 
 /// Shows who the credentials belong to.
@@ -166,10 +167,12 @@ pub async fn create_token(
     }
     let expires_at = match req.expires_in.as_deref() {
         None => None,
-        Some(s) => Some(Timestamp::now().plus(
-            humantime::parse_duration(s)
-                .map_err(|e| Error::invalid(format!("expires_in {s:?}: {e}")))?,
-        )),
+        Some(s) => Some(
+            Timestamp::now().plus(
+                humantime::parse_duration(s)
+                    .map_err(|e| Error::invalid(format!("expires_in {s:?}: {e}")))?,
+            ),
+        ),
     };
     let secret = generate_token();
     let info = state

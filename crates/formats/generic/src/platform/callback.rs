@@ -31,7 +31,11 @@ pub fn notify(client: &reqwest::Client, url: &str, file: &str, event: PackageEve
     tokio::spawn(async move {
         match request.send().await {
             Ok(r) if r.status().is_success() => {}
-            Ok(r) => tracing::warn!(url, status = r.status().as_u16(), "package callback refused"),
+            Ok(r) => tracing::warn!(
+                url,
+                status = r.status().as_u16(),
+                "package callback refused"
+            ),
             Err(e) => tracing::warn!(url, error = %e, "package callback failed"),
         }
     });

@@ -108,7 +108,9 @@ async fn repository(
     scope: Scope,
 ) -> Result<Repository> {
     let caller = authenticate(state, headers).await?;
-    let repo = state.repository("generic", &platform.config.repository).await?;
+    let repo = state
+        .repository("generic", &platform.config.repository)
+        .await?;
     authorize(caller.as_ref(), &repo, scope)?;
     Ok(repo)
 }

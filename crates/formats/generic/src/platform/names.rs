@@ -79,7 +79,10 @@ mod tests {
     #[test]
     fn the_name_is_everything_before_the_last_version() {
         let f = parse("spark-batch-example-app-1.0.23.tar.gz").unwrap();
-        assert_eq!((f.name.as_str(), f.version.as_str()), ("spark-batch-example-app", "1.0.23"));
+        assert_eq!(
+            (f.name.as_str(), f.version.as_str()),
+            ("spark-batch-example-app", "1.0.23")
+        );
         let f = parse("my-package-1.0.0.tar.gz").unwrap();
         assert_eq!((f.name.as_str(), f.key), ("my-package", (1, 0, 0)));
         let f = parse("app-2-1.10.3.tar.gz").unwrap();
@@ -100,7 +103,11 @@ mod tests {
             validate("pkg-1.0.tar.gz").unwrap_err(),
             "package version must be a three part major.minor.patch e.g. name-1.2.3 but found pkg-1.0"
         );
-        assert!(validate("pkg-1.0.0-rc.tar.gz").unwrap_err().starts_with("invalid version number '1.0.0-rc'"));
+        assert!(
+            validate("pkg-1.0.0-rc.tar.gz")
+                .unwrap_err()
+                .starts_with("invalid version number '1.0.0-rc'")
+        );
         assert!(validate("pkg-1.0.0.tar.gz").is_ok());
         assert!(parse("pkg-1.0.0-rc.tar.gz").is_none());
     }

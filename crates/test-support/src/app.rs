@@ -1,0 +1,301 @@
+//! [`TestApp`]: the whole router in process, over a temporary SQLite database and in-memory
+//! (or temporary fs) blobs, with helpers so tests read like user stories.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use tower::ServiceExt;
+use wharf_core::auth::{generate_token, hash_password, hash_token};
+use wharf_core::blob::{Backend, BlobStore, StorageConfig};
+use wharf_core::model::{NewRepository, NewToken, RepoKind, RepoPolicy, Scope};
+use wharf_core::names::RepoName;
+use wharf_format_generic::{GenericFormat, PlatformConfig};
+use wharf_server::{AppState, Format, ServerConfig, build_router};
+
+use crate::db::TestDb;
+
+/// Builds a [`TestApp`].
+#[derive(Default)]
+pub struct TestAppBuilder {
+    config: ServerConfig,
+    platform: PlatformConfig,
+    fs_blobs: bool,
+}
+
+impl TestAppBuilder {
+    /// Serves a seed API at `/` too.
+    #[must_use]
+    pub fn compat_root(mut self, root: &str) -> Self {
+        self.config.compat_root = Some(root.to_owned());
+        self
+    }
+
+    /// Sets the server-wide upload limit.
+    #[must_use]
+    pub fn max_upload(mut self, bytes: u64) -> Self {
+        self.config.default_max_upload = bytes;
+        self
+    }
+
+    /// Sets the Platform API's settings.
+    #[must_use]
+    pub fn platform(mut self, platform: PlatformConfig) -> Self {
+        self.platform = platform;
+        self
+    }
+
+    /// Keeps blobs in a temporary directory instead of memory.
+    #[must_use]
+    pub fn fs_blobs(mut self) -> Self {
+        self.fs_blobs = true;
+        self
+    }
+
+    /// Starts the app with a hosted `generic/main` repository and an admin token.
+    ///
+    /// # Panics
+    /// When the test database cannot be set up.
+    pub async fn build(self) -> TestApp {
+        let db = TestDb::sqlite().await;
+        let blob_dir = tempfile::tempdir().expect("tempdir");
+        let blobs = if self.fs_blobs {
+            BlobStore::from_config(
+                &StorageConfig {
+                    backend: Backend::Fs,
+                    root: Some(blob_dir.path().to_path_buf()),
+                },
+                blob_dir.path(),
+            )
+            .expect("fs blobs")
+        } else {
+            BlobStore::memory()
+        };
+        let formats: Vec<Arc<dyn Format>> = vec![Arc::new(GenericFormat::new(self.platform))];
+        let state = AppState::new(Arc::new(db.db.clone()), blobs, self.config, &formats);
+        state
+            .store
+            .create_repository(&NewRepository {
+                name: RepoName::new("main").expect("valid"),
+                format: "generic".into(),
+                kind: RepoKind::Hosted,
+                upstream: None,
+                members: vec![],
+                policy: RepoPolicy::default(),
+            })
+            .await
+            .expect("main repository");
+        let admin = state
+            .store
+            .create_user(
+                "admin",
+                &hash_password("admin-password").expect("hash"),
+                Scope::Admin,
+            )
+            .await
+            .expect("admin user");
+        let admin_token = generate_token();
+        state
+            .store
+            .create_token(&NewToken {
+                user_id: admin.id,
+                name: "test".into(),
+                hash: hash_token(&admin_token),
+                scope: Scope::Admin,
+                repository_id: None,
+                expires_at: None,
+            })
+            .await
+            .expect("admin token");
+        TestApp {
+            router: build_router(state.clone(), &formats),
+            state,
+            admin_token,
+            blob_dir,
+            db,
+        }
+    }
+}
+
+/// The app under test.
+pub struct TestApp {
+    /// The router, called in process.
+    pub router: Router,
+    /// Its state, for looking behind the API.
+    pub state: AppState,
+    /// A token of user `admin` (password `admin-password`) with admin scope.
+    pub admin_token: String,
+    /// Where fs blobs live when asked for.
+    pub blob_dir: tempfile::TempDir,
+    db: TestDb,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct TestResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    /// The body as JSON.
+    ///
+    /// # Panics
+    /// When it is not JSON.
+    #[must_use]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    /// The body as text.
+    #[must_use]
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header's value.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    /// A default app.
+    pub async fn new() -> Self {
+        Self::builder().build().await
+    }
+
+    /// A builder.
+    #[must_use]
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    /// Sends a request.
+    ///
+    /// # Panics
+    /// When the request cannot be built or the body cannot be read.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Body>,
+    ) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(builder.body(body.into()).expect("request"))
+            .await
+            .expect("infallible");
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX).await.expect("body");
+        TestResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    /// `GET` without credentials.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.request(Method::GET, path, &[], Body::empty()).await
+    }
+
+    /// A request with `Authorization: Bearer token`.
+    pub async fn send_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: impl Into<Body>,
+    ) -> TestResponse {
+        let auth = format!("Bearer {token}");
+        self.request(method, path, &[("authorization", &auth)], body)
+            .await
+    }
+
+    /// A request with the admin token.
+    pub async fn admin(&self, method: Method, path: &str, body: impl Into<Body>) -> TestResponse {
+        self.send_as(&self.admin_token.clone(), method, path, body)
+            .await
+    }
+
+    /// A JSON request with the admin token.
+    pub async fn admin_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> TestResponse {
+        let auth = format!("Bearer {}", self.admin_token);
+        self.request(
+            method,
+            path,
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// Creates a user with `role` and returns a token with `scope`, optionally limited to the
+    /// repository `format/name`.
+    ///
+    /// # Panics
+    /// When the user or token cannot be created.
+    pub async fn token(&self, user: &str, role: Scope, scope: Scope, repo: Option<&str>) -> String {
+        let user = self
+            .state
+            .store
+            .create_user(user, "not-a-password-hash", role)
+            .await
+            .expect("user");
+        let repository_id = match repo {
+            Some(spec) => {
+                let (format, name) = spec.split_once('/').expect("format/name");
+                Some(
+                    self.state
+                        .repository(format, name)
+                        .await
+                        .expect("repository")
+                        .id,
+                )
+            }
+            None => None,
+        };
+        let secret = generate_token();
+        self.state
+            .store
+            .create_token(&NewToken {
+                user_id: user.id,
+                name: "test".into(),
+                hash: hash_token(&secret),
+                scope,
+                repository_id,
+                expires_at: None,
+            })
+            .await
+            .expect("token");
+        secret
+    }
+
+    /// Closes the database.
+    pub async fn finish(self) {
+        self.db.finish().await;
+    }
+}
