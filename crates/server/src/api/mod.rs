@@ -2,6 +2,7 @@
 //! `/openapi.json` (browsable at `/docs`). Errors use [`crate::error::ErrorBody`].
 
 mod caller;
+mod extract;
 mod packages;
 mod repositories;
 mod system;

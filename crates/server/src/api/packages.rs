@@ -1,13 +1,14 @@
 //! Packages, versions and files of any format: list, show, delete.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use http::StatusCode;
 use wharf_core::auth::authorize;
 use wharf_core::model::{Package, Repository, Scope, Version};
 use wharf_core::{Error, Result as CoreResult};
 
 use super::Caller;
+use super::extract::ApiQuery;
 use super::views::{FileView, PackageView, PageQuery, VersionSummary, VersionView};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -50,7 +51,7 @@ pub async fn list_packages(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((format, repo)): Path<(String, String)>,
-    Query(page): Query<PageQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Vec<PackageView>>> {
     let repo = repository(&state, caller.as_ref(), &format, &repo, Scope::Read).await?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);

@@ -9,6 +9,7 @@ use wharf_core::model::{NewRepository, RepoKind, RepoPolicy, Scope};
 use wharf_core::names::RepoName;
 
 use super::Caller;
+use super::extract::ApiJson;
 use super::views::{CreateRepository, RepositoryView, UpdateRepository};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -40,7 +41,7 @@ pub async fn list_repositories(
 pub async fn create_repository(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Json(req): Json<CreateRepository>,
+    ApiJson(req): ApiJson<CreateRepository>,
 ) -> ApiResult<(StatusCode, Json<RepositoryView>)> {
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
     let format = state.format(&req.format).ok_or_else(|| {
@@ -105,7 +106,7 @@ pub async fn update_repository(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((format, name)): Path<(String, String)>,
-    Json(req): Json<UpdateRepository>,
+    ApiJson(req): ApiJson<UpdateRepository>,
 ) -> ApiResult<Json<RepositoryView>> {
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
     let mut repo = state.repository(&format, &name).await?;

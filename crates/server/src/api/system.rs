@@ -19,10 +19,14 @@ use crate::state::AppState;
 pub async fn run_gc(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    body: Option<Json<GcRequest>>,
+    body: axum::body::Bytes,
 ) -> Result<Json<GcResult>, ApiError> {
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
-    let req = body.map(|Json(b)| b).unwrap_or_default();
+    let req: GcRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        GcRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("request body: {e}")))?
+    };
     let grace = match req.grace.as_deref() {
         None => state.config.gc_grace,
         Some(s) => {

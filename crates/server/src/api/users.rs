@@ -14,6 +14,7 @@ use wharf_core::time::Timestamp;
 use wharf_core::{Error, Result as CoreResult};
 
 use super::Caller;
+use super::extract::ApiJson;
 use super::views::{CreateToken, CreateUser, CreatedToken, TokenView, UserView, WhoAmI};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -65,7 +66,7 @@ pub async fn list_users(
 pub async fn create_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Json(req): Json<CreateUser>,
+    ApiJson(req): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
     let name = UserName::new(req.name)?;
@@ -135,7 +136,7 @@ pub async fn list_tokens(
 pub async fn create_token(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Json(req): Json<CreateToken>,
+    ApiJson(req): ApiJson<CreateToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     let p = signed_in(caller)?;
     let scope = req.scope.as_deref().map_or(Ok(Scope::Write), parse_scope)?;
@@ -206,9 +207,12 @@ pub async fn create_token(
 pub async fn delete_token(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let p = signed_in(caller)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| Error::invalid(format!("token id must be a number, found {id:?}")))?;
     if state.store.delete_token(p.user.id, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -1,0 +1,39 @@
+//! Extractors whose rejections use the API's error shape instead of axum's plain text.
+
+use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+use wharf_core::Error;
+
+use crate::error::ApiError;
+
+/// A JSON body; a missing content type or malformed JSON is a 400 in the API's shape.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| Self(v))
+            .map_err(|rejection| ApiError(Error::invalid(rejection.body_text())))
+    }
+}
+
+/// A query string; a malformed one is a 400 in the API's shape.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Self(v))
+            .map_err(|rejection| ApiError(Error::invalid(rejection.body_text())))
+    }
+}

@@ -1,0 +1,75 @@
+use http::Method;
+use wharf_test_support::TestApp;
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::new().await;
+    let health = app.get("/healthz").await;
+    assert_eq!(
+        (health.status.as_u16(), health.text().as_str()),
+        (200, "ok")
+    );
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(
+        ready.json(),
+        serde_json::json!({"database": "ok", "storage": "ok"})
+    );
+    assert!(
+        ready.header("x-request-id").is_some(),
+        "every response carries a request id"
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn metrics_count_requests_bytes_and_blobs() {
+    let app = TestApp::new().await;
+    app.admin(Method::PUT, "/generic/main/p/1/f", "12345").await;
+    app.get("/generic/main/p/1/f").await;
+    let metrics = app.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text();
+    for needle in [
+        "wharf_http_requests_total{route=\"/generic/{*path}\",method=\"PUT\",status=\"201\"}",
+        "wharf_http_request_duration_seconds_bucket",
+        "wharf_blob_bytes_stored_total",
+        "wharf_blob_bytes_served_total",
+        "wharf_uploads_in_flight",
+        "wharf_blobs_stored 1",
+        "wharf_blobs_stored_bytes 5",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_stable_and_docs_are_served_offline() {
+    let app = TestApp::new().await;
+    let doc = app.get("/openapi.json").await;
+    assert_eq!(doc.status, 200);
+    let json = doc.json();
+    assert_eq!(json["openapi"], "3.1.0");
+    insta::assert_json_snapshot!("openapi", json);
+    let docs = app.get("/docs/").await;
+    assert_eq!(docs.status, 200);
+    assert!(docs.text().contains("swagger"), "{}", docs.text());
+    let bundle = app.get("/docs/swagger-ui-bundle.js").await;
+    assert_eq!(
+        bundle.status, 200,
+        "the UI's script is served from the binary"
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn unknown_endpoints_are_404_in_the_api_shape() {
+    let app = TestApp::new().await;
+    let r = app.get("/no/such/thing").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["code"], "not_found");
+    let r = app.get("/api/v1/nothing").await;
+    assert_eq!(r.status, 404);
+    app.finish().await;
+}

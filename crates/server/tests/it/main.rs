@@ -1,0 +1,18 @@
+//! In-process tests of the HTTP kernel: the management API, health, metrics and the
+//! OpenAPI document, with snapshots of the wire.
+
+mod api;
+mod kernel;
+
+/// Redactions for values that change from run to run.
+#[macro_export]
+macro_rules! assert_wire {
+    ($value:expr) => {
+        insta::assert_json_snapshot!($value, {
+            ".**.created_at" => "[time]",
+            ".**.expires_at" => "[time]",
+            ".token" => "[token]",
+            ".**.id" => "[id]",
+        })
+    };
+}
