@@ -306,15 +306,14 @@ pub async fn gc(config: &Config, args: GcArgs) -> anyhow::Result<ExitCode> {
     let (db, blobs) = open(config).await?;
     let grace: Duration = args.grace.map_or(config.gc.grace, Into::into);
     let holder = format!("cli-{}", std::process::id());
-    match usecases::collect_garbage(&db as &dyn MetadataStore, &blobs, grace, &holder).await? {
-        Some(report) => {
-            println!("{}", serde_json::to_string(&report)?);
-            Ok(ExitCode::SUCCESS)
-        }
-        None => {
-            eprintln!("another process is collecting garbage; try again later");
-            Ok(ExitCode::from(1))
-        }
+    let collected =
+        usecases::collect_garbage(&db as &dyn MetadataStore, &blobs, grace, &holder).await?;
+    if let Some(report) = collected {
+        println!("{}", serde_json::to_string(&report)?);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("another process is collecting garbage; try again later");
+        Ok(ExitCode::from(1))
     }
 }
 

@@ -94,7 +94,7 @@ fn default_max_upload() -> u64 {
     10 << 30
 }
 fn default_timeout() -> Duration {
-    Duration::from_secs(3600)
+    Duration::from_hours(1)
 }
 
 impl Default for ServerSection {
@@ -152,10 +152,10 @@ fn yes() -> bool {
     true
 }
 fn default_grace() -> Duration {
-    Duration::from_secs(24 * 3600)
+    Duration::from_hours(24)
 }
 fn default_interval() -> Duration {
-    Duration::from_secs(3600)
+    Duration::from_hours(1)
 }
 
 impl Default for GcSection {
@@ -283,7 +283,7 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config
             Env::prefixed(ENV_PREFIX)
                 .split("__")
                 .ignore(NOT_KEYS)
-                .filter(|k| !k.as_str().ends_with("_file")),
+                .filter(|k| !k.as_str().to_ascii_lowercase().ends_with("_file")),
         )
         .merge(file_variables()?);
     if let Some(dir) = &overrides.data_dir {
@@ -296,11 +296,8 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config
         figment = figment.merge(Serialized::global("compat.root", root));
     }
     let config: Config = figment.extract().map_err(|e| {
-        let mut message = String::from("invalid configuration:");
-        for error in e {
-            message.push_str(&format!("\n  {error}"));
-        }
-        anyhow::anyhow!(message)
+        let details: Vec<String> = e.into_iter().map(|error| format!("\n  {error}")).collect();
+        anyhow::anyhow!("invalid configuration:{}", details.concat())
     })?;
     if let Some(root) = &config.compat.root
         && root != "platform"

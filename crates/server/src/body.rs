@@ -127,15 +127,12 @@ pub async fn serve_blob(
             .body(Body::empty())
             .map_err(|e| Error::internal("building response", e));
     }
-    let range = match requested_range(headers, size, &tag, download.modified) {
-        Ok(r) => r,
-        Err(()) => {
-            return builder
-                .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                .header(header::CONTENT_RANGE, format!("bytes */{size}"))
-                .body(Body::empty())
-                .map_err(|e| Error::internal("building response", e));
-        }
+    let Ok(range) = requested_range(headers, size, &tag, download.modified) else {
+        return builder
+            .status(StatusCode::RANGE_NOT_SATISFIABLE)
+            .header(header::CONTENT_RANGE, format!("bytes */{size}"))
+            .body(Body::empty())
+            .map_err(|e| Error::internal("building response", e));
     };
     let (status, span) = match &range {
         Some(r) => {

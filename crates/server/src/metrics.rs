@@ -19,6 +19,9 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 /// Installs the process-wide recorder once; later calls reuse it.
+///
+/// # Panics
+/// Never: the histogram buckets are a non-empty constant.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()

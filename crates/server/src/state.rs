@@ -30,10 +30,10 @@ impl Default for ServerConfig {
         Self {
             public_url: None,
             default_max_upload: 10 << 30,
-            request_timeout: Duration::from_secs(3600),
+            request_timeout: Duration::from_hours(1),
             compat_root: None,
             instance: format!("wharf-{}", uuid::Uuid::new_v4().simple()),
-            gc_grace: Duration::from_secs(24 * 3600),
+            gc_grace: Duration::from_hours(24),
         }
     }
 }

@@ -24,8 +24,7 @@ async fn temp_objects(store: &BlobStore) -> usize {
         .op
         .list(TEMP_PREFIX)
         .await
-        .map(|v| v.iter().filter(|e| !e.path().ends_with('/')).count())
-        .unwrap_or(0)
+        .map_or(0, |v| v.iter().filter(|e| !e.path().ends_with('/')).count())
 }
 
 async fn settle() {

@@ -14,9 +14,9 @@ use crate::time::Timestamp;
 /// The lease name for collection.
 pub const GC_LEASE: &str = "gc";
 /// How long a collector holds the lease between renewals.
-const LEASE_TTL: Duration = Duration::from_secs(300);
+const LEASE_TTL: Duration = Duration::from_mins(5);
 /// Temporary uploads older than this are leftovers of a crash.
-pub const TEMP_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+pub const TEMP_MAX_AGE: Duration = Duration::from_hours(24);
 const PAGE: u32 = 500;
 
 /// What a collection did.

@@ -13,7 +13,7 @@ use crate::time::Timestamp;
 use crate::{Error, Result};
 
 /// How long a publisher's pin protects a blob from GC between storing it and referencing it.
-pub const PUBLISH_PIN: Duration = Duration::from_secs(3600);
+pub const PUBLISH_PIN: Duration = Duration::from_hours(1);
 /// How long a publish waits for GC to finish deleting the same content before giving up.
 const CONDEMNED_WAIT: Duration = Duration::from_secs(30);
 

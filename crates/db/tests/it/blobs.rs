@@ -9,7 +9,7 @@ use wharf_core::usecases::{PublishMode, collect_garbage, fsck};
 use crate::packages::publish;
 use crate::{hosted, on_every_engine};
 
-const HOUR: Duration = Duration::from_secs(3600);
+const HOUR: Duration = Duration::from_hours(1);
 
 #[tokio::test]
 async fn a_claim_pins_a_blob_and_a_condemned_blob_refuses_claims() {

@@ -25,13 +25,13 @@ async fn tokens_are_found_by_hash_until_they_expire() {
                 hash: "h1".into(),
                 scope: Scope::Write,
                 repository_id: Some(repo.id),
-                expires_at: Some(now.plus(std::time::Duration::from_secs(60))),
+                expires_at: Some(now.plus(std::time::Duration::from_mins(1))),
             })
             .await
             .unwrap();
         let (t, u) = db.token_by_hash("h1", now).await.unwrap().unwrap();
         assert_eq!((t, u), (token.clone(), user.clone()));
-        let later = now.plus(std::time::Duration::from_secs(120));
+        let later = now.plus(std::time::Duration::from_mins(2));
         assert!(db.token_by_hash("h1", later).await.unwrap().is_none());
         assert_eq!(db.list_tokens(user.id).await.unwrap(), vec![token.clone()]);
         assert!(db.delete_token(user.id, token.id).await.unwrap());

@@ -160,7 +160,7 @@ async fn list_packages(
     let listed = grouped
         .into_iter()
         .map(|(name, mut files)| {
-            files.sort_by(|a, b| b.0.key.cmp(&a.0.key));
+            files.sort_by_key(|f| std::cmp::Reverse(f.0.key));
             let keep = if recency >= 0 {
                 usize::try_from(recency).unwrap_or(usize::MAX)
             } else {

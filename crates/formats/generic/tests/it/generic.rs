@@ -333,7 +333,7 @@ async fn a_client_that_disconnects_mid_upload_leaves_nothing() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(app.get(FILE).await.status, 404);
     let tmp = app.blob_dir.path().join("tmp");
-    let leftovers = std::fs::read_dir(&tmp).map(Iterator::count).unwrap_or(0);
+    let leftovers = std::fs::read_dir(&tmp).map_or(0, Iterator::count);
     assert_eq!(leftovers, 0, "temporary upload left in {}", tmp.display());
     app.finish().await;
 }

@@ -1,0 +1,136 @@
+use wharf_test_support::{WharfProcess, run_admin};
+
+use crate::{bin, curl, wharf};
+
+#[test]
+fn repo_user_token_gc_and_fsck_work_on_the_database_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let d = data.to_str().unwrap();
+    let created = run_admin(
+        bin(),
+        data,
+        &[
+            "repo",
+            "create",
+            "releases",
+            "--format",
+            "generic",
+            "--private",
+        ],
+        None,
+    );
+    assert_eq!(created.trim(), "generic/releases");
+    let listed = run_admin(bin(), data, &["repo", "list"], None);
+    assert!(
+        listed.contains("generic/releases\thosted\toverwrite=false\tanonymous_read=false"),
+        "{listed}"
+    );
+    let out = wharf(&["--data-dir", d, "user", "create", "bob"], &[]);
+    assert!(!out.status.success(), "an empty password is refused");
+    let _ = run_admin(
+        bin(),
+        data,
+        &["user", "create", "bob", "--role", "admin"],
+        Some("bobs-password\n"),
+    );
+    let token = run_admin(
+        bin(),
+        data,
+        &[
+            "token", "create", "--user", "bob", "--scope", "write", "--repo", "releases",
+        ],
+        None,
+    );
+    let token = token.trim();
+    assert!(
+        token.starts_with("wharf_") && !token.contains(char::is_whitespace),
+        "only the token is printed: {token:?}"
+    );
+
+    let server = WharfProcess::start(bin(), data, &[], &[]);
+    let url = format!("{}/generic/releases/tool/1.0/tool.bin", server.base_url);
+    let src = data.join("tool.bin");
+    std::fs::write(&src, vec![42u8; 100_000]).unwrap();
+    let put = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        &format!("Authorization: Bearer {token}"),
+        "-T",
+        src.to_str().unwrap(),
+        &url,
+    ]);
+    assert_eq!(String::from_utf8_lossy(&put.stdout), "201");
+    let anonymous = curl(&["-o", "/dev/null", "-w", "%{http_code}", &url]);
+    assert_eq!(
+        String::from_utf8_lossy(&anonymous.stdout),
+        "401",
+        "private repository"
+    );
+    let delete = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "DELETE",
+        "-u",
+        &format!("ci:{token}"),
+        &url,
+    ]);
+    assert_eq!(String::from_utf8_lossy(&delete.stdout), "204");
+    drop(server);
+
+    let fsck = run_admin(bin(), data, &["fsck"], None);
+    assert!(fsck.is_empty(), "no damage, no orphans: {fsck}");
+    let gc = run_admin(bin(), data, &["gc", "--grace", "0s"], None);
+    let report: serde_json::Value = serde_json::from_str(&gc).unwrap();
+    assert_eq!(
+        (report["deleted"].as_u64(), report["bytes_freed"].as_u64()),
+        (Some(1), Some(100_000))
+    );
+    let deleted = run_admin(bin(), data, &["repo", "delete", "generic/releases"], None);
+    assert!(deleted.is_empty());
+    assert!(!run_admin(bin(), data, &["repo", "list"], None).contains("releases"));
+}
+
+#[test]
+fn fsck_exits_non_zero_on_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = WharfProcess::start(bin(), data, &[], &[]);
+    let token = server.admin_token("admin");
+    let src = data.join("f");
+    std::fs::write(&src, b"precious").unwrap();
+    let url = format!("{}/generic/main/p/1/f", server.base_url);
+    curl(&[
+        "-H",
+        &format!("Authorization: Bearer {token}"),
+        "-T",
+        src.to_str().unwrap(),
+        &url,
+    ]);
+    drop(server);
+    let blob = walk(&data.join("blobs/sha256")).expect("a blob file");
+    std::fs::write(&blob, b"tampered").unwrap();
+    let out = wharf(&["--data-dir", data.to_str().unwrap(), "fsck"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("corrupt\tsha256:"));
+}
+
+fn walk(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()? {
+        let path = entry.ok()?.path();
+        if path.is_dir() {
+            if let Some(found) = walk(&path) {
+                return Some(found);
+            }
+        } else {
+            return Some(path);
+        }
+    }
+    None
+}

@@ -1,0 +1,95 @@
+use crate::wharf;
+
+#[test]
+fn config_print_shows_layers_and_redacts_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wharf.toml");
+    std::fs::write(
+        &file,
+        "[server]\nlisten = \"127.0.0.1:9000\"\n[gc]\ngrace = \"2h\"\n",
+    )
+    .unwrap();
+    let secret = dir.path().join("db-url");
+    std::fs::write(&secret, "postgres://wharf:hunter2@db/wharf\n").unwrap();
+    let out = wharf(
+        &[
+            "--config",
+            file.to_str().unwrap(),
+            "--data-dir",
+            "/srv/wharf",
+            "config",
+            "print",
+        ],
+        &[
+            ("WHARF_GC__GRACE", "3h"),
+            ("WHARF_DATABASE__URL_FILE", secret.to_str().unwrap()),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("listen = \"127.0.0.1:9000\""),
+        "file layer: {text}"
+    );
+    assert!(text.contains("grace = \"3h\""), "env beats file: {text}");
+    assert!(
+        text.contains("data_dir = \"/srv/wharf\""),
+        "flag beats all: {text}"
+    );
+    assert!(text.contains("url = \"***\""), "secret redacted: {text}");
+    assert!(!text.contains("hunter2"), "secret leaked: {text}");
+}
+
+#[test]
+fn an_unknown_key_exits_non_zero_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wharf.toml");
+    std::fs::write(&file, "[server]\nlistne = \"127.0.0.1:9000\"\n").unwrap();
+    let out = wharf(
+        &["--config", file.to_str().unwrap(), "config", "print"],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("listne"), "{err}");
+}
+
+#[test]
+fn an_invalid_value_exits_non_zero_naming_it() {
+    let out = wharf(
+        &["config", "print"],
+        &[("WHARF_SERVER__LISTEN", "not-an-address")],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(err.contains("server.listen"), "{err}");
+    let out = wharf(
+        &["config", "print"],
+        &[("WHARF_COMPAT__ROOT", "pantry-typo")],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("compat.root"));
+    let out = wharf(
+        &["--config", "/does/not/exist.toml", "config", "print"],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/does/not/exist.toml"));
+}
+
+#[test]
+fn malformed_toml_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wharf.toml");
+    std::fs::write(&file, "[server\nlisten = ").unwrap();
+    let out = wharf(
+        &["--config", file.to_str().unwrap(), "config", "print"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid configuration"));
+}

@@ -1,0 +1,36 @@
+//! End-to-end tests of the real `wharf` binary: configuration layering, admin commands, and
+//! the Platform API driven with curl as the seed's users do.
+
+mod admin;
+mod config;
+mod platform_curl;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The binary under test.
+pub(crate) fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_wharf"))
+}
+
+/// Runs `wharf args…` with extra environment and returns its output.
+pub(crate) fn wharf(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(bin());
+    command
+        .args(args)
+        .env_remove("WHARF_CONFIG")
+        .env_remove("WHARF_DATA_DIR");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run wharf")
+}
+
+/// Runs curl; fails loudly when curl is missing.
+pub(crate) fn curl(args: &[&str]) -> Output {
+    Command::new("curl")
+        .args(["--silent", "--show-error"])
+        .args(args)
+        .output()
+        .expect("curl must be installed for the end-to-end tests")
+}
