@@ -109,6 +109,7 @@ def main():
         sys.exit("build first: cargo build --release")
     os.makedirs(args.workdir, exist_ok=True)
     work = tempfile.mkdtemp(dir=args.workdir)
+    os.chmod(work, 0o755)
     size = args.size_mib << 20
     src = os.path.join(work, "payload.bin")
     with open(src, "wb") as f:

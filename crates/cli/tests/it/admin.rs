@@ -121,6 +121,50 @@ fn fsck_exits_non_zero_on_damage() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("corrupt\tsha256:"));
 }
 
+#[test]
+fn a_client_that_disconnects_mid_upload_leaves_nothing_behind() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = WharfProcess::start(bin(), data, &[], &[]);
+    let token = server.admin_token("admin");
+    let addr = server.base_url.trim_start_matches("http://").to_owned();
+    let mut socket = std::net::TcpStream::connect(&addr).unwrap();
+    let head = format!(
+        "PUT /generic/main/p/1/big.bin HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: 10000000\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).unwrap();
+    socket.write_all(&vec![7u8; 3_000_000]).unwrap();
+    socket.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(socket);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let get = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("{}/generic/main/p/1/big.bin", server.base_url),
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&get.stdout),
+        "404",
+        "nothing visible"
+    );
+    let tmp = data.join("blobs/tmp");
+    let leftovers = std::fs::read_dir(&tmp).map_or(0, Iterator::count);
+    assert_eq!(
+        leftovers,
+        0,
+        "temporary upload left behind in {}",
+        tmp.display()
+    );
+    assert!(
+        walk(&data.join("blobs/sha256")).is_none(),
+        "no blob committed"
+    );
+}
+
 fn walk(dir: &std::path::Path) -> Option<std::path::PathBuf> {
     for entry in std::fs::read_dir(dir).ok()? {
         let path = entry.ok()?.path();

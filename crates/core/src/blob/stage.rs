@@ -11,7 +11,7 @@ use crate::{Error, Result};
 
 /// Bytes gathered before they are written and hashed together. Bounds memory per upload.
 const BATCH: usize = 1 << 20;
-/// Below this, hashing inline costs less than handing work to another thread.
+/// Below this, hashing inline costs less than handing work to other threads.
 const INLINE_HASH: usize = 64 << 10;
 
 /// What an upload must satisfy.
@@ -88,7 +88,7 @@ where
         .writer(&temp.key)
         .await
         .map_err(|e| storage_err("opening upload", e))?;
-    let mut hashers = (HasherA::default(), HasherB::default());
+    let mut hashing = Hashing::new();
     let mut batch: Vec<Bytes> = Vec::new();
     let mut batch_len = 0usize;
     let mut size = 0u64;
@@ -103,18 +103,20 @@ where
         batch_len += chunk.len();
         batch.push(chunk);
         if batch_len >= BATCH {
-            hashers = write_and_hash(&mut writer, std::mem::take(&mut batch), hashers).await?;
+            hashing.feed(std::mem::take(&mut batch), size).await?;
             batch_len = 0;
+            write(&mut writer, hashing.take_pending()).await?;
         }
     }
     if !batch.is_empty() {
-        hashers = write_and_hash(&mut writer, batch, hashers).await?;
+        hashing.feed(batch, size).await?;
+        write(&mut writer, hashing.take_pending()).await?;
     }
+    let digests = hashing.finish().await?;
     writer
         .close()
         .await
         .map_err(|e| storage_err("finishing upload", e))?;
-    let digests = finish(hashers.0, hashers.1);
     if let Some(expected) = &opts.expected_sha256
         && *expected != digests.sha256
     {
@@ -130,41 +132,120 @@ where
     })
 }
 
-/// Writes one batch while both hasher halves digest it on the blocking pool.
-async fn write_and_hash(
-    writer: &mut opendal::Writer,
-    batch: Vec<Bytes>,
-    (mut a, mut b): (HasherA, HasherB),
-) -> Result<(HasherA, HasherB)> {
-    let len: usize = batch.iter().map(Bytes::len).sum();
-    if len < INLINE_HASH {
-        for c in &batch {
-            a.update(c);
-            b.update(c);
-        }
-        writer
-            .write(batch)
-            .await
-            .map_err(|e| storage_err("writing upload", e))?;
-        return Ok((a, b));
+async fn write(writer: &mut opendal::Writer, pending: Vec<Bytes>) -> Result<()> {
+    if pending.is_empty() {
+        return Ok(());
     }
-    let for_a = batch.clone();
-    let for_b = batch.clone();
-    let hash_a = tokio::task::spawn_blocking(move || {
-        for c in &for_a {
-            a.update(c);
+    writer
+        .write(pending)
+        .await
+        .map_err(|e| storage_err("writing upload", e))
+}
+
+/// Where the digests are computed. Small bodies are hashed inline; once a body passes
+/// [`INLINE_HASH`], each hasher half moves to a thread of its own, fed through a bounded
+/// channel, so receiving, writing and hashing overlap while memory stays bounded.
+enum Hashing {
+    Inline {
+        a: HasherA,
+        b: HasherB,
+        pending: Vec<Bytes>,
+    },
+    Threaded {
+        a: Feed<HasherA>,
+        b: Feed<HasherB>,
+        pending: Vec<Bytes>,
+    },
+}
+
+impl Hashing {
+    fn new() -> Self {
+        Self::Inline {
+            a: HasherA::default(),
+            b: HasherB::default(),
+            pending: Vec::new(),
         }
-        a
-    });
-    let hash_b = tokio::task::spawn_blocking(move || {
-        for c in &for_b {
-            b.update(c);
+    }
+
+    /// Hashes a batch (inline while the body is small) and queues it for writing; `total`
+    /// is the body's size so far.
+    async fn feed(&mut self, batch: Vec<Bytes>, total: u64) -> Result<()> {
+        if let Self::Inline { a, b, pending } = self {
+            if total < INLINE_HASH as u64 {
+                for c in &batch {
+                    a.update(c);
+                    b.update(c);
+                }
+                pending.extend(batch);
+                return Ok(());
+            }
+            let Self::Inline { a, b, pending } = std::mem::replace(self, Self::new()) else {
+                unreachable!("matched above")
+            };
+            *self = Self::Threaded {
+                a: Feed::start(a, HasherA::update),
+                b: Feed::start(b, HasherB::update),
+                pending,
+            };
         }
-        b
-    });
-    let (written, a, b) = tokio::join!(writer.write(batch), hash_a, hash_b);
-    written.map_err(|e| storage_err("writing upload", e))?;
-    let a = a.map_err(|e| Error::internal("hashing upload", e))?;
-    let b = b.map_err(|e| Error::internal("hashing upload", e))?;
-    Ok((a, b))
+        if let Self::Threaded { a, b, pending } = self {
+            a.send(batch.clone()).await?;
+            b.send(batch.clone()).await?;
+            pending.extend(batch);
+        }
+        Ok(())
+    }
+
+    fn take_pending(&mut self) -> Vec<Bytes> {
+        match self {
+            Self::Inline { pending, .. } | Self::Threaded { pending, .. } => {
+                std::mem::take(pending)
+            }
+        }
+    }
+
+    async fn finish(self) -> Result<Digests> {
+        match self {
+            Self::Inline { a, b, .. } => Ok(finish(a, b)),
+            Self::Threaded { a, b, .. } => Ok(finish(a.finish().await?, b.finish().await?)),
+        }
+    }
+}
+
+/// Batches queued per hasher: bounds what an upload buffers to a few batches.
+const IN_FLIGHT: usize = 4;
+
+/// A hasher running on the blocking pool, and the channel that feeds it.
+struct Feed<H> {
+    tx: tokio::sync::mpsc::Sender<Vec<Bytes>>,
+    done: tokio::task::JoinHandle<H>,
+}
+
+impl<H: Send + 'static> Feed<H> {
+    fn start(mut hasher: H, update: fn(&mut H, &[u8])) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(IN_FLIGHT);
+        let done = tokio::task::spawn_blocking(move || {
+            while let Some(batch) = rx.blocking_recv() {
+                for chunk in &batch {
+                    update(&mut hasher, chunk);
+                }
+            }
+            hasher
+        });
+        Self { tx, done }
+    }
+
+    async fn send(&self, batch: Vec<Bytes>) -> Result<()> {
+        self.tx
+            .send(batch)
+            .await
+            .map_err(|_| Error::internal_msg("hashing thread stopped"))
+    }
+
+    async fn finish(self) -> Result<H> {
+        drop(self.tx);
+        self.done
+            .await
+            .map_err(|e| Error::internal("hashing upload", e))
+    }
 }
