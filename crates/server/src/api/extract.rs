@@ -19,9 +19,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         Json::<T>::from_request(req, state)
             .await
             .map(|Json(v)| Self(v))
-            .map_err(|rejection| ApiError(Error::invalid(rejection.body_text())))
+            .map_err(|rejection| {
+                if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError(Error::TooLarge { limit: JSON_LIMIT })
+                } else {
+                    ApiError(Error::invalid(rejection.body_text()))
+                }
+            })
     }
 }
+
+/// The largest JSON body the API reads.
+pub const JSON_LIMIT: u64 = 1 << 20;
 
 /// A query string; a malformed one is a 400 in the API's shape.
 #[derive(Debug)]

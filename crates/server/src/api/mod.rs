@@ -9,14 +9,17 @@ mod system;
 mod users;
 mod views;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
 use axum::routing::{delete, get};
+use axum::{Json, Router};
+use http::StatusCode;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 pub use caller::Caller;
 
+use crate::error::{ErrorBody, ErrorDetail};
 use crate::state::AppState;
 
 /// The OpenAPI description of `/api/v1`.
@@ -100,5 +103,21 @@ pub fn router() -> Router<AppState> {
         .route("/tokens", get(users::list_tokens).post(users::create_token))
         .route("/tokens/{id}", delete(users::delete_token))
         .route("/gc", axum::routing::post(system::run_gc))
-        .layer(DefaultBodyLimit::max(1 << 20))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(
+            usize::try_from(extract::JSON_LIMIT).unwrap_or(usize::MAX),
+        ))
+}
+
+/// 405 in the API's error shape.
+async fn method_not_allowed() -> impl IntoResponse {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(ErrorBody {
+            error: ErrorDetail {
+                code: "method_not_allowed",
+                message: "this endpoint does not take that method".into(),
+            },
+        }),
+    )
 }

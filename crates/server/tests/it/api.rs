@@ -282,7 +282,9 @@ async fn gc_through_the_api_frees_deleted_content() {
         .await;
     assert_eq!(freed.status, 200);
     assert_wire!(freed.json());
-    assert_eq!(app.get("/api/v1/gc").await.status, 405);
+    let wrong_method = app.get("/api/v1/gc").await;
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.json()["error"]["code"], "method_not_allowed");
     assert_eq!(
         app.request(Method::POST, "/api/v1/gc", &[], "")
             .await
