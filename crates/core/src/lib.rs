@@ -5,6 +5,7 @@
 //! [`blob::BlobStore`], the metadata store traits that the `db` crate implements, and the use
 //! cases — the only code that touches both metadata and blobs.
 
+pub mod archive;
 pub mod auth;
 pub mod blob;
 pub mod digest;

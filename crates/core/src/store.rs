@@ -29,8 +29,14 @@ pub trait RepositoryStore: Send + Sync {
 /// One publish, as one transaction: dropped without [`PublishTx::commit`], it leaves no trace.
 #[async_trait]
 pub trait PublishTx: Send {
-    /// The package's id, creating it (`true`) when new. Names compare case-insensitively.
-    async fn package(&mut self, repository_id: i64, name: &str) -> Result<(i64, bool)>;
+    /// The package's id, creating it (`true`) when new, with `canonical` as its canonical
+    /// name. Names compare case-insensitively.
+    async fn package(
+        &mut self,
+        repository_id: i64,
+        name: &str,
+        canonical: &str,
+    ) -> Result<(i64, bool)>;
     /// The version's id, creating it (`true`) when new.
     async fn version(&mut self, package_id: i64, version: &str) -> Result<(i64, bool)>;
     /// An existing file of that name in the version: `(file id, blob id)`.
@@ -61,8 +67,20 @@ pub trait PackageStore: Send + Sync {
     ) -> Result<Vec<Package>>;
     /// A package by name (case-insensitive).
     async fn package(&self, repository_id: i64, name: &str) -> Result<Option<Package>>;
+    /// A package by its canonical name (as the format defined it at creation).
+    async fn package_by_canonical(
+        &self,
+        repository_id: i64,
+        canonical: &str,
+    ) -> Result<Option<Package>>;
     /// The versions of a package, oldest first.
     async fn list_versions(&self, package_id: i64) -> Result<Vec<Version>>;
+    /// The versions of a package, oldest first, each with its properties, in one query (the
+    /// path that renders a format's metadata document).
+    async fn versions_with_properties(
+        &self,
+        package_id: i64,
+    ) -> Result<Vec<(Version, Vec<(String, String)>)>>;
     /// A version by its string (case-insensitive).
     async fn version(&self, package_id: i64, version: &str) -> Result<Option<Version>>;
     /// The files of a version, by name.
@@ -85,6 +103,10 @@ pub trait PackageStore: Send + Sync {
     async fn delete_package(&self, package_id: i64) -> Result<bool>;
     /// The properties of something, by name.
     async fn properties(&self, owner: PropertyOwner) -> Result<Vec<(String, String)>>;
+    /// Sets a property outside a publish (yank flags, owners).
+    async fn set_property(&self, owner: PropertyOwner, name: &str, value: &str) -> Result<()>;
+    /// Removes a property; `false` when it was not set.
+    async fn delete_property(&self, owner: PropertyOwner, name: &str) -> Result<bool>;
 }
 
 /// A publisher's hold on a blob row: while the pin lives, GC cannot condemn the blob.

@@ -26,6 +26,18 @@ fn property_table(owner: PropertyOwner) -> (&'static str, i64) {
     }
 }
 
+/// The statement that sets a property (`$1` owner, `$2` name, `$3` value) and the owner id.
+fn upsert_property(owner: PropertyOwner) -> (String, i64) {
+    let (table, id) = property_table(owner);
+    (
+        format!(
+            "INSERT INTO {table} (owner_id, name, value) VALUES ($1, $2, $3) \
+             ON CONFLICT (owner_id, name) DO UPDATE SET value = excluded.value"
+        ),
+        id,
+    )
+}
+
 /// Inserts a row unless its unique key exists; returns the id and whether it was inserted.
 async fn get_or_insert(
     tx: &mut Transaction<'static, Any>,
@@ -56,8 +68,13 @@ async fn get_or_insert(
 
 #[async_trait]
 impl PublishTx for Publish {
-    async fn package(&mut self, repository_id: i64, name: &str) -> Result<(i64, bool)> {
-        get_or_insert(
+    async fn package(
+        &mut self,
+        repository_id: i64,
+        name: &str,
+        canonical: &str,
+    ) -> Result<(i64, bool)> {
+        let created = get_or_insert(
             &mut self.tx,
             "INSERT INTO packages (repository_id, name, lower_name, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (repository_id, lower_name) DO NOTHING RETURNING id",
@@ -65,7 +82,16 @@ impl PublishTx for Publish {
             repository_id,
             name,
         )
-        .await
+        .await?;
+        if created.1 {
+            sqlx::query("UPDATE packages SET canonical_name = $1 WHERE id = $2")
+                .bind(canonical)
+                .bind(created.0)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(created)
     }
 
     async fn version(&mut self, package_id: i64, version: &str) -> Result<(i64, bool)> {
@@ -125,17 +151,14 @@ impl PublishTx for Publish {
     }
 
     async fn set_property(&mut self, owner: PropertyOwner, name: &str, value: &str) -> Result<()> {
-        let (table, id) = property_table(owner);
-        sqlx::query(&format!(
-            "INSERT INTO {table} (owner_id, name, value) VALUES ($1, $2, $3) \
-             ON CONFLICT (owner_id, name) DO UPDATE SET value = excluded.value"
-        ))
-        .bind(id)
-        .bind(name)
-        .bind(value)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_err)?;
+        let (sql, id) = upsert_property(owner);
+        sqlx::query(&sql)
+            .bind(id)
+            .bind(name)
+            .bind(value)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -212,6 +235,53 @@ impl PackageStore for Db {
             .as_ref()
             .map(rows::package)
             .transpose()
+    }
+
+    async fn package_by_canonical(
+        &self,
+        repository_id: i64,
+        canonical: &str,
+    ) -> Result<Option<Package>> {
+        sqlx::query(
+            "SELECT id, repository_id, name, created_at FROM packages \
+             WHERE repository_id = $1 AND canonical_name = $2",
+        )
+        .bind(repository_id)
+        .bind(canonical)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(rows::package)
+        .transpose()
+    }
+
+    async fn versions_with_properties(
+        &self,
+        package_id: i64,
+    ) -> Result<Vec<(Version, Vec<(String, String)>)>> {
+        let rows = sqlx::query(
+            "SELECT v.id, v.package_id, v.version, v.created_at, p.name AS property, p.value \
+             FROM versions v LEFT JOIN version_properties p ON p.owner_id = v.id \
+             WHERE v.package_id = $1 ORDER BY v.created_at, v.id, p.name",
+        )
+        .bind(package_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        let mut out: Vec<(Version, Vec<(String, String)>)> = Vec::new();
+        for row in &rows {
+            let version = rows::version(row)?;
+            let property: Option<String> = row.try_get("property").map_err(db_err)?;
+            let value: Option<String> = row.try_get("value").map_err(db_err)?;
+            if out.last().is_none_or(|(v, _)| v.id != version.id) {
+                out.push((version, Vec::new()));
+            }
+            if let (Some(name), Some(value), Some((_, props))) = (property, value, out.last_mut()) {
+                props.push((name, value));
+            }
+        }
+        Ok(out)
     }
 
     async fn list_versions(&self, package_id: i64) -> Result<Vec<Version>> {
@@ -361,5 +431,30 @@ impl PackageStore for Db {
             ))
         })
         .collect()
+    }
+
+    async fn set_property(&self, owner: PropertyOwner, name: &str, value: &str) -> Result<()> {
+        let (sql, id) = upsert_property(owner);
+        sqlx::query(&sql)
+            .bind(id)
+            .bind(name)
+            .bind(value)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn delete_property(&self, owner: PropertyOwner, name: &str) -> Result<bool> {
+        let (table, id) = property_table(owner);
+        let done = sqlx::query(&format!(
+            "DELETE FROM {table} WHERE owner_id = $1 AND name = $2"
+        ))
+        .bind(id)
+        .bind(name)
+        .execute(&self.write)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
     }
 }

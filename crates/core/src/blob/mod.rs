@@ -209,6 +209,25 @@ impl BlobStore {
         Ok(futures::stream::iter(first).chain(stream).boxed())
     }
 
+    /// Streams a staged upload back (for formats that inspect what was sent, such as the
+    /// manifest inside a package archive) before it is committed.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn read_staged(&self, staged: &StagedBlob) -> Result<ByteStream> {
+        let reader = self
+            .op
+            .reader_with(staged.temp_key())
+            .chunk(1 << 20)
+            .await
+            .map_err(|e| storage_err("opening staged upload", e))?;
+        let stream = reader
+            .into_bytes_stream(..)
+            .await
+            .map_err(|e| storage_err("reading staged upload", e))?;
+        Ok(stream.boxed())
+    }
+
     /// Size and modification time of a blob's object, `None` when missing.
     ///
     /// # Errors

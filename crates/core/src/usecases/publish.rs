@@ -46,6 +46,8 @@ pub struct PublishFile<'a> {
     pub repository: &'a Repository,
     /// Package name.
     pub package: &'a PackageName,
+    /// The package's canonical name, when the format defines one (default: lower case).
+    pub canonical: Option<&'a str>,
     /// Version.
     pub version: &'a VersionName,
     /// File name.
@@ -136,7 +138,12 @@ async fn record(
     size: u64,
 ) -> Result<Published> {
     let mut tx = store.begin_publish().await?;
-    let (package_id, package_created) = tx.package(req.repository.id, req.package.as_str()).await?;
+    let canonical = req
+        .canonical
+        .map_or_else(|| req.package.lower(), str::to_owned);
+    let (package_id, package_created) = tx
+        .package(req.repository.id, req.package.as_str(), &canonical)
+        .await?;
     let (version_id, version_created) = tx.version(package_id, req.version.as_str()).await?;
     match req.mode {
         PublishMode::CreateVersion if !version_created => {

@@ -31,6 +31,7 @@ pub(crate) async fn publish(
         PublishFile {
             repository: repo,
             package: &package,
+            canonical: None,
             version: &version,
             file: &file,
             mode,
@@ -274,5 +275,85 @@ async fn concurrent_publishes_of_one_version_have_one_winner() {
             .filter(|r| matches!(r.as_ref().unwrap(), Err(Error::Conflict(_))))
             .count();
         assert_eq!((wins, conflicts), (1, 9));
+    });
+}
+
+#[tokio::test]
+async fn canonical_names_versions_with_properties_and_property_updates() {
+    on_every_engine!(|db| {
+        let blobs = BlobStore::memory();
+        let repo = hosted(db, "main").await;
+        let package = PackageName::new("Foo_Bar").unwrap();
+        for v in ["1.0.0", "1.1.0"] {
+            let version = VersionName::new(v).unwrap();
+            let file = FileName::new("f").unwrap();
+            let staged = stage(&blobs, b"x").await;
+            publish_file(
+                db,
+                &blobs,
+                PublishFile {
+                    repository: &repo,
+                    package: &package,
+                    canonical: Some("foo-bar"),
+                    version: &version,
+                    file: &file,
+                    mode: PublishMode::CreateVersion,
+                    properties: vec![(PropertyTarget::Version, "meta".into(), format!("v{v}"))],
+                },
+                staged,
+            )
+            .await
+            .unwrap();
+        }
+        let found = db
+            .package_by_canonical(repo.id, "foo-bar")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.name, "Foo_Bar");
+        assert!(
+            db.package_by_canonical(repo.id, "foo_bar")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let versions = db.versions_with_properties(found.id).await.unwrap();
+        let flat: Vec<(&str, Vec<(String, String)>)> = versions
+            .iter()
+            .map(|(v, p)| (v.version.as_str(), p.clone()))
+            .collect();
+        assert_eq!(
+            flat,
+            vec![
+                ("1.0.0", vec![("meta".to_owned(), "v1.0.0".to_owned())]),
+                ("1.1.0", vec![("meta".to_owned(), "v1.1.0".to_owned())]),
+            ]
+        );
+        let owner = PropertyOwner::Version(versions[0].0.id);
+        db.set_property(owner, "yanked", "true").await.unwrap();
+        db.set_property(owner, "yanked", "yes").await.unwrap();
+        let props = db.properties(owner).await.unwrap();
+        assert!(props.contains(&("yanked".to_owned(), "yes".to_owned())));
+        assert!(db.delete_property(owner, "yanked").await.unwrap());
+        assert!(!db.delete_property(owner, "yanked").await.unwrap());
+        let bare = hosted(db, "bare").await;
+        publish(
+            db,
+            &blobs,
+            &bare,
+            ("NoProps", "1", "f"),
+            PublishMode::CreateOrAdd,
+            b"y",
+        )
+        .await
+        .unwrap();
+        let p = db
+            .package_by_canonical(bare.id, "noprops")
+            .await
+            .unwrap()
+            .unwrap();
+        let versions = db.versions_with_properties(p.id).await.unwrap();
+        assert_eq!(versions.len(), 1);
+        assert!(versions[0].1.is_empty());
     });
 }

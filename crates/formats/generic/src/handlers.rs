@@ -174,6 +174,7 @@ async fn upload_file(
         PublishFile {
             repository: &repo,
             package: &f.package,
+            canonical: None,
             version: &f.version,
             file: &f.file,
             mode: PublishMode::CreateOrAdd,

@@ -242,6 +242,7 @@ async fn put_package(
         PublishFile {
             repository: &repo,
             package: &package,
+            canonical: None,
             version: &version,
             file: &name,
             mode: PublishMode::CreateOrAdd,
