@@ -14,9 +14,12 @@ use crate::config::{Config, LogFormat};
 
 /// The compiled-in formats.
 pub fn formats(config: &Config) -> Vec<Arc<dyn Format>> {
-    vec![Arc::new(wharf_format_generic::GenericFormat::new(
-        config.platform.clone(),
-    ))]
+    vec![
+        Arc::new(wharf_format_generic::GenericFormat::new(
+            config.platform.clone(),
+        )),
+        Arc::new(wharf_format_cargo::CargoFormat),
+    ]
 }
 
 fn init_logging(config: &Config) {

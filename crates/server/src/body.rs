@@ -48,8 +48,10 @@ fn etag_matches(list: &str, tag: &str) -> bool {
         .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
 }
 
-/// Whether the client's cached copy is current (`If-None-Match`, else `If-Modified-Since`).
-fn not_modified(headers: &HeaderMap, tag: &str, modified: Timestamp) -> bool {
+/// Whether the client's cached copy is current (`If-None-Match`, else `If-Modified-Since`):
+/// answer 304. `tag` is the quoted entity tag.
+#[must_use]
+pub fn not_modified(headers: &HeaderMap, tag: &str, modified: Timestamp) -> bool {
     if let Some(inm) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -99,6 +99,19 @@ impl AppState {
             .ok_or_else(|| Error::not_found(format!("{format} repository {name} not found")))
     }
 
+    /// The URL clients reach this server at: `server.public_url` when set, else the scheme
+    /// (`X-Forwarded-Proto`, default http) and `Host` of the request. No trailing slash.
+    #[must_use]
+    pub fn base_url(&self, headers: &http::HeaderMap) -> String {
+        if let Some(url) = &self.config.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let scheme = header("x-forwarded-proto").unwrap_or("http");
+        let host = header("host").unwrap_or("localhost");
+        format!("{scheme}://{host}")
+    }
+
     /// The upload limit of a repository.
     #[must_use]
     pub fn upload_limit(&self, repository: &Repository) -> u64 {

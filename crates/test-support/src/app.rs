@@ -12,6 +12,7 @@ use wharf_core::auth::{generate_token, hash_password, hash_token};
 use wharf_core::blob::{Backend, BlobStore, StorageConfig};
 use wharf_core::model::{NewRepository, NewToken, RepoKind, RepoPolicy, Scope};
 use wharf_core::names::RepoName;
+use wharf_format_cargo::CargoFormat;
 use wharf_format_generic::{GenericFormat, PlatformConfig};
 use wharf_server::{AppState, Format, ServerConfig, build_router};
 
@@ -54,7 +55,7 @@ impl TestAppBuilder {
         self
     }
 
-    /// Starts the app with a hosted `generic/main` repository and an admin token.
+    /// Starts the app with a hosted repository `main` per format and an admin token.
     ///
     /// # Panics
     /// When the test database cannot be set up.
@@ -73,20 +74,25 @@ impl TestAppBuilder {
         } else {
             BlobStore::memory()
         };
-        let formats: Vec<Arc<dyn Format>> = vec![Arc::new(GenericFormat::new(self.platform))];
+        let formats: Vec<Arc<dyn Format>> = vec![
+            Arc::new(GenericFormat::new(self.platform)),
+            Arc::new(CargoFormat),
+        ];
         let state = AppState::new(Arc::new(db.db.clone()), blobs, self.config, &formats);
-        state
-            .store
-            .create_repository(&NewRepository {
-                name: RepoName::new("main").expect("valid"),
-                format: "generic".into(),
-                kind: RepoKind::Hosted,
-                upstream: None,
-                members: vec![],
-                policy: RepoPolicy::default(),
-            })
-            .await
-            .expect("main repository");
+        for format in &formats {
+            state
+                .store
+                .create_repository(&NewRepository {
+                    name: RepoName::new("main").expect("valid"),
+                    format: format.name().into(),
+                    kind: RepoKind::Hosted,
+                    upstream: None,
+                    members: vec![],
+                    policy: RepoPolicy::default(),
+                })
+                .await
+                .expect("main repository");
+        }
         let admin = state
             .store
             .create_user(

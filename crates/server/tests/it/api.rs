@@ -34,11 +34,11 @@ async fn repositories_crud() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["name"].as_str().unwrap())
+        .map(|r| r["path"].as_str().unwrap())
         .collect();
     assert_eq!(
         names,
-        vec!["main"],
+        vec!["/cargo/main/", "/generic/main/"],
         "private repositories are hidden from anonymous callers"
     );
     let patched = app

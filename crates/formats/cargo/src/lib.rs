@@ -1,0 +1,34 @@
+//! The cargo registry format: a sparse index and the web API, so that `cargo publish`,
+//! `cargo build`, `cargo yank`, `cargo owner`, `cargo search` and `cargo login` work against
+//! `sparse+http://HOST/cargo/{repo}/index/`.
+//!
+//! Each crate is a package (its name as first published, its canonical name lower case with
+//! `_` as `-` so that clashing names are found), each version holds `{name}-{vers}.crate`, and
+//! the version's index line is rendered once at publish time and kept as a property.
+
+mod error;
+mod handlers;
+mod index;
+mod names;
+mod owners;
+mod publish;
+mod request;
+mod search;
+
+use axum::Router;
+use axum::routing::any;
+use wharf_server::{AppState, Format};
+
+/// The cargo format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CargoFormat;
+
+impl Format for CargoFormat {
+    fn name(&self) -> &'static str {
+        "cargo"
+    }
+
+    fn routes(&self) -> Router<AppState> {
+        Router::new().route("/{*path}", any(handlers::dispatch))
+    }
+}
