@@ -32,7 +32,9 @@ impl IntoResponse for CargoError {
             && let Some(url) = &self.login_url
             && let Ok(value) = HeaderValue::from_str(&format!("Cargo login_url=\"{url}\""))
         {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
         }
         finish(response, &self.error, logged)
     }

@@ -181,7 +181,10 @@ async fn index_file(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result<Re
     if body.is_empty() {
         return Err(Error::not_found(format!("crate `{name}` does not exist")));
     }
-    let tag = format!("\"{}\"", &hex::encode(Sha256::digest(body.as_bytes()))[..32]);
+    let tag = format!(
+        "\"{}\"",
+        &hex::encode(Sha256::digest(body.as_bytes()))[..32]
+    );
     let status = if not_modified(headers, &tag, changed) {
         StatusCode::NOT_MODIFIED
     } else {
@@ -193,7 +196,10 @@ async fn index_file(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result<Re
         status.into_response()
     };
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if let Ok(v) = HeaderValue::from_str(&tag) {
         h.insert(header::ETAG, v);
@@ -270,8 +276,15 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
     }
     publish::verify_crate(&ctx.state.blobs, &staged, &meta.name, &meta.vers).await?;
     let now = Timestamp::now();
-    let pubtime = now.rfc3339().split('.').next().unwrap_or_default().to_owned() + "Z";
-    let line = IndexLine::from_publish(&meta, staged.digests.sha256.to_string(), pubtime, &ctx.base)?;
+    let pubtime = now
+        .rfc3339()
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+        + "Z";
+    let line =
+        IndexLine::from_publish(&meta, staged.digests.sha256.to_string(), pubtime, &ctx.base)?;
     let owners = serde_json::to_string(&[&principal.user.name])
         .map_err(|e| Error::internal("encoding owners", e))?;
     let package = PackageName::new(meta.name.clone())?;
@@ -308,8 +321,10 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
         )),
         other => other,
     })?;
-    Ok(Json(json!({"warnings": {"invalid_categories": [], "invalid_badges": [], "other": []}}))
-        .into_response())
+    Ok(
+        Json(json!({"warnings": {"invalid_categories": [], "invalid_badges": [], "other": []}}))
+            .into_response(),
+    )
 }
 
 /// `DELETE …/yank` and `PUT …/unyank`: rewrites the version's index line.
@@ -335,7 +350,10 @@ async fn yank_version(ctx: &Ctx<'_>, name: &str, version: &str, yanked: bool) ->
     let mut line: IndexLine =
         serde_json::from_str(&stored).map_err(|e| Error::internal("stored index line", e))?;
     line.yanked = yanked;
-    ctx.state.store.set_property(owner, LINE, &line.render()?).await?;
+    ctx.state
+        .store
+        .set_property(owner, LINE, &line.render()?)
+        .await?;
     ctx.state
         .store
         .set_property(owner, CHANGED, &Timestamp::now().0.to_string())

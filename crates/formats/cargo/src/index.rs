@@ -104,9 +104,8 @@ pub(crate) struct IndexDep {
 /// Whether a dependency's registry is one this registry accepts: itself (unset), crates.io,
 /// or another Wharf repository behind `base`.
 fn accepted_registry(registry: Option<&str>, base: &str) -> bool {
-    registry.is_none_or(|r| {
-        CRATES_IO.contains(&r) || r.starts_with(&format!("sparse+{base}/cargo/"))
-    })
+    registry
+        .is_none_or(|r| CRATES_IO.contains(&r) || r.starts_with(&format!("sparse+{base}/cargo/")))
 }
 
 impl IndexLine {
@@ -213,16 +212,25 @@ mod tests {
             "features": {"default": ["std"], "std": [], "ser": ["dep:serde1"], "weak": ["serde1?/std"]},
             "rust_version": "1.70"
         }));
-        let line = IndexLine::from_publish(&m, "ab".into(), "2026-01-01T00:00:00Z".into(), "http://h").unwrap();
+        let line =
+            IndexLine::from_publish(&m, "ab".into(), "2026-01-01T00:00:00Z".into(), "http://h")
+                .unwrap();
         assert_eq!(line.deps[0].name, "serde1");
         assert_eq!(line.deps[0].package.as_deref(), Some("serde"));
         assert_eq!(line.deps[0].target.as_deref(), Some("cfg(unix)"));
         assert_eq!(line.deps[1].kind, "build");
         assert_eq!(line.v, 2);
-        assert_eq!(line.features.keys().collect::<Vec<_>>(), vec!["default", "std"]);
+        assert_eq!(
+            line.features.keys().collect::<Vec<_>>(),
+            vec!["default", "std"]
+        );
         assert_eq!(line.features2.as_ref().unwrap().len(), 2);
         let rendered = line.render().unwrap();
-        assert!(rendered.starts_with(r#"{"name":"app","vers":"1.0.0","deps":[{"name":"serde1","req":"^1""#), "{rendered}");
+        assert!(
+            rendered
+                .starts_with(r#"{"name":"app","vers":"1.0.0","deps":[{"name":"serde1","req":"^1""#),
+            "{rendered}"
+        );
     }
 
     #[test]

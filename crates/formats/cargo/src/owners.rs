@@ -31,9 +31,15 @@ async fn owners_of(ctx: &Ctx<'_>, package: &Package) -> Result<Vec<String>> {
 ///
 /// # Errors
 /// [`Error::Forbidden`].
-pub(crate) async fn ensure_owner(ctx: &Ctx<'_>, principal: &Principal, package: &Package) -> Result<()> {
+pub(crate) async fn ensure_owner(
+    ctx: &Ctx<'_>,
+    principal: &Principal,
+    package: &Package,
+) -> Result<()> {
     if principal.scope() >= Scope::Admin
-        || owners_of(ctx, package).await?.contains(&principal.user.name)
+        || owners_of(ctx, package)
+            .await?
+            .contains(&principal.user.name)
     {
         Ok(())
     } else {
@@ -62,7 +68,12 @@ struct OwnersBody {
 }
 
 /// `PUT` (add) and `DELETE` (remove) `/api/v1/crates/{name}/owners` with `{"users":[…]}`.
-pub(crate) async fn change_owners(ctx: &Ctx<'_>, name: &str, add: bool, body: Body) -> Result<Response> {
+pub(crate) async fn change_owners(
+    ctx: &Ctx<'_>,
+    name: &str,
+    add: bool,
+    body: Body,
+) -> Result<Response> {
     let principal = ctx.require(Scope::Write)?;
     let package = ctx.package(name).await?;
     ensure_owner(ctx, principal, &package).await?;
@@ -87,12 +98,21 @@ pub(crate) async fn change_owners(ctx: &Ctx<'_>, name: &str, add: bool, body: Bo
     if owners.is_empty() {
         return Err(Error::invalid("a crate must keep at least one owner"));
     }
-    let encoded = serde_json::to_string(&owners).map_err(|e| Error::internal("encoding owners", e))?;
+    let encoded =
+        serde_json::to_string(&owners).map_err(|e| Error::internal("encoding owners", e))?;
     ctx.state
         .store
         .set_property(PropertyOwner::Package(package.id), OWNERS, &encoded)
         .await?;
-    let verb = if add { "added as owners of" } else { "removed from the owners of" };
-    let msg = format!("{} {verb} crate `{}`", request.users.join(", "), package.name);
+    let verb = if add {
+        "added as owners of"
+    } else {
+        "removed from the owners of"
+    };
+    let msg = format!(
+        "{} {verb} crate `{}`",
+        request.users.join(", "),
+        package.name
+    );
     Ok(Json(json!({"ok": true, "msg": msg})).into_response())
 }

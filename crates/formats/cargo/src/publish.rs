@@ -120,17 +120,23 @@ struct ManifestPackage {
 ///
 /// # Errors
 /// [`Error::Invalid`] saying what is wrong.
-pub(crate) async fn verify_crate(blobs: &BlobStore, staged: &StagedBlob, name: &str, vers: &str) -> Result<()> {
+pub(crate) async fn verify_crate(
+    blobs: &BlobStore,
+    staged: &StagedBlob,
+    name: &str,
+    vers: &str,
+) -> Result<()> {
     let reader = SyncIoBridge::new(StreamReader::new(blobs.read_staged(staged).await?));
     let wanted = format!("{name}-{vers}/Cargo.toml");
     let path = wanted.clone();
-    let found = tokio::task::spawn_blocking(move || read_from_tar_gz(reader, LIMITS, |p| p == path))
-        .await
-        .map_err(|e| Error::internal("reading the .crate", e))?
-        .map_err(|e| match e {
-            Error::Invalid(m) => Error::invalid(format!("the .crate is not valid: {m}")),
-            other => other,
-        })?;
+    let found =
+        tokio::task::spawn_blocking(move || read_from_tar_gz(reader, LIMITS, |p| p == path))
+            .await
+            .map_err(|e| Error::internal("reading the .crate", e))?
+            .map_err(|e| match e {
+                Error::Invalid(m) => Error::invalid(format!("the .crate is not valid: {m}")),
+                other => other,
+            })?;
     let content = found.ok_or_else(|| Error::invalid(format!("the .crate has no {wanted}")))?;
     let text = String::from_utf8(content)
         .map_err(|_| Error::invalid(format!("{wanted} in the .crate is not UTF-8")))?;

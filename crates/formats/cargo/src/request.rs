@@ -107,18 +107,36 @@ mod tests {
     fn parses_the_index_and_the_web_api() {
         let (repo, e) = parse(&Method::GET, "main/index/se/rd/serde").unwrap();
         assert_eq!(repo.as_str(), "main");
-        assert_eq!(e, Endpoint::IndexFile { name: "serde".into() });
+        assert_eq!(
+            e,
+            Endpoint::IndexFile {
+                name: "serde".into()
+            }
+        );
         assert!(parse(&Method::GET, "main/index/xx/yy/serde").is_err());
         assert!(parse(&Method::GET, "main/index/3/a/abc").is_ok());
-        assert_eq!(parse(&Method::GET, "main/index/config.json").unwrap().1, Endpoint::Config);
-        assert_eq!(parse(&Method::PUT, "main/api/v1/crates/new").unwrap().1, Endpoint::Publish);
+        assert_eq!(
+            parse(&Method::GET, "main/index/config.json").unwrap().1,
+            Endpoint::Config
+        );
+        assert_eq!(
+            parse(&Method::PUT, "main/api/v1/crates/new").unwrap().1,
+            Endpoint::Publish
+        );
         assert!(matches!(
-            parse(&Method::PUT, "main/api/v1/crates/foo/1.0.0/unyank").unwrap().1,
+            parse(&Method::PUT, "main/api/v1/crates/foo/1.0.0/unyank")
+                .unwrap()
+                .1,
             Endpoint::Yank { yanked: false, .. }
         ));
         assert!(matches!(
-            parse(&Method::DELETE, "main/api/v1/crates/foo/owners").unwrap().1,
-            Endpoint::Owners { op: OwnersOp::Remove, .. }
+            parse(&Method::DELETE, "main/api/v1/crates/foo/owners")
+                .unwrap()
+                .1,
+            Endpoint::Owners {
+                op: OwnersOp::Remove,
+                ..
+            }
         ));
         assert!(parse(&Method::POST, "main/api/v1/crates/new").is_err());
     }

@@ -57,7 +57,8 @@ pub(crate) async fn search_crates(ctx: &Ctx<'_>, query: Option<&str>) -> Result<
                     .iter()
                     .find_map(|(k, v)| (k == DESCRIPTION).then(|| v.clone()))
                     .unwrap_or_default();
-                let Some(line) = line.and_then(|(_, v)| serde_json::from_str::<IndexLine>(v).ok()) else {
+                let Some(line) = line.and_then(|(_, v)| serde_json::from_str::<IndexLine>(v).ok())
+                else {
                     continue;
                 };
                 let Ok(v) = semver::Version::parse(&line.vers) else {
@@ -95,7 +96,9 @@ pub(crate) async fn search_crates(ctx: &Ctx<'_>, query: Option<&str>) -> Result<
     let crates: Vec<_> = hits
         .into_iter()
         .take(per_page)
-        .map(|h| json!({"name": h.name, "max_version": h.max_version, "description": h.description}))
+        .map(
+            |h| json!({"name": h.name, "max_version": h.max_version, "description": h.description}),
+        )
         .collect();
     Ok(Json(json!({"crates": crates, "meta": {"total": total}})).into_response())
 }
