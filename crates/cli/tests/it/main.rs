@@ -1,7 +1,8 @@
-//! End-to-end tests of the real `wharf` binary: configuration layering, admin commands, and
-//! the Platform API driven with curl as the seed's users do.
+//! End-to-end tests of the real `wharf` binary: configuration layering, admin commands, the
+//! Platform API driven with curl as the seed's users do, and the real cargo.
 
 mod admin;
+mod cargo_client;
 mod config;
 mod platform_curl;
 
