@@ -95,13 +95,22 @@ fn parse_scope(s: &str) -> anyhow::Result<Scope> {
 /// `wharf repo …`.
 #[derive(Debug, Subcommand)]
 pub enum RepoCommand {
-    /// Create a hosted repository.
+    /// Create a repository.
     Create {
         /// Repository name.
         name: String,
-        /// Format (`generic`).
+        /// Format (`generic`, `cargo`).
         #[arg(long)]
         format: String,
+        /// `hosted`, `proxy` or `group`.
+        #[arg(long, default_value = "hosted")]
+        kind: String,
+        /// The upstream URL of a proxy.
+        #[arg(long)]
+        upstream: Option<String>,
+        /// A member of a group, in order (repeat the flag).
+        #[arg(long = "member")]
+        members: Vec<String>,
         /// Allow re-uploading a file to replace it.
         #[arg(long)]
         allow_overwrite: bool,
@@ -151,33 +160,51 @@ pub async fn repo(config: &Config, cmd: RepoCommand) -> anyhow::Result<ExitCode>
         RepoCommand::Create {
             name,
             format,
+            kind,
+            upstream,
+            members,
             allow_overwrite,
             max_upload_size,
             private,
         } => {
-            if !formats.iter().any(|f| f.name() == format) {
+            let Some(known) = formats.iter().find(|f| f.name() == format) else {
                 bail!("unknown format {format:?}");
+            };
+            let kind = RepoKind::parse(&kind)
+                .with_context(|| format!("unknown kind {kind:?}: hosted, proxy or group"))?;
+            if !known.kinds().contains(&kind) {
+                bail!(
+                    "the {format} format does not implement {} repositories",
+                    kind.as_str()
+                );
             }
-            let repo = db
-                .create_repository(&NewRepository {
+            let repo = usecases::create_repository(
+                &db,
+                &NewRepository {
                     name: RepoName::new(name)?,
                     format,
-                    kind: RepoKind::Hosted,
-                    upstream: None,
-                    members: vec![],
+                    kind,
+                    upstream,
+                    members,
                     policy: RepoPolicy {
                         allow_overwrite,
                         max_upload_size,
                         anonymous_read: !private,
                     },
-                })
-                .await?;
+                },
+            )
+            .await?;
             println!("{}/{}", repo.format, repo.name);
         }
         RepoCommand::List => {
             for r in db.list_repositories().await? {
+                let source = match r.kind {
+                    RepoKind::Proxy => format!("\tupstream={}", r.upstream.unwrap_or_default()),
+                    RepoKind::Group => format!("\tmembers={}", r.members.join(",")),
+                    RepoKind::Hosted => String::new(),
+                };
                 println!(
-                    "{}/{}\t{}\toverwrite={}\tanonymous_read={}",
+                    "{}/{}\t{}\toverwrite={}\tanonymous_read={}{source}",
                     r.format,
                     r.name,
                     r.kind.as_str(),

@@ -54,6 +54,9 @@ pub struct Config {
     /// `[gc]`.
     #[serde(default)]
     pub gc: GcSection,
+    /// `[proxy]`.
+    #[serde(default)]
+    pub proxy: ProxySection,
     /// `[compat]`.
     #[serde(default)]
     pub compat: CompatSection,
@@ -168,6 +171,38 @@ impl Default for GcSection {
     }
 }
 
+/// `[proxy]`: proxy and group repositories.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySection {
+    /// How long an upstream metadata document is used before it is revalidated.
+    #[serde(default = "default_max_age", with = "humantime_serde")]
+    pub metadata_max_age: Duration,
+    /// Longest wait for an upstream to send data.
+    #[serde(default = "default_upstream_timeout", with = "humantime_serde")]
+    pub upstream_timeout: Duration,
+    /// Whether a group hides proxy members' versions of a name that a hosted member has.
+    #[serde(default = "yes")]
+    pub dependency_confusion_guard: bool,
+}
+
+fn default_max_age() -> Duration {
+    Duration::from_mins(10)
+}
+fn default_upstream_timeout() -> Duration {
+    Duration::from_mins(1)
+}
+
+impl Default for ProxySection {
+    fn default() -> Self {
+        Self {
+            metadata_max_age: default_max_age(),
+            upstream_timeout: default_upstream_timeout(),
+            dependency_confusion_guard: true,
+        }
+    }
+}
+
 /// `[compat]`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -223,6 +258,7 @@ impl Default for Config {
             database: DatabaseSection::default(),
             storage: StorageConfig::default(),
             gc: GcSection::default(),
+            proxy: ProxySection::default(),
             compat: CompatSection::default(),
             platform: PlatformConfig::default(),
             log: LogSection::default(),

@@ -48,6 +48,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         request_timeout: config.server.request_timeout,
         compat_root: config.compat.root.clone(),
         gc_grace: config.gc.grace,
+        proxy_max_age: config.proxy.metadata_max_age,
+        upstream_timeout: config.proxy.upstream_timeout,
+        dependency_confusion_guard: config.proxy.dependency_confusion_guard,
         ..ServerConfig::default()
     };
     let state = AppState::new(Arc::new(db), blobs, server, &formats);

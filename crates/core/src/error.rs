@@ -43,6 +43,9 @@ pub enum Error {
     /// The request body broke off before its end (client disconnect, bad framing).
     #[error("the request body could not be read: {0}")]
     BodyRead(String),
+    /// An upstream registry failed or could not be reached, and nothing cached can answer.
+    #[error("{0}")]
+    Upstream(String),
     /// A failure of Wharf or of a backend; the message is generic, the source is logged.
     #[error("{context}")]
     Internal {
@@ -96,6 +99,7 @@ impl Error {
             Self::Unauthorized(_) => 401,
             Self::Forbidden(_) => 403,
             Self::TooLarge { .. } => 413,
+            Self::Upstream(_) => 502,
             Self::Internal { .. } => 500,
         }
     }

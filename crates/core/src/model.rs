@@ -84,6 +84,24 @@ pub struct Repository {
     pub created_at: Timestamp,
 }
 
+impl Repository {
+    /// Refuses uploads to repositories that are not hosted.
+    ///
+    /// # Errors
+    /// [`crate::Error::Invalid`] naming the kind.
+    pub fn ensure_hosted(&self) -> crate::Result<()> {
+        if self.kind == RepoKind::Hosted {
+            Ok(())
+        } else {
+            Err(crate::Error::invalid(format!(
+                "repository {} is a {} repository: publish to a hosted repository",
+                self.name,
+                self.kind.as_str()
+            )))
+        }
+    }
+}
+
 /// What is needed to create a repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewRepository {

@@ -196,6 +196,33 @@ pub trait UserStore: Send + Sync {
     async fn count_users(&self) -> Result<u64>;
 }
 
+/// A metadata document fetched from a proxy repository's upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedDocument {
+    /// The upstream's status: 200, or 404 remembered for a while.
+    pub status: u16,
+    /// The upstream's `ETag`, to revalidate with.
+    pub etag: Option<String>,
+    /// The upstream's `Last-Modified`, to revalidate with.
+    pub last_modified: Option<String>,
+    /// When it was fetched or last revalidated.
+    pub fetched_at: Timestamp,
+    /// The document.
+    pub body: Vec<u8>,
+}
+
+/// The cache of upstream metadata documents, keyed by repository and a format-defined key.
+#[async_trait]
+pub trait UpstreamCacheStore: Send + Sync {
+    /// A cached document.
+    async fn cached(&self, repository_id: i64, key: &str) -> Result<Option<CachedDocument>>;
+    /// Stores (or replaces) a document.
+    async fn store_cached(&self, repository_id: i64, key: &str, doc: &CachedDocument)
+    -> Result<()>;
+    /// Marks a document as revalidated at `at`.
+    async fn touch_cached(&self, repository_id: i64, key: &str, at: Timestamp) -> Result<()>;
+}
+
 /// Leases: exactly one holder at a time does a named background job.
 #[async_trait]
 pub trait LeaseStore: Send + Sync {
@@ -215,7 +242,7 @@ pub trait LeaseStore: Send + Sync {
 /// The whole metadata store.
 #[async_trait]
 pub trait MetadataStore:
-    RepositoryStore + PackageStore + BlobIndex + UserStore + LeaseStore
+    RepositoryStore + PackageStore + BlobIndex + UserStore + LeaseStore + UpstreamCacheStore
 {
     /// Answers when the database does (for `/readyz`).
     async fn ping(&self) -> Result<()>;

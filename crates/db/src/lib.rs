@@ -12,6 +12,7 @@ mod leases;
 mod packages;
 mod repositories;
 mod rows;
+mod upstream_cache;
 mod users;
 
 use std::str::FromStr;

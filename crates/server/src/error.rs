@@ -31,7 +31,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable machine-readable kind: `not_found`, `conflict`, `invalid`, `unauthorized`,
-    /// `forbidden`, `too_large`, `digest_mismatch`, `bad_body`, `method_not_allowed`, `internal`.
+    /// `forbidden`, `too_large`, `digest_mismatch`, `bad_body`, `upstream`, `method_not_allowed`, `internal`.
     pub code: &'static str,
     /// A human-readable message.
     pub message: String,
@@ -53,6 +53,7 @@ pub fn code(e: &Error) -> &'static str {
         Error::TooLarge { .. } => "too_large",
         Error::DigestMismatch { .. } => "digest_mismatch",
         Error::BodyRead(_) => "bad_body",
+        Error::Upstream(_) => "upstream",
         Error::Internal { .. } => "internal",
     }
 }

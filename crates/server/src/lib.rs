@@ -14,6 +14,7 @@ pub mod format;
 pub mod metrics;
 pub mod router;
 pub mod state;
+pub mod upstream;
 
 pub use error::ApiError;
 pub use format::Format;

@@ -23,6 +23,12 @@ pub struct ServerConfig {
     pub instance: String,
     /// How long unreferenced blobs are kept.
     pub gc_grace: Duration,
+    /// How long a proxy repository uses an upstream metadata document before revalidating it.
+    pub proxy_max_age: Duration,
+    /// Longest wait for an upstream to send data.
+    pub upstream_timeout: Duration,
+    /// Whether groups hide proxy members' versions of names that a hosted member has.
+    pub dependency_confusion_guard: bool,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +40,9 @@ impl Default for ServerConfig {
             compat_root: None,
             instance: format!("wharf-{}", uuid::Uuid::new_v4().simple()),
             gc_grace: Duration::from_hours(24),
+            proxy_max_age: Duration::from_mins(10),
+            upstream_timeout: Duration::from_mins(1),
+            dependency_confusion_guard: true,
         }
     }
 }
@@ -58,6 +67,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// The compiled-in formats.
     pub formats: Arc<[FormatInfo]>,
+    /// Upstream access of proxy repositories.
+    pub upstream: crate::upstream::Upstream,
 }
 
 impl AppState {
@@ -71,6 +82,7 @@ impl AppState {
         Self {
             store,
             blobs,
+            upstream: crate::upstream::Upstream::new(config.upstream_timeout),
             config: Arc::new(config),
             formats: formats
                 .iter()

@@ -48,6 +48,20 @@ impl TestAppBuilder {
         self
     }
 
+    /// Sets how long proxies use upstream documents before revalidating.
+    #[must_use]
+    pub fn proxy_max_age(mut self, age: std::time::Duration) -> Self {
+        self.config.proxy_max_age = age;
+        self
+    }
+
+    /// Turns the groups' dependency-confusion guard on or off.
+    #[must_use]
+    pub fn confusion_guard(mut self, on: bool) -> Self {
+        self.config.dependency_confusion_guard = on;
+        self
+    }
+
     /// Keeps blobs in a temporary directory instead of memory.
     #[must_use]
     pub fn fs_blobs(mut self) -> Self {
@@ -170,6 +184,51 @@ impl TestResponse {
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A router served on a loopback port until dropped.
+pub struct Served {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Served {
+    /// Serves `router` on a free loopback port.
+    ///
+    /// # Panics
+    /// When no port can be bound.
+    pub async fn start(router: Router) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self {
+            url,
+            stop: Some(stop),
+        }
+    }
+
+    /// Stops serving.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -3,7 +3,9 @@
 pub mod fsck;
 pub mod gc;
 pub mod publish;
+pub mod repositories;
 
 pub use fsck::{FsckReport, fsck};
 pub use gc::{GcReport, collect_garbage};
 pub use publish::{PropertyTarget, PublishFile, PublishMode, Published, publish_file};
+pub use repositories::create_repository;

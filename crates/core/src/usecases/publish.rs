@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::blob::{BlobStore, StagedBlob};
 use crate::digest::Digests;
-use crate::model::{PropertyOwner, RepoKind, Repository};
+use crate::model::{PropertyOwner, Repository};
 use crate::names::{FileName, PackageName, VersionName};
 use crate::store::{BlobClaim, MetadataStore};
 use crate::time::Timestamp;
@@ -80,20 +80,14 @@ pub struct Published {
 /// # Errors
 /// [`Error::Conflict`] for an existing version (with [`PublishMode::CreateVersion`]) or file
 /// (unless the repository allows overwrite), [`Error::NotFound`] for a missing version (with
-/// [`PublishMode::AddToExisting`]), [`Error::Invalid`] for a repository that is not hosted.
+/// [`PublishMode::AddToExisting`]). Callers check the repository kind: users publish to hosted
+/// repositories, while proxies store what they cache through this same path.
 pub async fn publish_file(
     store: &dyn MetadataStore,
     blobs: &BlobStore,
     req: PublishFile<'_>,
     staged: StagedBlob,
 ) -> Result<Published> {
-    if req.repository.kind != RepoKind::Hosted {
-        return Err(Error::invalid(format!(
-            "repository {} is a {} repository; publish to a hosted repository",
-            req.repository.name,
-            req.repository.kind.as_str()
-        )));
-    }
     let digests = staged.digests.clone();
     let size = staged.size;
     let claim = claim(store, &digests, size).await?;

@@ -59,3 +59,55 @@ async fn repositories_are_unique_per_format_and_round_trip() {
         db.ping().await.unwrap();
     });
 }
+
+#[tokio::test]
+async fn upstream_documents_are_cached_per_repository() {
+    use wharf_core::store::{CachedDocument, UpstreamCacheStore};
+    use wharf_core::time::Timestamp;
+    on_every_engine!(|db| {
+        let repo = hosted(db, "proxy").await;
+        assert!(db.cached(repo.id, "se/rd/serde").await.unwrap().is_none());
+        let doc = CachedDocument {
+            status: 200,
+            etag: Some("\"abc\"".into()),
+            last_modified: None,
+            fetched_at: Timestamp(1_000),
+            body: b"{\"name\":\"serde\"}\n\x00\xff".to_vec(),
+        };
+        db.store_cached(repo.id, "se/rd/serde", &doc).await.unwrap();
+        assert_eq!(
+            db.cached(repo.id, "se/rd/serde").await.unwrap(),
+            Some(doc.clone())
+        );
+        db.touch_cached(repo.id, "se/rd/serde", Timestamp(2_000))
+            .await
+            .unwrap();
+        assert_eq!(
+            db.cached(repo.id, "se/rd/serde")
+                .await
+                .unwrap()
+                .unwrap()
+                .fetched_at,
+            Timestamp(2_000)
+        );
+        let gone = CachedDocument {
+            status: 404,
+            body: vec![],
+            etag: None,
+            ..doc
+        };
+        db.store_cached(repo.id, "se/rd/serde", &gone)
+            .await
+            .unwrap();
+        assert_eq!(
+            db.cached(repo.id, "se/rd/serde")
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            404
+        );
+        db.delete_repository(repo.id).await.unwrap();
+        assert!(db.cached(repo.id, "se/rd/serde").await.unwrap().is_none());
+    });
+}

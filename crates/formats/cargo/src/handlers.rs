@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use wharf_core::auth::{Principal, authorize};
-use wharf_core::model::{Package, PropertyOwner, Repository, Scope};
+use wharf_core::model::{Package, PropertyOwner, RepoKind, Repository, Scope};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
@@ -21,7 +21,7 @@ use wharf_server::body::{Download, not_modified, serve_blob};
 use crate::error::CargoError;
 use crate::index::{CHANGED, DESCRIPTION, IndexLine, LINE, OWNERS};
 use crate::request::{Endpoint, OwnersOp, parse};
-use crate::{names, owners, publish, search};
+use crate::{names, owners, publish, search, sources};
 
 const FORMAT: &str = "cargo";
 
@@ -47,12 +47,38 @@ impl Ctx<'_> {
             .ok_or_else(|| Error::Unauthorized("authentication required".into()))
     }
 
-    pub(crate) async fn package(&self, name: &str) -> Result<Package> {
+    /// A crate of a (hosted) repository.
+    pub(crate) async fn package_in(&self, repo: &Repository, name: &str) -> Result<Package> {
         self.state
             .store
-            .package(self.repo.id, name)
+            .package(repo.id, name)
             .await?
             .ok_or_else(|| Error::not_found(format!("crate `{name}` does not exist")))
+    }
+
+    /// The hosted repository that publishes, yanks and owner changes go to: the repository
+    /// itself, or a group's first hosted member. Proxies are read-only.
+    pub(crate) async fn hosted_target(&self) -> Result<Repository> {
+        match self.repo.kind {
+            RepoKind::Hosted => Ok(self.repo.clone()),
+            RepoKind::Proxy => Err(Error::invalid(format!(
+                "repository {} is a proxy of {} and read-only",
+                self.repo.name,
+                self.repo.upstream.as_deref().unwrap_or_default()
+            ))),
+            RepoKind::Group => {
+                for member in &self.repo.members {
+                    let repo = self.state.repository(FORMAT, member).await?;
+                    if repo.kind == RepoKind::Hosted {
+                        return Ok(repo);
+                    }
+                }
+                Err(Error::invalid(format!(
+                    "group {} has no hosted member to publish to",
+                    self.repo.name
+                )))
+            }
+        }
     }
 }
 
@@ -161,39 +187,27 @@ fn config_json(ctx: &Ctx<'_>) -> Response {
     ([(header::CACHE_CONTROL, "no-cache")], Json(body)).into_response()
 }
 
-/// `GET /index/…/{name}`: one line per version, rendered at publish time; 304 when the
-/// client's copy is current.
+/// `GET /index/…/{name}`: one line per version (for a hosted repository rendered at publish
+/// time); 304 when the client's copy is current.
 async fn index_file(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result<Response> {
-    let package = ctx.package(name).await?;
-    let versions = ctx.state.store.versions_with_properties(package.id).await?;
-    let mut body = String::new();
-    let mut changed = Timestamp(0);
-    for (_, properties) in &versions {
-        for (key, value) in properties {
-            if key == LINE {
-                body.push_str(value);
-                body.push('\n');
-            } else if key == CHANGED {
-                changed = changed.max(Timestamp(value.parse().unwrap_or(0)));
-            }
-        }
-    }
-    if body.is_empty() {
-        return Err(Error::not_found(format!("crate `{name}` does not exist")));
-    }
+    let body = sources::index(ctx, &ctx.repo, name)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("crate `{name}` does not exist")))?;
     let tag = format!(
         "\"{}\"",
-        &hex::encode(Sha256::digest(body.as_bytes()))[..32]
+        &hex::encode(Sha256::digest(body.text.as_bytes()))[..32]
     );
-    let status = if not_modified(headers, &tag, changed) {
-        StatusCode::NOT_MODIFIED
-    } else {
-        StatusCode::OK
+    let current = match body.changed {
+        Some(changed) => not_modified(headers, &tag, changed),
+        None => headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|inm| inm.split(',').any(|t| t.trim() == tag)),
     };
-    let mut response = if status == StatusCode::OK {
-        body.into_response()
+    let mut response = if current {
+        StatusCode::NOT_MODIFIED.into_response()
     } else {
-        status.into_response()
+        body.text.into_response()
     };
     let h = response.headers_mut();
     h.insert(
@@ -204,7 +218,9 @@ async fn index_file(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result<Re
     if let Ok(v) = HeaderValue::from_str(&tag) {
         h.insert(header::ETAG, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(changed.system_time())) {
+    if let Some(changed) = body.changed
+        && let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(changed.system_time()))
+    {
         h.insert(header::LAST_MODIFIED, v);
     }
     Ok(response)
@@ -218,12 +234,7 @@ async fn download_crate(
     name: &str,
     version: &str,
 ) -> Result<Response> {
-    let package = ctx.package(name).await?;
-    let file = format!("{}-{version}.crate", package.name);
-    let entry = ctx
-        .state
-        .store
-        .file(ctx.repo.id, &package.name, version, &file)
+    let entry = sources::crate_file(ctx, &ctx.repo, name, version)
         .await?
         .ok_or_else(|| Error::not_found(format!("crate `{name}` has no version {version}")))?;
     serve_blob(
@@ -242,7 +253,8 @@ async fn download_crate(
 /// `PUT /api/v1/crates/new`: checks, stores and indexes a new version.
 async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result<Response> {
     let principal = ctx.require(Scope::Write)?;
-    let limit = ctx.state.upload_limit(&ctx.repo);
+    let target = ctx.hosted_target().await?;
+    let limit = ctx.state.upload_limit(&target);
     wharf_server::body::check_content_length(headers, limit.saturating_add(8 + (4 << 20)))?;
     let publish::PublishBody { meta, staged } =
         publish::read_body(&ctx.state.blobs, body, limit).await?;
@@ -253,7 +265,7 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
     let existing = ctx
         .state
         .store
-        .package_by_canonical(ctx.repo.id, &canonical)
+        .package_by_canonical(target.id, &canonical)
         .await?;
     if let Some(existing) = &existing {
         if existing.name != meta.name {
@@ -262,7 +274,7 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
                 meta.name, existing.name
             )));
         }
-        owners::ensure_owner(ctx, principal, existing).await?;
+        owners::ensure_owner(ctx.state, principal, existing).await?;
         for v in ctx.state.store.list_versions(existing.id).await? {
             if semver::Version::parse(&v.version)
                 .is_ok_and(|old| old.cmp_precedence(&version).is_eq())
@@ -294,7 +306,7 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
         ctx.state.store.as_ref(),
         &ctx.state.blobs,
         PublishFile {
-            repository: &ctx.repo,
+            repository: &target,
             package: &package,
             canonical: Some(&canonical),
             version: &version,
@@ -330,8 +342,9 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
 /// `DELETE …/yank` and `PUT …/unyank`: rewrites the version's index line.
 async fn yank_version(ctx: &Ctx<'_>, name: &str, version: &str, yanked: bool) -> Result<Response> {
     let principal = ctx.require(Scope::Write)?;
-    let package = ctx.package(name).await?;
-    owners::ensure_owner(ctx, principal, &package).await?;
+    let target = ctx.hosted_target().await?;
+    let package = ctx.package_in(&target, name).await?;
+    owners::ensure_owner(ctx.state, principal, &package).await?;
     let v = ctx
         .state
         .store

@@ -14,9 +14,11 @@ mod owners;
 mod publish;
 mod request;
 mod search;
+mod sources;
 
 use axum::Router;
 use axum::routing::any;
+use wharf_core::model::RepoKind;
 use wharf_server::{AppState, Format};
 
 /// The cargo format.
@@ -26,6 +28,10 @@ pub struct CargoFormat;
 impl Format for CargoFormat {
     fn name(&self) -> &'static str {
         "cargo"
+    }
+
+    fn kinds(&self) -> &'static [RepoKind] {
+        &[RepoKind::Hosted, RepoKind::Proxy, RepoKind::Group]
     }
 
     fn routes(&self) -> Router<AppState> {

@@ -39,16 +39,22 @@ pub fn canonical(name: &str) -> String {
     name.to_ascii_lowercase().replace('_', "-")
 }
 
+/// The directory of a name's index file (`1`, `2`, `3/c`, `ab/cd`), in the name's own case.
+#[must_use]
+pub fn prefix(name: &str) -> String {
+    match name.len() {
+        0 | 1 => "1".into(),
+        2 => "2".into(),
+        3 => format!("3/{}", &name[..1]),
+        _ => format!("{}/{}", &name[..2], &name[2..4]),
+    }
+}
+
 /// The index file path of a crate, relative to the index root.
 #[must_use]
 pub fn index_path(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
-    match lower.len() {
-        1 => format!("1/{lower}"),
-        2 => format!("2/{lower}"),
-        3 => format!("3/{}/{lower}", &lower[..1]),
-        _ => format!("{}/{}/{lower}", &lower[..2], &lower[2..4]),
-    }
+    format!("{}/{lower}", prefix(&lower))
 }
 
 #[cfg(test)]

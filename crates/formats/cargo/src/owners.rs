@@ -11,12 +11,13 @@ use wharf_core::auth::Principal;
 use wharf_core::model::{Package, PropertyOwner, Scope};
 use wharf_core::{Error, Result};
 
+use wharf_server::AppState;
+
 use crate::handlers::Ctx;
 use crate::index::OWNERS;
 
-async fn owners_of(ctx: &Ctx<'_>, package: &Package) -> Result<Vec<String>> {
-    let stored = ctx
-        .state
+async fn owners_of(state: &AppState, package: &Package) -> Result<Vec<String>> {
+    let stored = state
         .store
         .properties(PropertyOwner::Package(package.id))
         .await?
@@ -32,12 +33,12 @@ async fn owners_of(ctx: &Ctx<'_>, package: &Package) -> Result<Vec<String>> {
 /// # Errors
 /// [`Error::Forbidden`].
 pub(crate) async fn ensure_owner(
-    ctx: &Ctx<'_>,
+    state: &AppState,
     principal: &Principal,
     package: &Package,
 ) -> Result<()> {
     if principal.scope() >= Scope::Admin
-        || owners_of(ctx, package)
+        || owners_of(state, package)
             .await?
             .contains(&principal.user.name)
     {
@@ -52,9 +53,10 @@ pub(crate) async fn ensure_owner(
 
 /// `GET /api/v1/crates/{name}/owners`.
 pub(crate) async fn list_owners(ctx: &Ctx<'_>, name: &str) -> Result<Response> {
-    let package = ctx.package(name).await?;
+    let target = ctx.hosted_target().await?;
+    let package = ctx.package_in(&target, name).await?;
     let mut users = Vec::new();
-    for login in owners_of(ctx, &package).await? {
+    for login in owners_of(ctx.state, &package).await? {
         if let Some((user, _)) = ctx.state.store.user_by_name(&login).await? {
             users.push(json!({"id": user.id, "login": user.name, "name": null}));
         }
@@ -75,14 +77,15 @@ pub(crate) async fn change_owners(
     body: Body,
 ) -> Result<Response> {
     let principal = ctx.require(Scope::Write)?;
-    let package = ctx.package(name).await?;
-    ensure_owner(ctx, principal, &package).await?;
+    let target = ctx.hosted_target().await?;
+    let package = ctx.package_in(&target, name).await?;
+    ensure_owner(ctx.state, principal, &package).await?;
     let bytes = axum::body::to_bytes(body, 1 << 20)
         .await
         .map_err(|e| Error::BodyRead(e.to_string()))?;
     let request: OwnersBody = serde_json::from_slice(&bytes)
         .map_err(|e| Error::invalid(format!("expected {{\"users\": [...]}}: {e}")))?;
-    let mut owners = owners_of(ctx, &package).await?;
+    let mut owners = owners_of(ctx.state, &package).await?;
     for login in &request.users {
         if add {
             if ctx.state.store.user_by_name(login).await?.is_none() {

@@ -1,10 +1,12 @@
 //! `GET /api/v1/crates?q=&per_page=`: crates whose name or description matches, best first
 //! (exact name, then name prefix, then name substring, then description), in cargo's shape.
+//! A proxy forwards the search to its upstream's API; a group searches its members in order.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use wharf_core::model::{RepoKind, Repository};
 use wharf_core::{Error, Result};
 
 use crate::handlers::Ctx;
@@ -28,27 +30,66 @@ struct Hit {
 /// Searches the repository's crates.
 pub(crate) async fn search_crates(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Response> {
     let query: Query = serde_urlencoded_query(query.unwrap_or_default())?;
-    let needle = canonical(query.q.trim());
     let per_page = query.per_page.unwrap_or(10).clamp(1, 100);
     let mut hits = Vec::new();
+    match ctx.repo.kind {
+        RepoKind::Hosted => hosted_hits(ctx, &ctx.repo, &query, &mut hits).await?,
+        RepoKind::Proxy => upstream_hits(ctx, &ctx.repo, &query, per_page, &mut hits).await?,
+        RepoKind::Group => {
+            for name in &ctx.repo.members {
+                let member = ctx.state.repository("cargo", name).await?;
+                match member.kind {
+                    RepoKind::Hosted => hosted_hits(ctx, &member, &query, &mut hits).await?,
+                    RepoKind::Proxy => {
+                        upstream_hits(ctx, &member, &query, per_page, &mut hits).await?;
+                    }
+                    RepoKind::Group => {}
+                }
+            }
+            let mut seen = std::collections::HashSet::new();
+            hits.retain(|h| seen.insert(canonical(&h.name)));
+        }
+    }
+    hits.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.name.cmp(&b.name)));
+    let total = hits.len();
+    let crates: Vec<_> = hits
+        .into_iter()
+        .take(per_page)
+        .map(
+            |h| json!({"name": h.name, "max_version": h.max_version, "description": h.description}),
+        )
+        .collect();
+    Ok(Json(json!({"crates": crates, "meta": {"total": total}})).into_response())
+}
+
+fn name_rank(needle: &str, name: &str) -> Option<u8> {
+    let name = canonical(name);
+    if name == needle {
+        Some(0)
+    } else if name.starts_with(needle) {
+        Some(1)
+    } else if name.contains(needle) {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+async fn hosted_hits(
+    ctx: &Ctx<'_>,
+    repo: &Repository,
+    query: &Query,
+    hits: &mut Vec<Hit>,
+) -> Result<()> {
+    let needle = canonical(query.q.trim());
     let mut after: Option<String> = None;
     loop {
         let page = ctx
             .state
             .store
-            .list_packages(ctx.repo.id, after.as_deref(), 1000)
+            .list_packages(repo.id, after.as_deref(), 1000)
             .await?;
         for package in &page {
-            let name = canonical(&package.name);
-            let name_rank = if name == needle {
-                Some(0)
-            } else if name.starts_with(&needle) {
-                Some(1)
-            } else if name.contains(&needle) {
-                Some(2)
-            } else {
-                None
-            };
             let versions = ctx.state.store.versions_with_properties(package.id).await?;
             let mut best: Option<(semver::Version, String)> = None;
             for (_, props) in &versions {
@@ -71,7 +112,7 @@ pub(crate) async fn search_crates(ctx: &Ctx<'_>, query: Option<&str>) -> Result<
             let Some((max_version, description)) = best else {
                 continue;
             };
-            let rank = name_rank.or_else(|| {
+            let rank = name_rank(&needle, &package.name).or_else(|| {
                 description
                     .to_lowercase()
                     .contains(&query.q.trim().to_lowercase())
@@ -88,19 +129,77 @@ pub(crate) async fn search_crates(ctx: &Ctx<'_>, query: Option<&str>) -> Result<
         }
         match page.last() {
             Some(last) if page.len() == 1000 => after = Some(last.name.clone()),
-            _ => break,
+            _ => return Ok(()),
         }
     }
-    hits.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.name.cmp(&b.name)));
-    let total = hits.len();
-    let crates: Vec<_> = hits
-        .into_iter()
-        .take(per_page)
-        .map(
-            |h| json!({"name": h.name, "max_version": h.max_version, "description": h.description}),
+}
+
+#[derive(Deserialize)]
+struct UpstreamApi {
+    api: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UpstreamResults {
+    crates: Vec<UpstreamCrate>,
+}
+
+#[derive(Deserialize)]
+struct UpstreamCrate {
+    name: String,
+    max_version: String,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// Forwards a search to a proxy's upstream API (`api` in its `config.json`).
+async fn upstream_hits(
+    ctx: &Ctx<'_>,
+    repo: &Repository,
+    query: &Query,
+    per_page: usize,
+    hits: &mut Vec<Hit>,
+) -> Result<()> {
+    let base = repo.upstream.as_deref().unwrap_or_default();
+    let base = base
+        .strip_prefix("sparse+")
+        .unwrap_or(base)
+        .trim_end_matches('/');
+    let config_url = format!("{base}/config.json");
+    let Some(config) = ctx
+        .state
+        .upstream
+        .document(ctx.state, repo, "config.json", &config_url)
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(api) = serde_json::from_slice::<UpstreamApi>(&config)
+        .ok()
+        .and_then(|c| c.api)
+    else {
+        return Ok(());
+    };
+    let url = format!("{}/api/v1/crates", api.trim_end_matches('/'));
+    let per_page = per_page.to_string();
+    let found = ctx
+        .state
+        .upstream
+        .get_json(
+            &url,
+            &[("q", query.q.as_str()), ("per_page", per_page.as_str())],
         )
-        .collect();
-    Ok(Json(json!({"crates": crates, "meta": {"total": total}})).into_response())
+        .await?;
+    let results: UpstreamResults = serde_json::from_value(found)
+        .map_err(|e| Error::Upstream(format!("upstream {url}: {e}")))?;
+    let needle = canonical(query.q.trim());
+    hits.extend(results.crates.into_iter().map(|c| Hit {
+        rank: name_rank(&needle, &c.name).unwrap_or(3),
+        name: c.name,
+        max_version: c.max_version,
+        description: c.description.unwrap_or_default(),
+    }));
+    Ok(())
 }
 
 fn serde_urlencoded_query(raw: &str) -> Result<Query> {

@@ -143,6 +143,7 @@ async fn upload_file(
     body: Body,
 ) -> Result<Response> {
     let repo = repository(state, caller, f.repo.as_str(), Scope::Write).await?;
+    repo.ensure_hosted()?;
     if !repo.policy.allow_overwrite
         && state
             .store

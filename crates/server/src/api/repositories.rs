@@ -7,6 +7,7 @@ use wharf_core::Error;
 use wharf_core::auth::{authorize, authorize_server};
 use wharf_core::model::{NewRepository, RepoKind, RepoPolicy, Scope};
 use wharf_core::names::RepoName;
+use wharf_core::usecases;
 
 use super::Caller;
 use super::extract::ApiJson;
@@ -65,9 +66,9 @@ pub async fn create_repository(
         ))
         .into());
     }
-    let repo = state
-        .store
-        .create_repository(&NewRepository {
+    let repo = usecases::create_repository(
+        state.store.as_ref(),
+        &NewRepository {
             name: RepoName::new(req.name)?,
             format: format.name.to_owned(),
             kind,
@@ -78,8 +79,9 @@ pub async fn create_repository(
                 max_upload_size: req.max_upload_size,
                 anonymous_read: req.anonymous_read.unwrap_or(true),
             },
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(RepositoryView::from(&repo))))
 }
 

@@ -232,6 +232,7 @@ async fn put_package(
     body: Body,
 ) -> PlainResult<StatusCode> {
     let mut repo = repository(&state, &platform, &headers, Scope::Write).await?;
+    repo.ensure_hosted()?;
     names::validate(&file).map_err(Error::Invalid)?;
     let (package, version, name) = coordinates(&file)?;
     let staged = state.stage_body(&repo, &headers, body, None).await?;

@@ -1,0 +1,319 @@
+//! Where index files and `.crate` files come from, by repository kind: a hosted repository
+//! reads its own database; a proxy reads its upstream sparse index through the shared cache
+//! and stores each `.crate` it fetches (checked against the index's `cksum`) as a file of its
+//! own, kept for ever; a group merges its members in order, the first member's line winning
+//! for a version — and, with the dependency-confusion guard, a name that exists in a hosted
+//! member comes from hosted members only.
+
+use serde::Deserialize;
+use wharf_core::model::{FileEntry, RepoKind, Repository};
+use wharf_core::names::{FileName, PackageName, VersionName};
+use wharf_core::time::Timestamp;
+use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
+use wharf_core::{Error, Result};
+
+use crate::handlers::Ctx;
+use crate::index::{CHANGED, LINE};
+use crate::names;
+
+/// An index file's content and, for hosted repositories, when it last changed.
+pub(crate) struct IndexBody {
+    pub text: String,
+    pub changed: Option<Timestamp>,
+}
+
+fn upstream_url(repo: &Repository, path: &str) -> Result<String> {
+    let upstream = repo
+        .upstream
+        .as_deref()
+        .ok_or_else(|| Error::internal_msg("proxy repository without an upstream"))?;
+    let base = upstream.strip_prefix("sparse+").unwrap_or(upstream);
+    Ok(format!("{}/{path}", base.trim_end_matches('/')))
+}
+
+async fn members(ctx: &Ctx<'_>, group: &Repository) -> Result<Vec<Repository>> {
+    let mut out = Vec::new();
+    for name in &group.members {
+        out.push(ctx.state.repository("cargo", name).await?);
+    }
+    Ok(out)
+}
+
+/// The members a group reads `name` from: all of them, or only the hosted ones when a hosted
+/// member has the crate and the dependency-confusion guard is on.
+async fn members_for(ctx: &Ctx<'_>, group: &Repository, name: &str) -> Result<Vec<Repository>> {
+    let all = members(ctx, group).await?;
+    if !ctx.state.config.dependency_confusion_guard {
+        return Ok(all);
+    }
+    let mut hosted_has_it = false;
+    for member in all.iter().filter(|m| m.kind == RepoKind::Hosted) {
+        if ctx.state.store.package(member.id, name).await?.is_some() {
+            hosted_has_it = true;
+            break;
+        }
+    }
+    Ok(if hosted_has_it {
+        all.into_iter()
+            .filter(|m| m.kind == RepoKind::Hosted)
+            .collect()
+    } else {
+        all
+    })
+}
+
+/// The index file of `name` in `repo`, `None` when the crate is unknown there.
+pub(crate) async fn index(
+    ctx: &Ctx<'_>,
+    repo: &Repository,
+    name: &str,
+) -> Result<Option<IndexBody>> {
+    match repo.kind {
+        RepoKind::Hosted => hosted_index(ctx, repo, name).await,
+        RepoKind::Proxy => {
+            let path = names::index_path(name);
+            let url = upstream_url(repo, &path)?;
+            let Some(body) = ctx
+                .state
+                .upstream
+                .document(ctx.state, repo, &path, &url)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let text = String::from_utf8(body)
+                .map_err(|_| Error::Upstream(format!("upstream {url}: index file is not UTF-8")))?;
+            Ok(Some(IndexBody {
+                text,
+                changed: None,
+            }))
+        }
+        RepoKind::Group => {
+            let mut seen = std::collections::HashSet::new();
+            let mut text = String::new();
+            for member in members_for(ctx, repo, name).await? {
+                let Some(body) = Box::pin(index(ctx, &member, name)).await? else {
+                    continue;
+                };
+                for line in body.text.lines().filter(|l| !l.trim().is_empty()) {
+                    if seen.insert(line_version(line)?) {
+                        text.push_str(line);
+                        text.push('\n');
+                    }
+                }
+            }
+            Ok((!text.is_empty()).then_some(IndexBody {
+                text,
+                changed: None,
+            }))
+        }
+    }
+}
+
+async fn hosted_index(ctx: &Ctx<'_>, repo: &Repository, name: &str) -> Result<Option<IndexBody>> {
+    let Some(package) = ctx.state.store.package(repo.id, name).await? else {
+        return Ok(None);
+    };
+    let mut text = String::new();
+    let mut changed = Timestamp(0);
+    for (_, properties) in ctx.state.store.versions_with_properties(package.id).await? {
+        for (key, value) in properties {
+            if key == LINE {
+                text.push_str(&value);
+                text.push('\n');
+            } else if key == CHANGED {
+                changed = changed.max(Timestamp(value.parse().unwrap_or(0)));
+            }
+        }
+    }
+    Ok((!text.is_empty()).then_some(IndexBody {
+        text,
+        changed: Some(changed),
+    }))
+}
+
+#[derive(Deserialize)]
+struct LineKey {
+    name: String,
+    vers: String,
+    cksum: String,
+}
+
+fn line_version(line: &str) -> Result<String> {
+    serde_json::from_str::<LineKey>(line)
+        .map(|k| k.vers)
+        .map_err(|e| Error::Upstream(format!("an index line does not parse: {e}")))
+}
+
+/// The `.crate` of `name` `vers` in `repo`, fetched and cached when `repo` is a proxy.
+pub(crate) async fn crate_file(
+    ctx: &Ctx<'_>,
+    repo: &Repository,
+    name: &str,
+    vers: &str,
+) -> Result<Option<FileEntry>> {
+    match repo.kind {
+        RepoKind::Hosted => stored_crate(ctx, repo, name, vers).await,
+        RepoKind::Proxy => {
+            if let Some(found) = stored_crate(ctx, repo, name, vers).await? {
+                return Ok(Some(found));
+            }
+            let _flight = ctx
+                .state
+                .upstream
+                .flight(format!(
+                    "crate:{}:{}:{vers}",
+                    repo.id,
+                    name.to_ascii_lowercase()
+                ))
+                .await;
+            if let Some(found) = stored_crate(ctx, repo, name, vers).await? {
+                return Ok(Some(found));
+            }
+            fetch_crate(ctx, repo, name, vers).await
+        }
+        RepoKind::Group => {
+            for member in members_for(ctx, repo, name).await? {
+                if let Some(found) = Box::pin(crate_file(ctx, &member, name, vers)).await? {
+                    return Ok(Some(found));
+                }
+            }
+            Ok(None)
+        }
+    }
+}
+
+async fn stored_crate(
+    ctx: &Ctx<'_>,
+    repo: &Repository,
+    name: &str,
+    vers: &str,
+) -> Result<Option<FileEntry>> {
+    let Some(package) = ctx.state.store.package(repo.id, name).await? else {
+        return Ok(None);
+    };
+    let file = format!("{}-{vers}.crate", package.name);
+    ctx.state
+        .store
+        .file(repo.id, &package.name, vers, &file)
+        .await
+}
+
+#[derive(Deserialize)]
+struct UpstreamConfig {
+    dl: String,
+}
+
+/// Fetches a `.crate` from a proxy's upstream, verifies it against the index's checksum and
+/// stores it in the proxy repository.
+async fn fetch_crate(
+    ctx: &Ctx<'_>,
+    repo: &Repository,
+    name: &str,
+    vers: &str,
+) -> Result<Option<FileEntry>> {
+    let Some(index) = index(ctx, repo, name).await? else {
+        return Ok(None);
+    };
+    let Some(line) = index
+        .text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<LineKey>(l).ok())
+        .find(|k| k.vers == vers)
+    else {
+        return Ok(None);
+    };
+    let config_url = upstream_url(repo, "config.json")?;
+    let config = ctx
+        .state
+        .upstream
+        .document(ctx.state, repo, "config.json", &config_url)
+        .await?
+        .ok_or_else(|| Error::Upstream(format!("upstream {config_url}: no config.json")))?;
+    let config: UpstreamConfig = serde_json::from_slice(&config)
+        .map_err(|e| Error::Upstream(format!("upstream {config_url}: {e}")))?;
+    let url = download_url(&config.dl, &line.name, vers, &line.cksum);
+    let expected = wharf_core::digest::Sha256::parse(&line.cksum)
+        .map_err(|_| Error::Upstream(format!("upstream index: bad cksum for {name} {vers}")))?;
+    let staged = ctx
+        .state
+        .upstream
+        .fetch_artifact(
+            &ctx.state.blobs,
+            &url,
+            Some(expected),
+            ctx.state.upload_limit(repo),
+        )
+        .await?;
+    let package = PackageName::new(line.name.clone())?;
+    let version = VersionName::new(vers)?;
+    let file = FileName::new(format!("{}-{vers}.crate", line.name))?;
+    let canonical = names::canonical(&line.name);
+    publish_file(
+        ctx.state.store.as_ref(),
+        &ctx.state.blobs,
+        PublishFile {
+            repository: repo,
+            package: &package,
+            canonical: Some(&canonical),
+            version: &version,
+            file: &file,
+            mode: PublishMode::CreateOrAdd,
+            properties: vec![],
+        },
+        staged,
+    )
+    .await?;
+    stored_crate(ctx, repo, &line.name, vers).await
+}
+
+/// The download URL from a registry's `dl`: its markers replaced, or `/{crate}/{version}/download`
+/// appended when it has none (cargo's rule).
+fn download_url(dl: &str, name: &str, vers: &str, cksum: &str) -> String {
+    let markers = [
+        "{crate}",
+        "{version}",
+        "{prefix}",
+        "{lowerprefix}",
+        "{sha256-checksum}",
+    ];
+    if !markers.iter().any(|m| dl.contains(m)) {
+        return format!("{}/{name}/{vers}/download", dl.trim_end_matches('/'));
+    }
+    dl.replace("{crate}", name)
+        .replace("{version}", vers)
+        .replace("{lowerprefix}", &names::prefix(&name.to_ascii_lowercase()))
+        .replace("{prefix}", &names::prefix(name))
+        .replace("{sha256-checksum}", cksum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::download_url;
+
+    #[test]
+    fn download_urls_follow_cargo_markers() {
+        assert_eq!(
+            download_url("http://h/api/v1/crates", "Serde", "1.0.0", "ab"),
+            "http://h/api/v1/crates/Serde/1.0.0/download"
+        );
+        assert_eq!(
+            download_url(
+                "https://static.example/crates/{crate}/{crate}-{version}.crate",
+                "serde",
+                "1.0.0",
+                "ab"
+            ),
+            "https://static.example/crates/serde/serde-1.0.0.crate"
+        );
+        assert_eq!(
+            download_url(
+                "http://h/{prefix}/{lowerprefix}/{sha256-checksum}",
+                "SeRde",
+                "1",
+                "cc"
+            ),
+            "http://h/Se/Rd/se/rd/cc"
+        );
+    }
+}

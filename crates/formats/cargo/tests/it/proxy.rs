@@ -1,0 +1,287 @@
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use http::Method;
+use serde_json::json;
+use wharf_test_support::{Served, TestApp};
+
+use crate::{good_crate, metadata, publish_body};
+
+/// Every request the upstream answered: method, path and status.
+type Seen = Arc<Mutex<Vec<(String, String, u16)>>>;
+
+/// Serves `app` on a port, recording each request.
+async fn serve_counted(app: &TestApp) -> (Served, Seen) {
+    let seen: Seen = Arc::default();
+    let record = seen.clone();
+    let router = app
+        .router
+        .clone()
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let record = record.clone();
+            async move {
+                let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
+                let response = next.run(req).await;
+                record
+                    .lock()
+                    .unwrap()
+                    .push((method, path, response.status().as_u16()));
+                response
+            }
+        }));
+    (Served::start(router).await, seen)
+}
+
+async fn publish(app: &TestApp, repo: &str, name: &str, vers: &str) {
+    let token = app.admin_token.clone();
+    let r = app
+        .request(
+            Method::PUT,
+            &format!("/cargo/{repo}/api/v1/crates/new"),
+            &[("authorization", &token)],
+            publish_body(&metadata(name, vers), &good_crate(name, vers)),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+async fn create(app: &TestApp, body: serde_json::Value) {
+    let r = app
+        .admin_json(Method::POST, "/api/v1/repositories", &body)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+fn versions(index: &str) -> Vec<String> {
+    index
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["vers"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_proxy_serves_the_upstream_index_and_caches_crates_for_ever() {
+    let upstream = TestApp::new().await;
+    publish(&upstream, "main", "up", "1.0.0").await;
+    let (mut served, seen) = serve_counted(&upstream).await;
+    let app = TestApp::builder()
+        .proxy_max_age(Duration::ZERO)
+        .build()
+        .await;
+    create(&app, json!({"name": "crates", "format": "cargo", "kind": "proxy", "upstream": format!("{}/cargo/main/index/", served.url)})).await;
+
+    let index = app.get("/cargo/crates/index/2/up").await;
+    assert_eq!(index.status, 200, "{}", index.text());
+    assert_eq!(
+        index.text(),
+        upstream.get("/cargo/main/index/2/up").await.text()
+    );
+    let config = app
+        .request(
+            Method::GET,
+            "/cargo/crates/index/config.json",
+            &[("host", "me")],
+            "",
+        )
+        .await;
+    assert_eq!(config.json()["dl"], "http://me/cargo/crates/api/v1/crates");
+
+    let downloads = (0..8).map(|_| app.get("/cargo/crates/api/v1/crates/up/1.0.0/download"));
+    for r in futures::future::join_all(downloads).await {
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(&r.body[..], &good_crate("up", "1.0.0")[..]);
+    }
+    let upstream_downloads = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, p, _)| p.ends_with("/download"))
+        .count();
+    assert_eq!(
+        upstream_downloads, 1,
+        "concurrent downloads make one upstream request"
+    );
+    let cached = app
+        .get("/api/v1/repositories/cargo/crates/packages/up/versions/1.0.0")
+        .await;
+    assert_eq!(cached.json()["files"][0]["name"], "up-1.0.0.crate");
+
+    app.get("/cargo/crates/index/2/up").await;
+    let revalidated = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, p, s)| p.ends_with("/2/up") && *s == 304)
+        .count();
+    assert!(
+        revalidated >= 1,
+        "expired documents are revalidated with their ETag: {:?}",
+        seen.lock().unwrap()
+    );
+
+    served.stop();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stale = app.get("/cargo/crates/index/2/up").await;
+    assert_eq!(
+        stale.status, 200,
+        "a stale index is served while the upstream is down"
+    );
+    let from_cache = app
+        .get("/cargo/crates/api/v1/crates/up/1.0.0/download")
+        .await;
+    assert_eq!(from_cache.status, 200, "cached crates need no upstream");
+    let unknown = app.get("/cargo/crates/index/ne/ve/never-seen").await;
+    assert_eq!(unknown.status, 502, "{}", unknown.text());
+    assert!(
+        unknown.json()["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("upstream")
+    );
+    let read_only = app
+        .request(
+            Method::PUT,
+            "/cargo/crates/api/v1/crates/new",
+            &[("authorization", &app.admin_token.clone())],
+            publish_body(&metadata("x", "1.0.0"), &good_crate("x", "1.0.0")),
+        )
+        .await;
+    assert_eq!(read_only.status, 400);
+    app.finish().await;
+    upstream.finish().await;
+}
+
+#[tokio::test]
+async fn a_proxy_refuses_a_crate_whose_checksum_does_not_match_the_index() {
+    let upstream = TestApp::new().await;
+    publish(&upstream, "main", "up", "1.0.0").await;
+    let lying =
+        upstream
+            .router
+            .clone()
+            .layer(middleware::from_fn(|req: Request, next: Next| async move {
+                let tamper = req.uri().path().ends_with("/download");
+                let response = next.run(req).await;
+                if tamper {
+                    axum::response::IntoResponse::into_response("not the crate")
+                } else {
+                    response
+                }
+            }));
+    let served = Served::start(lying).await;
+    let app = TestApp::new().await;
+    create(&app, json!({"name": "crates", "format": "cargo", "kind": "proxy", "upstream": format!("{}/cargo/main/index", served.url)})).await;
+    let r = app
+        .get("/cargo/crates/api/v1/crates/up/1.0.0/download")
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        app.state.store.blob_totals().await.unwrap().0,
+        0,
+        "nothing cached"
+    );
+    app.finish().await;
+    upstream.finish().await;
+}
+
+#[tokio::test]
+async fn a_group_merges_members_with_the_dependency_confusion_guard() {
+    let upstream = TestApp::new().await;
+    for (name, vers) in [("shared", "1.0.0"), ("theirs", "1.0.0")] {
+        publish(&upstream, "main", name, vers).await;
+    }
+    let served = Served::start(upstream.router.clone()).await;
+    for guard in [true, false] {
+        let app = TestApp::builder().confusion_guard(guard).build().await;
+        create(&app, json!({"name": "remote", "format": "cargo", "kind": "proxy", "upstream": format!("{}/cargo/main/index/", served.url)})).await;
+        create(&app, json!({"name": "all", "format": "cargo", "kind": "group", "members": ["main", "remote"]})).await;
+        publish(&app, "all", "shared", "2.0.0").await;
+        publish(&app, "main", "mine", "0.1.0").await;
+        let shared = app.get("/cargo/all/index/sh/ar/shared").await;
+        let expected = if guard {
+            vec!["2.0.0"]
+        } else {
+            vec!["2.0.0", "1.0.0"]
+        };
+        assert_eq!(versions(&shared.text()), expected, "guard={guard}");
+        assert_eq!(
+            versions(&app.get("/cargo/all/index/th/ei/theirs").await.text()),
+            vec!["1.0.0"]
+        );
+        assert_eq!(
+            versions(&app.get("/cargo/all/index/mi/ne/mine").await.text()),
+            vec!["0.1.0"]
+        );
+        assert_eq!(
+            app.get("/cargo/all/api/v1/crates/theirs/1.0.0/download")
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            app.get("/cargo/all/api/v1/crates/mine/0.1.0/download")
+                .await
+                .status,
+            200
+        );
+        let hidden = app
+            .get("/cargo/all/api/v1/crates/shared/1.0.0/download")
+            .await
+            .status;
+        assert_eq!(hidden, if guard { 404 } else { 200 });
+        let search = app.get("/cargo/all/api/v1/crates?q=i").await.json();
+        let names: Vec<&str> = search["crates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"mine") && names.contains(&"theirs"),
+            "{search}"
+        );
+        app.finish().await;
+    }
+    upstream.finish().await;
+}
+
+#[tokio::test]
+async fn proxy_and_group_definitions_are_validated() {
+    let app = TestApp::new().await;
+    for (body, expected) in [
+        (
+            json!({"name": "p", "format": "cargo", "kind": "proxy"}),
+            "needs an upstream",
+        ),
+        (
+            json!({"name": "p", "format": "cargo", "kind": "proxy", "upstream": "ftp://x"}),
+            "http://",
+        ),
+        (
+            json!({"name": "g", "format": "cargo", "kind": "group", "members": []}),
+            "needs members",
+        ),
+        (
+            json!({"name": "g", "format": "cargo", "kind": "group", "members": ["nope"]}),
+            "not a cargo repository",
+        ),
+        (
+            json!({"name": "g", "format": "cargo", "kind": "group", "members": ["main", "main"]}),
+            "twice",
+        ),
+    ] {
+        let r = app
+            .admin_json(Method::POST, "/api/v1/repositories", &body)
+            .await;
+        assert_eq!(r.status, 400, "{body}");
+        assert!(r.text().contains(expected), "{expected}: {}", r.text());
+    }
+    app.finish().await;
+}

@@ -1,0 +1,255 @@
+//! The upstream of proxy repositories: one HTTP client for every format, the cache of
+//! upstream metadata documents (fresh for `proxy.metadata_max_age`, then revalidated with
+//! `ETag`/`Last-Modified`, served stale and logged when the upstream is down), artifacts
+//! streamed into staged blobs, and single flight so that concurrent requests for the same
+//! missing item make one upstream request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use http::{StatusCode, header};
+use wharf_core::blob::{BlobStore, StageOptions, StagedBlob};
+use wharf_core::digest::Sha256;
+use wharf_core::model::Repository;
+use wharf_core::store::CachedDocument;
+use wharf_core::time::Timestamp;
+use wharf_core::{Error, Result};
+
+use crate::state::AppState;
+
+/// The largest metadata document read from an upstream.
+const MAX_DOCUMENT: usize = 64 << 20;
+
+/// Upstream access shared by all formats.
+#[derive(Clone)]
+pub struct Upstream {
+    client: reqwest::Client,
+    flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+/// Held while one request fetches a key; others wait for it, then read the cache.
+pub struct Flight {
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+    key: String,
+    flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.flights.lock()
+            && map
+                .get(&self.key)
+                .is_some_and(|lock| Arc::strong_count(lock) <= 2)
+        {
+            map.remove(&self.key);
+        }
+    }
+}
+
+fn upstream_err(url: &str, what: impl std::fmt::Display) -> Error {
+    Error::Upstream(format!("upstream {url}: {what}"))
+}
+
+impl Upstream {
+    /// A client with a timeout for connecting and for each read.
+    ///
+    /// # Panics
+    /// When the TLS backend cannot be initialised (a broken build).
+    #[must_use]
+    pub fn new(timeout: Duration) -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(timeout)
+            .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("HTTP client");
+        Self {
+            client,
+            flights: Arc::default(),
+        }
+    }
+
+    /// Waits until nobody else fetches `key`, then holds it.
+    pub async fn flight(&self, key: String) -> Flight {
+        let lock = {
+            let mut map = self
+                .flights
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.entry(key.clone()).or_default().clone()
+        };
+        Flight {
+            _guard: lock.lock_owned().await,
+            key,
+            flights: self.flights.clone(),
+        }
+    }
+
+    /// A metadata document of `repo`'s upstream at `url`, cached under `key`. `None` when the
+    /// upstream says it does not exist.
+    ///
+    /// # Errors
+    /// [`Error::Upstream`] when the upstream fails and nothing is cached.
+    pub async fn document(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        key: &str,
+        url: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        let max_age = state.config.proxy_max_age;
+        let fresh = |doc: &CachedDocument| doc.fetched_at > Timestamp::now().minus(max_age);
+        if let Some(doc) = state.store.cached(repo.id, key).await?
+            && fresh(&doc)
+        {
+            return Ok((doc.status == 200).then_some(doc.body));
+        }
+        let _flight = self.flight(format!("doc:{}:{key}", repo.id)).await;
+        let cached = state.store.cached(repo.id, key).await?;
+        if let Some(doc) = &cached
+            && fresh(doc)
+        {
+            return Ok((doc.status == 200).then(|| doc.body.clone()));
+        }
+        match self.fetch_document(url, cached.as_ref()).await {
+            Ok(Fetched::NotModified) => {
+                let doc = cached.ok_or_else(|| upstream_err(url, "304 without a cached copy"))?;
+                state
+                    .store
+                    .touch_cached(repo.id, key, Timestamp::now())
+                    .await?;
+                Ok((doc.status == 200).then_some(doc.body))
+            }
+            Ok(Fetched::Document(doc)) => {
+                state.store.store_cached(repo.id, key, &doc).await?;
+                Ok((doc.status == 200).then_some(doc.body))
+            }
+            Err(e) => match cached {
+                Some(doc) if doc.status == 200 => {
+                    tracing::warn!(url, error = %e, "upstream unavailable: serving a stale copy");
+                    Ok(Some(doc.body))
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    async fn fetch_document(&self, url: &str, cached: Option<&CachedDocument>) -> Result<Fetched> {
+        let mut request = self.client.get(url);
+        if let Some(doc) = cached.filter(|d| d.status == 200) {
+            if let Some(etag) = &doc.etag {
+                request = request.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(modified) = &doc.last_modified {
+                request = request.header(header::IF_MODIFIED_SINCE, modified);
+            }
+        }
+        let response = request.send().await.map_err(|e| upstream_err(url, e))?;
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED && cached.is_some() {
+            return Ok(Fetched::NotModified);
+        }
+        if matches!(status, StatusCode::NOT_FOUND | StatusCode::GONE) {
+            return Ok(Fetched::Document(CachedDocument {
+                status: 404,
+                etag: None,
+                last_modified: None,
+                fetched_at: Timestamp::now(),
+                body: Vec::new(),
+            }));
+        }
+        if !status.is_success() {
+            return Err(upstream_err(url, format!("answered {status}")));
+        }
+        let text = |name: header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let etag = text(header::ETAG);
+        let last_modified = text(header::LAST_MODIFIED);
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.try_next().await.map_err(|e| upstream_err(url, e))? {
+            if body.len() + chunk.len() > MAX_DOCUMENT {
+                return Err(upstream_err(url, "document larger than 64 MiB"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Document(CachedDocument {
+            status: 200,
+            etag,
+            last_modified,
+            fetched_at: Timestamp::now(),
+            body,
+        }))
+    }
+
+    /// A JSON document from an upstream API, not cached (searches).
+    ///
+    /// # Errors
+    /// [`Error::Upstream`] when the upstream fails or answers something else than JSON.
+    pub async fn get_json(&self, url: &str, query: &[(&str, &str)]) -> Result<serde_json::Value> {
+        let response = self
+            .client
+            .get(url)
+            .query(query)
+            .send()
+            .await
+            .map_err(|e| upstream_err(url, e))?;
+        if !response.status().is_success() {
+            return Err(upstream_err(url, format!("answered {}", response.status())));
+        }
+        response.json().await.map_err(|e| upstream_err(url, e))
+    }
+
+    /// Streams an artifact at `url` into a staged blob, verifying its SHA-256 when known.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the upstream has no such artifact, [`Error::Upstream`] when it
+    /// fails, or the staging errors.
+    pub async fn fetch_artifact(
+        &self,
+        blobs: &BlobStore,
+        url: &str,
+        expected_sha256: Option<Sha256>,
+        max_size: u64,
+    ) -> Result<StagedBlob> {
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| upstream_err(url, e))?;
+        let status = response.status();
+        if matches!(status, StatusCode::NOT_FOUND | StatusCode::GONE) {
+            return Err(Error::not_found(format!("the upstream has no {url}")));
+        }
+        if !status.is_success() {
+            return Err(upstream_err(url, format!("answered {status}")));
+        }
+        let stream = response.bytes_stream().map_err(std::io::Error::other);
+        blobs
+            .stage(
+                Box::pin(stream),
+                &StageOptions {
+                    max_size: Some(max_size),
+                    expected_sha256,
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                Error::BodyRead(m) => upstream_err(url, m),
+                other => other,
+            })
+    }
+}
+
+enum Fetched {
+    NotModified,
+    Document(CachedDocument),
+}
