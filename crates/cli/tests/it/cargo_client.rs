@@ -1,7 +1,8 @@
 //! The real cargo against a spawned Wharf: publish a small workspace of crates that depend on
 //! each other (features, an optional renamed dependency, a target-specific dependency), build a
 //! fresh consumer with a clean `CARGO_HOME`, yank and unyank, search, list owners, and use an
-//! `auth-required` repository with `CARGO_REGISTRIES_{NAME}_TOKEN`.
+//! `auth-required` repository with `CARGO_REGISTRIES_{NAME}_TOKEN`, and resolve through a proxy
+//! of a second Wharf and through a group.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -119,6 +120,64 @@ fn producer(dir: &Path, registry: &str) {
     );
 }
 
+/// A yanked version still builds from a lockfile but is not chosen for a new one; `--undo`
+/// brings it back.
+fn yank_keeps_locked_builds_and_blocks_new_ones(
+    root: &Path,
+    work: &Path,
+    producer_home: &Path,
+    app: &Path,
+    consumer_home: &Path,
+    index: &str,
+    token_env: &[(&str, &str)],
+) {
+    ok(
+        &cargo(
+            work,
+            producer_home,
+            &["yank", "--registry", "wharf", "e2e-util@0.1.0"],
+            token_env,
+        ),
+        "cargo yank",
+    );
+    let locked = cargo(app, consumer_home, &["build", "--locked", "--quiet"], &[]);
+    ok(
+        &locked,
+        "building with a lockfile that holds a yanked version",
+    );
+    let fresh = root.join("fresh");
+    consumer(&fresh, "wharf");
+    registry_config(&fresh, "wharf", index);
+    let unresolvable = cargo(
+        &fresh,
+        &root.join("fresh-home"),
+        &["generate-lockfile"],
+        &[],
+    );
+    assert!(
+        !unresolvable.status.success(),
+        "a yanked version must not be selected for a new lockfile"
+    );
+    ok(
+        &cargo(
+            work,
+            producer_home,
+            &["yank", "--undo", "--registry", "wharf", "e2e-util@0.1.0"],
+            token_env,
+        ),
+        "cargo yank --undo",
+    );
+    ok(
+        &cargo(
+            &fresh,
+            &root.join("fresh-home"),
+            &["generate-lockfile"],
+            &[],
+        ),
+        "resolving after the undo",
+    );
+}
+
 fn consumer(dir: &Path, registry: &str) {
     write(
         dir.join("Cargo.toml"),
@@ -178,50 +237,14 @@ fn cargo_publishes_builds_yanks_searches_and_lists_owners() {
     );
     assert!(run.contains("answer=42 aliased=40"), "{run}");
 
-    ok(
-        &cargo(
-            &work,
-            &producer_home,
-            &["yank", "--registry", "wharf", "e2e-util@0.1.0"],
-            &token_env,
-        ),
-        "cargo yank",
-    );
-    let locked = cargo(&app, &consumer_home, &["build", "--locked", "--quiet"], &[]);
-    ok(
-        &locked,
-        "building with a lockfile that holds a yanked version",
-    );
-    let fresh = root.join("fresh");
-    consumer(&fresh, "wharf");
-    registry_config(&fresh, "wharf", &index);
-    let unresolvable = cargo(
-        &fresh,
-        &root.join("fresh-home"),
-        &["generate-lockfile"],
-        &[],
-    );
-    assert!(
-        !unresolvable.status.success(),
-        "a yanked version must not be selected for a new lockfile"
-    );
-    ok(
-        &cargo(
-            &work,
-            &producer_home,
-            &["yank", "--undo", "--registry", "wharf", "e2e-util@0.1.0"],
-            &token_env,
-        ),
-        "cargo yank --undo",
-    );
-    ok(
-        &cargo(
-            &fresh,
-            &root.join("fresh-home"),
-            &["generate-lockfile"],
-            &[],
-        ),
-        "resolving after the undo",
+    yank_keeps_locked_builds_and_blocks_new_ones(
+        root,
+        &work,
+        &producer_home,
+        &app,
+        &consumer_home,
+        &index,
+        &token_env,
     );
 
     let search = ok(
@@ -305,4 +328,83 @@ fn auth_required_repositories_need_the_token_for_every_read() {
         "cargo run with the token",
     );
     assert!(run.contains("answer=42"), "{run}");
+}
+
+#[test]
+fn cargo_resolves_through_a_proxy_of_a_second_wharf_and_through_a_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let upstream = WharfProcess::start(bin(), &root.join("upstream"), &[], &[]);
+    let token = upstream.admin_token("publisher");
+    let work = root.join("producer");
+    producer(&work, "up");
+    registry_config(
+        &work,
+        "up",
+        &format!("{}/cargo/main/index/", upstream.base_url),
+    );
+    for package in CRATES {
+        ok(
+            &cargo(
+                &work,
+                &root.join("producer-home"),
+                &["publish", "--registry", "up", "-p", package],
+                &[("CARGO_REGISTRIES_UP_TOKEN", token.as_str())],
+            ),
+            "publish to the upstream",
+        );
+    }
+
+    let local = WharfProcess::start(bin(), &root.join("local"), &[], &[]);
+    let upstream_index = format!("{}/cargo/main/index/", upstream.base_url);
+    let mirror = local.admin(
+        &[
+            "repo",
+            "create",
+            "mirror",
+            "--format",
+            "cargo",
+            "--kind",
+            "proxy",
+            "--upstream",
+            &upstream_index,
+        ],
+        None,
+    );
+    assert_eq!(mirror.trim(), "cargo/mirror");
+    let group = local.admin(
+        &[
+            "repo", "create", "all", "--format", "cargo", "--kind", "group", "--member", "main",
+            "--member", "mirror",
+        ],
+        None,
+    );
+    assert_eq!(group.trim(), "cargo/all");
+    let listed = local.admin(&["repo", "list"], None);
+    assert!(
+        listed.contains("cargo/all\tgroup") && listed.contains("members=main,mirror"),
+        "{listed}"
+    );
+
+    for repo in ["mirror", "all"] {
+        let app = root.join(format!("consumer-{repo}"));
+        consumer(&app, "local");
+        registry_config(
+            &app,
+            "local",
+            &format!("{}/cargo/{repo}/index/", local.base_url),
+        );
+        let run = ok(
+            &cargo(
+                &app,
+                &root.join(format!("home-{repo}")),
+                &["run", "--quiet"],
+                &[],
+            ),
+            &format!("cargo run through {repo}"),
+        );
+        assert!(run.contains("answer=42 aliased=40"), "{run}");
+    }
+    let cached = local.admin(&["fsck"], None);
+    assert!(cached.is_empty(), "cached crates are whole: {cached}");
 }

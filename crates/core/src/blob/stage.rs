@@ -147,8 +147,7 @@ async fn write(writer: &mut opendal::Writer, pending: Vec<Bytes>) -> Result<()> 
 /// channel, so receiving, writing and hashing overlap while memory stays bounded.
 enum Hashing {
     Inline {
-        a: HasherA,
-        b: HasherB,
+        hashers: Box<(HasherA, HasherB)>,
         pending: Vec<Bytes>,
     },
     Threaded {
@@ -161,8 +160,7 @@ enum Hashing {
 impl Hashing {
     fn new() -> Self {
         Self::Inline {
-            a: HasherA::default(),
-            b: HasherB::default(),
+            hashers: Box::default(),
             pending: Vec::new(),
         }
     }
@@ -170,22 +168,20 @@ impl Hashing {
     /// Hashes a batch (inline while the body is small) and queues it for writing; `total`
     /// is the body's size so far.
     async fn feed(&mut self, batch: Vec<Bytes>, total: u64) -> Result<()> {
-        if let Self::Inline { a, b, pending } = self {
+        if let Self::Inline { hashers, pending } = self {
             if total < INLINE_HASH as u64 {
                 for c in &batch {
-                    a.update(c);
-                    b.update(c);
+                    hashers.0.update(c);
+                    hashers.1.update(c);
                 }
                 pending.extend(batch);
                 return Ok(());
             }
-            let Self::Inline { a, b, pending } = std::mem::replace(self, Self::new()) else {
-                unreachable!("matched above")
-            };
+            let (a, b) = *std::mem::take(hashers);
             *self = Self::Threaded {
                 a: Feed::start(a, HasherA::update),
                 b: Feed::start(b, HasherB::update),
-                pending,
+                pending: std::mem::take(pending),
             };
         }
         if let Self::Threaded { a, b, pending } = self {
@@ -206,7 +202,7 @@ impl Hashing {
 
     async fn finish(self) -> Result<Digests> {
         match self {
-            Self::Inline { a, b, .. } => Ok(finish(a, b)),
+            Self::Inline { hashers, .. } => Ok(finish(hashers.0, hashers.1)),
             Self::Threaded { a, b, .. } => Ok(finish(a.finish().await?, b.finish().await?)),
         }
     }
