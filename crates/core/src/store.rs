@@ -75,6 +75,16 @@ pub trait PackageStore: Send + Sync {
     ) -> Result<Option<Package>>;
     /// The versions of a package, oldest first.
     async fn list_versions(&self, package_id: i64) -> Result<Vec<Version>>;
+    /// In one row from the database: the values of the version property `joined` across a
+    /// package's versions, oldest first, joined by newlines (`None` when no version has it),
+    /// and the largest integer value of the version property `maximum`. The fast path of
+    /// documents made of one line per version, such as cargo index files.
+    async fn joined_version_property(
+        &self,
+        package_id: i64,
+        joined: &str,
+        maximum: &str,
+    ) -> Result<(Option<String>, Option<i64>)>;
     /// The versions of a package, oldest first, each with its properties, in one query (the
     /// path that renders a format's metadata document).
     async fn versions_with_properties(

@@ -284,6 +284,34 @@ impl PackageStore for Db {
         Ok(out)
     }
 
+    async fn joined_version_property(
+        &self,
+        package_id: i64,
+        joined: &str,
+        maximum: &str,
+    ) -> Result<(Option<String>, Option<i64>)> {
+        let concat = match self.engine {
+            crate::Engine::Sqlite => "group_concat(l.value, char(10) ORDER BY v.id)",
+            crate::Engine::Postgres => "string_agg(l.value, chr(10) ORDER BY v.id)",
+        };
+        let row = sqlx::query(&format!(
+            "SELECT {concat} AS joined, MAX(CAST(m.value AS BIGINT)) AS maximum FROM versions v \
+             JOIN version_properties l ON l.owner_id = v.id AND l.name = $2 \
+             LEFT JOIN version_properties m ON m.owner_id = v.id AND m.name = $3 \
+             WHERE v.package_id = $1"
+        ))
+        .bind(package_id)
+        .bind(joined)
+        .bind(maximum)
+        .fetch_one(&self.read)
+        .await
+        .map_err(db_err)?;
+        Ok((
+            row.try_get("joined").map_err(db_err)?,
+            row.try_get("maximum").map_err(db_err)?,
+        ))
+    }
+
     async fn list_versions(&self, package_id: i64) -> Result<Vec<Version>> {
         sqlx::query("SELECT id, package_id, version, created_at FROM versions WHERE package_id = $1 ORDER BY created_at, id")
             .bind(package_id)

@@ -114,21 +114,17 @@ async fn hosted_index(ctx: &Ctx<'_>, repo: &Repository, name: &str) -> Result<Op
     let Some(package) = ctx.state.store.package(repo.id, name).await? else {
         return Ok(None);
     };
-    let mut text = String::new();
-    let mut changed = Timestamp(0);
-    for (_, properties) in ctx.state.store.versions_with_properties(package.id).await? {
-        for (key, value) in properties {
-            if key == LINE {
-                text.push_str(&value);
-                text.push('\n');
-            } else if key == CHANGED {
-                changed = changed.max(Timestamp(value.parse().unwrap_or(0)));
-            }
+    let (lines, changed) = ctx
+        .state
+        .store
+        .joined_version_property(package.id, LINE, CHANGED)
+        .await?;
+    Ok(lines.map(|mut text| {
+        text.push('\n');
+        IndexBody {
+            text,
+            changed: Some(Timestamp(changed.unwrap_or(0))),
         }
-    }
-    Ok((!text.is_empty()).then_some(IndexBody {
-        text,
-        changed: Some(changed),
     }))
 }
 
