@@ -364,27 +364,51 @@ async fn a_version_property_is_joined_in_version_order_with_the_maximum_of_anoth
         let blobs = BlobStore::memory();
         let repo = hosted(db, "main").await;
         let package = PackageName::new("p").unwrap();
-        for (v, line, changed) in [("1", "{\"v\":1}", "30"), ("2", "{\"v\":2}", "10"), ("3", "{\"v\":3}", "20")] {
+        for (v, line, changed) in [
+            ("1", "{\"v\":1}", "30"),
+            ("2", "{\"v\":2}", "10"),
+            ("3", "{\"v\":3}", "20"),
+        ] {
             let version = VersionName::new(v).unwrap();
             let file = FileName::new("f").unwrap();
             let staged = stage(&blobs, b"x").await;
             let props = vec![
                 (PropertyTarget::Version, "line".to_owned(), line.to_owned()),
-                (PropertyTarget::Version, "changed".to_owned(), changed.to_owned()),
+                (
+                    PropertyTarget::Version,
+                    "changed".to_owned(),
+                    changed.to_owned(),
+                ),
             ];
             publish_file(
                 db,
                 &blobs,
-                PublishFile { repository: &repo, package: &package, canonical: None, version: &version, file: &file, mode: PublishMode::CreateVersion, properties: props },
+                PublishFile {
+                    repository: &repo,
+                    package: &package,
+                    canonical: None,
+                    version: &version,
+                    file: &file,
+                    mode: PublishMode::CreateVersion,
+                    properties: props,
+                },
                 staged,
             )
             .await
             .unwrap();
         }
         let id = db.package(repo.id, "p").await.unwrap().unwrap().id;
-        let (joined, max) = db.joined_version_property(id, "line", "changed").await.unwrap();
+        let (joined, max) = db
+            .joined_version_property(id, "line", "changed")
+            .await
+            .unwrap();
         assert_eq!(joined.as_deref(), Some("{\"v\":1}\n{\"v\":2}\n{\"v\":3}"));
         assert_eq!(max, Some(30));
-        assert_eq!(db.joined_version_property(id, "none", "changed").await.unwrap(), (None, None));
+        assert_eq!(
+            db.joined_version_property(id, "none", "changed")
+                .await
+                .unwrap(),
+            (None, None)
+        );
     });
 }

@@ -1,10 +1,12 @@
 //! Thin handlers of the cargo protocol: parse once, authenticate, call the operation, answer
 //! in cargo's shapes.
 
-use axum::Json;
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -18,8 +20,9 @@ use wharf_server::AppState;
 use wharf_server::auth::authenticate;
 use wharf_server::body::{Download, not_modified, serve_blob};
 
+use crate::cache::IndexCache;
 use crate::error::CargoError;
-use crate::index::{CHANGED, DESCRIPTION, IndexLine, LINE, OWNERS};
+use crate::index::{CHANGED, DESCRIPTION, GENERATION, IndexLine, LINE, OWNERS};
 use crate::request::{Endpoint, OwnersOp, parse};
 use crate::{names, owners, publish, search, sources};
 
@@ -28,6 +31,7 @@ const FORMAT: &str = "cargo";
 /// One request's context.
 pub(crate) struct Ctx<'a> {
     pub state: &'a AppState,
+    pub cache: &'a IndexCache,
     pub repo: Repository,
     pub caller: Option<Principal>,
     pub base: String,
@@ -85,6 +89,7 @@ impl Ctx<'_> {
 /// Every cargo request.
 pub(crate) async fn dispatch(
     State(state): State<AppState>,
+    Extension(cache): Extension<Arc<IndexCache>>,
     method: Method,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
@@ -102,6 +107,7 @@ pub(crate) async fn dispatch(
         let repo = state.repository(FORMAT, repo.as_str()).await?;
         let ctx = Ctx {
             state: &state,
+            cache: &cache,
             repo,
             caller,
             base,
@@ -193,10 +199,10 @@ async fn index_file(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result<Re
     let body = sources::index(ctx, &ctx.repo, name)
         .await?
         .ok_or_else(|| Error::not_found(format!("crate `{name}` does not exist")))?;
-    let tag = format!(
-        "\"{}\"",
-        &hex::encode(Sha256::digest(body.text.as_bytes()))[..32]
-    );
+    let tag = body
+        .etag
+        .clone()
+        .unwrap_or_else(|| format!("\"{}\"", &hex::encode(Sha256::digest(&body.text))[..32]));
     let current = match body.changed {
         Some(changed) => not_modified(headers, &tag, changed),
         None => headers
@@ -314,6 +320,11 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
             mode: PublishMode::CreateVersion,
             properties: vec![
                 (PropertyTarget::Package, OWNERS.into(), owners),
+                (
+                    PropertyTarget::PackageUpdate,
+                    GENERATION.into(),
+                    new_generation(),
+                ),
                 (PropertyTarget::Version, LINE.into(), line.render()?),
                 (PropertyTarget::Version, CHANGED.into(), now.0.to_string()),
                 (
@@ -337,6 +348,11 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
         Json(json!({"warnings": {"invalid_categories": [], "invalid_badges": [], "other": []}}))
             .into_response(),
     )
+}
+
+/// A fresh value for a package's generation.
+fn new_generation() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// `DELETE …/yank` and `PUT …/unyank`: rewrites the version's index line.
@@ -370,6 +386,14 @@ async fn yank_version(ctx: &Ctx<'_>, name: &str, version: &str, yanked: bool) ->
     ctx.state
         .store
         .set_property(owner, CHANGED, &Timestamp::now().0.to_string())
+        .await?;
+    ctx.state
+        .store
+        .set_property(
+            PropertyOwner::Package(package.id),
+            GENERATION,
+            &new_generation(),
+        )
         .await?;
     Ok(Json(json!({"ok": true})).into_response())
 }

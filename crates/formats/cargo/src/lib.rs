@@ -6,6 +6,7 @@
 //! `_` as `-` so that clashing names are found), each version holds `{name}-{vers}.crate`, and
 //! the version's index line is rendered once at publish time and kept as a property.
 
+mod cache;
 mod error;
 mod handlers;
 mod index;
@@ -16,8 +17,10 @@ mod request;
 mod search;
 mod sources;
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::routing::any;
+use axum::{Extension, Router};
 use wharf_core::model::RepoKind;
 use wharf_server::{AppState, Format};
 
@@ -35,6 +38,8 @@ impl Format for CargoFormat {
     }
 
     fn routes(&self) -> Router<AppState> {
-        Router::new().route("/{*path}", any(handlers::dispatch))
+        Router::new()
+            .route("/{*path}", any(handlers::dispatch))
+            .layer(Extension(Arc::new(cache::IndexCache::default())))
     }
 }

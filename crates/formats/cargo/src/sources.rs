@@ -5,21 +5,25 @@
 //! for a version — and, with the dependency-confusion guard, a name that exists in a hosted
 //! member comes from hosted members only.
 
+use bytes::Bytes;
 use serde::Deserialize;
-use wharf_core::model::{FileEntry, RepoKind, Repository};
+use wharf_core::model::{FileEntry, PropertyOwner, RepoKind, Repository};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 
+use crate::cache::CachedIndex;
 use crate::handlers::Ctx;
-use crate::index::{CHANGED, LINE};
+use crate::index::{CHANGED, GENERATION, LINE};
 use crate::names;
 
 /// An index file's content and, for hosted repositories, when it last changed.
 pub(crate) struct IndexBody {
-    pub text: String,
+    pub text: Bytes,
     pub changed: Option<Timestamp>,
+    /// The entity tag, when known without hashing the text (hosted: the generation).
+    pub etag: Option<String>,
 }
 
 fn upstream_url(repo: &Repository, path: &str) -> Result<String> {
@@ -81,11 +85,15 @@ pub(crate) async fn index(
             else {
                 return Ok(None);
             };
-            let text = String::from_utf8(body)
-                .map_err(|_| Error::Upstream(format!("upstream {url}: index file is not UTF-8")))?;
+            if std::str::from_utf8(&body).is_err() {
+                return Err(Error::Upstream(format!(
+                    "upstream {url}: index file is not UTF-8"
+                )));
+            }
             Ok(Some(IndexBody {
-                text,
+                text: Bytes::from(body),
                 changed: None,
+                etag: None,
             }))
         }
         RepoKind::Group => {
@@ -95,7 +103,9 @@ pub(crate) async fn index(
                 let Some(body) = Box::pin(index(ctx, &member, name)).await? else {
                     continue;
                 };
-                for line in body.text.lines().filter(|l| !l.trim().is_empty()) {
+                let lines = std::str::from_utf8(&body.text)
+                    .map_err(|_| Error::internal_msg("index file is not UTF-8"))?;
+                for line in lines.lines().filter(|l| !l.trim().is_empty()) {
                     if seen.insert(line_version(line)?) {
                         text.push_str(line);
                         text.push('\n');
@@ -103,29 +113,58 @@ pub(crate) async fn index(
                 }
             }
             Ok((!text.is_empty()).then_some(IndexBody {
-                text,
+                text: Bytes::from(text),
                 changed: None,
+                etag: None,
             }))
         }
     }
 }
 
+/// A hosted index file: from the cache when the package's generation is unchanged, else
+/// from one aggregated row of the database.
 async fn hosted_index(ctx: &Ctx<'_>, repo: &Repository, name: &str) -> Result<Option<IndexBody>> {
     let Some(package) = ctx.state.store.package(repo.id, name).await? else {
         return Ok(None);
     };
+    let generation = ctx
+        .state
+        .store
+        .properties(PropertyOwner::Package(package.id))
+        .await?
+        .into_iter()
+        .find_map(|(k, v)| (k == GENERATION).then_some(v))
+        .unwrap_or_default();
+    if let Some(hit) = ctx.cache.get(package.id, &generation) {
+        return Ok(Some(IndexBody {
+            text: hit.body,
+            changed: Some(hit.changed),
+            etag: Some(format!("\"{generation}\"")),
+        }));
+    }
     let (lines, changed) = ctx
         .state
         .store
         .joined_version_property(package.id, LINE, CHANGED)
         .await?;
-    Ok(lines.map(|mut text| {
-        text.push('\n');
-        IndexBody {
-            text,
-            changed: Some(Timestamp(changed.unwrap_or(0))),
-        }
-    }))
+    let Some(mut text) = lines else {
+        return Ok(None);
+    };
+    text.push('\n');
+    let body = IndexBody {
+        text: Bytes::from(text),
+        changed: Some(Timestamp(changed.unwrap_or(0))),
+        etag: (!generation.is_empty()).then(|| format!("\"{generation}\"")),
+    };
+    ctx.cache.put(
+        package.id,
+        CachedIndex {
+            generation,
+            body: body.text.clone(),
+            changed: body.changed.unwrap_or(Timestamp(0)),
+        },
+    );
+    Ok(Some(body))
 }
 
 #[derive(Deserialize)]
@@ -211,8 +250,8 @@ async fn fetch_crate(
     let Some(index) = index(ctx, repo, name).await? else {
         return Ok(None);
     };
-    let Some(line) = index
-        .text
+    let Some(line) = std::str::from_utf8(&index.text)
+        .unwrap_or_default()
         .lines()
         .filter_map(|l| serde_json::from_str::<LineKey>(l).ok())
         .find(|k| k.vers == vers)

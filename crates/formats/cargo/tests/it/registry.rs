@@ -319,3 +319,46 @@ async fn private_repositories_require_auth_everywhere() {
     assert!(me.text().contains("wharf token create"));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_publish_through_another_instance_invalidates_the_cached_index() {
+    use std::sync::Arc;
+    use tower::ServiceExt;
+    let app = TestApp::new().await;
+    let token = app.admin_token.clone();
+    publish(
+        &app,
+        &token,
+        &metadata("multi", "1.0.0"),
+        &good_crate("multi", "1.0.0"),
+    )
+    .await;
+    assert_eq!(
+        app.get("/cargo/main/index/mu/lt/multi")
+            .await
+            .text()
+            .lines()
+            .count(),
+        1
+    );
+    let formats: Vec<Arc<dyn wharf_server::Format>> =
+        vec![Arc::new(wharf_format_cargo::CargoFormat)];
+    let other = wharf_server::build_router(app.state.clone(), &formats);
+    let request = http::Request::builder()
+        .method(Method::PUT)
+        .uri("/cargo/main/api/v1/crates/new")
+        .header("authorization", &token)
+        .body(axum::body::Body::from(publish_body(
+            &metadata("multi", "1.1.0"),
+            &good_crate("multi", "1.1.0"),
+        )))
+        .unwrap();
+    assert_eq!(other.oneshot(request).await.unwrap().status(), 200);
+    let after = app.get("/cargo/main/index/mu/lt/multi").await;
+    assert_eq!(
+        after.text().lines().count(),
+        2,
+        "the first instance must not serve its stale copy"
+    );
+    app.finish().await;
+}
