@@ -91,6 +91,9 @@ pub trait PackageStore: Send + Sync {
         &self,
         package_id: i64,
     ) -> Result<Vec<(Version, Vec<(String, String)>)>>;
+    /// The versions whose string starts with `prefix` (case-insensitive), e.g. every build of
+    /// one semver version.
+    async fn versions_with_prefix(&self, package_id: i64, prefix: &str) -> Result<Vec<Version>>;
     /// A version by its string (case-insensitive).
     async fn version(&self, package_id: i64, version: &str) -> Result<Option<Version>>;
     /// The files of a version, by name.

@@ -323,6 +323,26 @@ impl PackageStore for Db {
             .collect()
     }
 
+    async fn versions_with_prefix(&self, package_id: i64, prefix: &str) -> Result<Vec<Version>> {
+        let escaped = prefix
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        sqlx::query(
+            "SELECT id, package_id, version, created_at FROM versions \
+             WHERE package_id = $1 AND lower_version LIKE $2 ESCAPE '\\' ORDER BY id",
+        )
+        .bind(package_id)
+        .bind(format!("{escaped}%"))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::version)
+        .collect()
+    }
+
     async fn version(&self, package_id: i64, version: &str) -> Result<Option<Version>> {
         sqlx::query("SELECT id, package_id, version, created_at FROM versions WHERE package_id = $1 AND lower_version = $2")
             .bind(package_id)

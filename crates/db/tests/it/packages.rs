@@ -412,3 +412,40 @@ async fn a_version_property_is_joined_in_version_order_with_the_maximum_of_anoth
         );
     });
 }
+
+#[tokio::test]
+async fn versions_are_found_by_prefix_with_wildcards_escaped() {
+    on_every_engine!(|db| {
+        let blobs = BlobStore::memory();
+        let repo = hosted(db, "main").await;
+        for v in ["1.0.0", "1.0.0+build", "1.0.01", "1x0", "2.0.0"] {
+            publish(
+                db,
+                &blobs,
+                &repo,
+                ("p", v, "f"),
+                PublishMode::CreateVersion,
+                b"x",
+            )
+            .await
+            .unwrap();
+        }
+        let id = db.package(repo.id, "p").await.unwrap().unwrap().id;
+        let found: Vec<String> = db
+            .versions_with_prefix(id, "1.0.0")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|v| v.version)
+            .collect();
+        assert_eq!(found, vec!["1.0.0", "1.0.0+build", "1.0.01"]);
+        assert!(
+            db.versions_with_prefix(id, "1_0").await.unwrap().is_empty(),
+            "_ is not a wildcard"
+        );
+        assert!(
+            db.versions_with_prefix(id, "%").await.unwrap().is_empty(),
+            "% is not a wildcard"
+        );
+    });
+}

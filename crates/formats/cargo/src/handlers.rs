@@ -281,7 +281,13 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
             )));
         }
         owners::ensure_owner(ctx.state, principal, existing).await?;
-        for v in ctx.state.store.list_versions(existing.id).await? {
+        let base = meta.vers.split('+').next().unwrap_or_default();
+        for v in ctx
+            .state
+            .store
+            .versions_with_prefix(existing.id, base)
+            .await?
+        {
             if semver::Version::parse(&v.version)
                 .is_ok_and(|old| old.cmp_precedence(&version).is_eq())
             {
