@@ -84,17 +84,12 @@ async fn repository(
     Ok(repo)
 }
 
-/// Download a file: `GET|HEAD /generic/{repo}/{package}/{version}/{file}`, with Range and
-/// conditional requests.
-async fn download_file(
+async fn find_file(
     state: &wharf_server::AppState,
-    caller: Option<&Principal>,
-    method: &Method,
-    headers: &HeaderMap,
+    repo: &Repository,
     f: &FileRef,
-) -> Result<Response> {
-    let repo = repository(state, caller, f.repo.as_str(), Scope::Read).await?;
-    let file = state
+) -> Result<wharf_core::model::FileEntry> {
+    state
         .store
         .file(
             repo.id,
@@ -108,7 +103,20 @@ async fn download_file(
                 "file {} not found in {} {}",
                 f.file, f.package, f.version
             ))
-        })?;
+        })
+}
+
+/// Download a file: `GET|HEAD /generic/{repo}/{package}/{version}/{file}`, with Range and
+/// conditional requests.
+async fn download_file(
+    state: &wharf_server::AppState,
+    caller: Option<&Principal>,
+    method: &Method,
+    headers: &HeaderMap,
+    f: &FileRef,
+) -> Result<Response> {
+    let repo = repository(state, caller, f.repo.as_str(), Scope::Read).await?;
+    let file = find_file(state, &repo, f).await?;
     let mut response = serve_blob(
         &state.blobs,
         method,
@@ -204,21 +212,7 @@ async fn delete_file(
     f: &FileRef,
 ) -> Result<Response> {
     let repo = repository(state, caller, f.repo.as_str(), Scope::Write).await?;
-    let file = state
-        .store
-        .file(
-            repo.id,
-            f.package.as_str(),
-            f.version.as_str(),
-            f.file.as_str(),
-        )
-        .await?
-        .ok_or_else(|| {
-            Error::not_found(format!(
-                "file {} not found in {} {}",
-                f.file, f.package, f.version
-            ))
-        })?;
+    let file = find_file(state, &repo, f).await?;
     state.store.delete_file(file.id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -21,7 +21,7 @@ use axum::{Extension, Json, Router};
 use http::{HeaderMap, Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use wharf_core::auth::authorize;
-use wharf_core::model::{Repository, Scope};
+use wharf_core::model::{FileEntry, Repository, Scope};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
@@ -193,6 +193,16 @@ fn coordinates(file: &str) -> Result<(PackageName, VersionName, FileName)> {
     ))
 }
 
+/// The stored file of a platform file name; 404 for names the API would not list.
+async fn stored_file(state: &AppState, repo: &Repository, file: &str) -> Result<FileEntry> {
+    let (package, version, name) = coordinates(file).map_err(|_| Error::not_found(""))?;
+    state
+        .store
+        .file(repo.id, package.as_str(), version.as_str(), name.as_str())
+        .await?
+        .ok_or_else(|| Error::not_found(""))
+}
+
 /// Get package contents: `GET /packages/{file}` — the bytes, or 404 `404 not found`.
 async fn get_package(
     State(state): State<AppState>,
@@ -202,12 +212,7 @@ async fn get_package(
     headers: HeaderMap,
 ) -> PlainResult<Response> {
     let repo = repository(&state, &platform, &headers, Scope::Read).await?;
-    let (package, version, name) = coordinates(&file).map_err(|_| Error::not_found(""))?;
-    let entry = state
-        .store
-        .file(repo.id, package.as_str(), version.as_str(), name.as_str())
-        .await?
-        .ok_or_else(|| Error::not_found(""))?;
+    let entry = stored_file(&state, &repo, &file).await?;
     let response = serve_blob(
         &state.blobs,
         &method,
@@ -266,12 +271,7 @@ async fn delete_package(
     headers: HeaderMap,
 ) -> PlainResult<StatusCode> {
     let repo = repository(&state, &platform, &headers, Scope::Write).await?;
-    let (package, version, name) = coordinates(&file)?;
-    let entry = state
-        .store
-        .file(repo.id, package.as_str(), version.as_str(), name.as_str())
-        .await?
-        .ok_or_else(|| Error::not_found(""))?;
+    let entry = stored_file(&state, &repo, &file).await?;
     state.store.delete_file(entry.id).await?;
     if let Some(url) = &platform.config.package_callback {
         notify(&platform.client, url, &file, PackageEvent::NotCreated);
