@@ -105,7 +105,7 @@ pub enum RepoCommand {
         /// `hosted`, `proxy` or `group`.
         #[arg(long, default_value = "hosted")]
         kind: String,
-        /// The upstream URL of a proxy.
+        /// The upstream URL of a proxy (default: the format's public registry).
         #[arg(long)]
         upstream: Option<String>,
         /// A member of a group, in order (repeat the flag).
@@ -184,7 +184,11 @@ pub async fn repo(config: &Config, cmd: RepoCommand) -> anyhow::Result<ExitCode>
                     name: RepoName::new(name)?,
                     format,
                     kind,
-                    upstream,
+                    upstream: upstream.or_else(|| {
+                        (kind == RepoKind::Proxy)
+                            .then(|| known.default_upstream().map(str::to_owned))
+                            .flatten()
+                    }),
                     members,
                     policy: RepoPolicy {
                         allow_overwrite,

@@ -22,6 +22,12 @@ pub trait Format: Send + Sync {
         &[RepoKind::Hosted]
     }
 
+    /// The upstream a proxy repository of this format uses when none is given (the public
+    /// registry of the ecosystem).
+    fn default_upstream(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Routes nested under `/{name}`.
     fn routes(&self) -> Router<AppState>;
 

@@ -54,6 +54,8 @@ pub struct FormatInfo {
     pub name: &'static str,
     /// The repository kinds it implements.
     pub kinds: &'static [RepoKind],
+    /// The upstream of a proxy when none is given.
+    pub default_upstream: Option<&'static str>,
 }
 
 /// Shared state, cheap to clone.
@@ -89,6 +91,7 @@ impl AppState {
                 .map(|f| FormatInfo {
                     name: f.name(),
                     kinds: f.kinds(),
+                    default_upstream: f.default_upstream(),
                 })
                 .collect(),
         }

@@ -13,6 +13,17 @@ use crate::bin;
 
 /// The toolchain's cargo (the one running these tests), with a clean environment.
 fn cargo(dir: &Path, cargo_home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    cargo_with_input(dir, cargo_home, args, env, None)
+}
+
+/// [`cargo`], with `input` on its standard input.
+fn cargo_with_input(
+    dir: &Path,
+    cargo_home: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: Option<&str>,
+) -> Output {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let toolchain_bin = Path::new(&cargo)
         .parent()
@@ -42,7 +53,18 @@ fn cargo(dir: &Path, cargo_home: &Path, args: &[&str], env: &[(&str, &str)]) -> 
     for (k, v) in env {
         command.env(k, v);
     }
-    command.output().expect("cargo must be installed")
+    let Some(input) = input else {
+        return command.output().expect("cargo must be installed");
+    };
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cargo must be installed");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), input.as_bytes())
+        .expect("write to cargo");
+    child.wait_with_output().expect("cargo")
 }
 
 fn ok(out: &Output, what: &str) -> String {
@@ -326,6 +348,22 @@ fn auth_required_repositories_need_the_token_for_every_read() {
             &token_env,
         ),
         "cargo run with the token",
+    );
+    assert!(run.contains("answer=42"), "{run}");
+    let login_home = root.join("login-home");
+    ok(
+        &cargo_with_input(
+            &app,
+            &login_home,
+            &["login", "--registry", "priv"],
+            &[],
+            Some(&format!("{token}\n")),
+        ),
+        "cargo login",
+    );
+    let run = ok(
+        &cargo(&app, &login_home, &["run", "--quiet"], &[]),
+        "cargo run after cargo login",
     );
     assert!(run.contains("answer=42"), "{run}");
 }

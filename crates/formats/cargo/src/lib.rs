@@ -37,6 +37,10 @@ impl Format for CargoFormat {
         &[RepoKind::Hosted, RepoKind::Proxy, RepoKind::Group]
     }
 
+    fn default_upstream(&self) -> Option<&'static str> {
+        Some("https://index.crates.io/")
+    }
+
     fn routes(&self) -> Router<AppState> {
         Router::new()
             .route("/{*path}", any(handlers::dispatch))

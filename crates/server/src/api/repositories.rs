@@ -72,7 +72,11 @@ pub async fn create_repository(
             name: RepoName::new(req.name)?,
             format: format.name.to_owned(),
             kind,
-            upstream: req.upstream,
+            upstream: req.upstream.or_else(|| {
+                (kind == RepoKind::Proxy)
+                    .then(|| format.default_upstream.map(str::to_owned))
+                    .flatten()
+            }),
             members: req.members,
             policy: RepoPolicy {
                 allow_overwrite: req.allow_overwrite.unwrap_or(false),

@@ -57,7 +57,7 @@ pub struct CreateRepository {
     /// `hosted` (default), `proxy` or `group`, where the format implements it.
     #[serde(default)]
     pub kind: Option<String>,
-    /// Upstream URL (proxy).
+    /// Upstream URL (proxy); default: the format's public registry, where it has one.
     #[serde(default)]
     pub upstream: Option<String>,
     /// Member repository names (group).

@@ -257,10 +257,6 @@ async fn proxy_and_group_definitions_are_validated() {
     let app = TestApp::new().await;
     for (body, expected) in [
         (
-            json!({"name": "p", "format": "cargo", "kind": "proxy"}),
-            "needs an upstream",
-        ),
-        (
             json!({"name": "p", "format": "cargo", "kind": "proxy", "upstream": "ftp://x"}),
             "http://",
         ),
@@ -283,5 +279,20 @@ async fn proxy_and_group_definitions_are_validated() {
         assert_eq!(r.status, 400, "{body}");
         assert!(r.text().contains(expected), "{expected}: {}", r.text());
     }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_cargo_proxy_defaults_to_the_public_index() {
+    let app = TestApp::new().await;
+    let r = app
+        .admin_json(
+            Method::POST,
+            "/api/v1/repositories",
+            &json!({"name": "crates-io", "format": "cargo", "kind": "proxy"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["upstream"], "https://index.crates.io/");
     app.finish().await;
 }
