@@ -67,6 +67,14 @@ pub trait PackageStore: Send + Sync {
     ) -> Result<Vec<Package>>;
     /// A package by name (case-insensitive).
     async fn package(&self, repository_id: i64, name: &str) -> Result<Option<Package>>;
+    /// A package by name with the value of one of its properties, in one query (the hot path
+    /// of documents validated by a package-level generation).
+    async fn package_with_property(
+        &self,
+        repository_id: i64,
+        name: &str,
+        property: &str,
+    ) -> Result<Option<(Package, Option<String>)>>;
     /// A package by its canonical name (as the format defined it at creation).
     async fn package_by_canonical(
         &self,

@@ -237,6 +237,27 @@ impl PackageStore for Db {
             .transpose()
     }
 
+    async fn package_with_property(
+        &self,
+        repository_id: i64,
+        name: &str,
+        property: &str,
+    ) -> Result<Option<(Package, Option<String>)>> {
+        let row = sqlx::query(
+            "SELECT p.id, p.repository_id, p.name, p.created_at, pp.value FROM packages p \
+             LEFT JOIN package_properties pp ON pp.owner_id = p.id AND pp.name = $3 \
+             WHERE p.repository_id = $1 AND p.lower_name = $2",
+        )
+        .bind(repository_id)
+        .bind(name.to_lowercase())
+        .bind(property)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| Ok((rows::package(&r)?, r.try_get("value").map_err(db_err)?)))
+            .transpose()
+    }
+
     async fn package_by_canonical(
         &self,
         repository_id: i64,

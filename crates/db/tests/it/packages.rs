@@ -449,3 +449,46 @@ async fn versions_are_found_by_prefix_with_wildcards_escaped() {
         );
     });
 }
+
+#[tokio::test]
+async fn a_package_comes_with_one_property_in_one_query() {
+    on_every_engine!(|db| {
+        let blobs = BlobStore::memory();
+        let repo = hosted(db, "main").await;
+        let published = publish(
+            db,
+            &blobs,
+            &repo,
+            ("Pkg", "1", "f"),
+            PublishMode::CreateOrAdd,
+            b"x",
+        )
+        .await
+        .unwrap();
+        let (p, none) = db
+            .package_with_property(repo.id, "pkg", "generation")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((p.name.as_str(), none), ("Pkg", None));
+        db.set_property(
+            PropertyOwner::Package(published.package_id),
+            "generation",
+            "g1",
+        )
+        .await
+        .unwrap();
+        let (_, value) = db
+            .package_with_property(repo.id, "PKG", "generation")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(value.as_deref(), Some("g1"));
+        assert!(
+            db.package_with_property(repo.id, "other", "generation")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    });
+}

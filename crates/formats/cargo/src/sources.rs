@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 use serde::Deserialize;
-use wharf_core::model::{FileEntry, PropertyOwner, RepoKind, Repository};
+use wharf_core::model::{FileEntry, RepoKind, Repository};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
@@ -124,17 +124,15 @@ pub(crate) async fn index(
 /// A hosted index file: from the cache when the package's generation is unchanged, else
 /// from one aggregated row of the database.
 async fn hosted_index(ctx: &Ctx<'_>, repo: &Repository, name: &str) -> Result<Option<IndexBody>> {
-    let Some(package) = ctx.state.store.package(repo.id, name).await? else {
-        return Ok(None);
-    };
-    let generation = ctx
+    let Some((package, generation)) = ctx
         .state
         .store
-        .properties(PropertyOwner::Package(package.id))
+        .package_with_property(repo.id, name, GENERATION)
         .await?
-        .into_iter()
-        .find_map(|(k, v)| (k == GENERATION).then_some(v))
-        .unwrap_or_default();
+    else {
+        return Ok(None);
+    };
+    let generation = generation.unwrap_or_default();
     if let Some(hit) = ctx.cache.get(package.id, &generation) {
         return Ok(Some(IndexBody {
             text: hit.body,
