@@ -10,6 +10,7 @@ mod blobs;
 mod error;
 mod leases;
 mod packages;
+mod publish_tx;
 mod repositories;
 mod rows;
 mod upstream_cache;

@@ -1,180 +1,18 @@
-//! [`PackageStore`] and its [`PublishTx`]: packages, versions, files and properties.
+//! [`PackageStore`]: packages, versions, files and properties (publishing is in
+//! [`crate::publish_tx`]).
 
 use async_trait::async_trait;
 use sqlx::{Any, Row, Transaction};
+use wharf_core::Result;
 use wharf_core::model::{FileEntry, LocatedFile, Package, PropertyOwner, Version};
 use wharf_core::store::{PackageStore, PublishTx};
-use wharf_core::time::Timestamp;
-use wharf_core::{Error, Result};
 
 use crate::Db;
 use crate::error::db_err;
+use crate::publish_tx::{Publish, property_table, upsert_property};
 use crate::rows::{self, BLOB_COLUMNS, FILE_COLUMNS};
 
 const FILE_JOIN: &str = "FROM files f JOIN blobs b ON b.id = f.blob_id";
-
-/// A publish in progress: one database transaction.
-struct Publish {
-    tx: Transaction<'static, Any>,
-}
-
-fn property_table(owner: PropertyOwner) -> (&'static str, i64) {
-    match owner {
-        PropertyOwner::Package(id) => ("package_properties", id),
-        PropertyOwner::Version(id) => ("version_properties", id),
-        PropertyOwner::File(id) => ("file_properties", id),
-    }
-}
-
-/// The statement that sets a property (`$1` owner, `$2` name, `$3` value) and the owner id.
-fn upsert_property(owner: PropertyOwner) -> (String, i64) {
-    let (table, id) = property_table(owner);
-    (
-        format!(
-            "INSERT INTO {table} (owner_id, name, value) VALUES ($1, $2, $3) \
-             ON CONFLICT (owner_id, name) DO UPDATE SET value = excluded.value"
-        ),
-        id,
-    )
-}
-
-/// Inserts a row unless its unique key exists; returns the id and whether it was inserted.
-async fn get_or_insert(
-    tx: &mut Transaction<'static, Any>,
-    insert: &str,
-    select: &str,
-    parent: i64,
-    value: &str,
-) -> Result<(i64, bool)> {
-    let inserted = sqlx::query(insert)
-        .bind(parent)
-        .bind(value)
-        .bind(value.to_lowercase())
-        .bind(Timestamp::now().0)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    if let Some(row) = inserted {
-        return Ok((row.try_get("id").map_err(db_err)?, true));
-    }
-    let row = sqlx::query(select)
-        .bind(parent)
-        .bind(value.to_lowercase())
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    Ok((row.try_get("id").map_err(db_err)?, false))
-}
-
-#[async_trait]
-impl PublishTx for Publish {
-    async fn package(
-        &mut self,
-        repository_id: i64,
-        name: &str,
-        canonical: &str,
-    ) -> Result<(i64, bool)> {
-        let created = get_or_insert(
-            &mut self.tx,
-            "INSERT INTO packages (repository_id, name, lower_name, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (repository_id, lower_name) DO NOTHING RETURNING id",
-            "SELECT id FROM packages WHERE repository_id = $1 AND lower_name = $2",
-            repository_id,
-            name,
-        )
-        .await?;
-        if created.1 {
-            sqlx::query("UPDATE packages SET canonical_name = $1 WHERE id = $2")
-                .bind(canonical)
-                .bind(created.0)
-                .execute(&mut *self.tx)
-                .await
-                .map_err(db_err)?;
-        }
-        Ok(created)
-    }
-
-    async fn version(&mut self, package_id: i64, version: &str) -> Result<(i64, bool)> {
-        get_or_insert(
-            &mut self.tx,
-            "INSERT INTO versions (package_id, version, lower_version, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (package_id, lower_version) DO NOTHING RETURNING id",
-            "SELECT id FROM versions WHERE package_id = $1 AND lower_version = $2",
-            package_id,
-            version,
-        )
-        .await
-    }
-
-    async fn file(&mut self, version_id: i64, name: &str) -> Result<Option<(i64, i64)>> {
-        let row =
-            sqlx::query("SELECT id, blob_id FROM files WHERE version_id = $1 AND lower_name = $2")
-                .bind(version_id)
-                .bind(name.to_lowercase())
-                .fetch_optional(&mut *self.tx)
-                .await
-                .map_err(db_err)?;
-        row.map(|r| {
-            Ok((
-                r.try_get("id").map_err(db_err)?,
-                r.try_get("blob_id").map_err(db_err)?,
-            ))
-        })
-        .transpose()
-    }
-
-    async fn remove_file(&mut self, file_id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM files WHERE id = $1")
-            .bind(file_id)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn insert_file(&mut self, version_id: i64, name: &str, blob_id: i64) -> Result<i64> {
-        let row = sqlx::query(
-            "INSERT INTO files (version_id, blob_id, name, lower_name, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(version_id)
-        .bind(blob_id)
-        .bind(name)
-        .bind(name.to_lowercase())
-        .bind(Timestamp::now().0)
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(|e| match db_err(e) {
-            Error::Conflict(_) => Error::conflict(format!("file {name} already exists")),
-            other => other,
-        })?;
-        row.try_get("id").map_err(db_err)
-    }
-
-    async fn set_property(&mut self, owner: PropertyOwner, name: &str, value: &str) -> Result<()> {
-        let (sql, id) = upsert_property(owner);
-        sqlx::query(&sql)
-            .bind(id)
-            .bind(name)
-            .bind(value)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn release_pin(&mut self, pin_id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM blob_pins WHERE id = $1")
-            .bind(pin_id)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn commit(self: Box<Self>) -> Result<()> {
-        self.tx.commit().await.map_err(db_err)
-    }
-}
 
 /// Removes a version left without files, then a package left without versions.
 async fn prune_empty(
