@@ -19,6 +19,7 @@ pub fn formats(config: &Config) -> Vec<Arc<dyn Format>> {
             config.platform.clone(),
         )),
         Arc::new(wharf_format_cargo::CargoFormat),
+        Arc::new(wharf_format_pypi::PypiFormat),
     ]
 }
 

@@ -5,6 +5,7 @@ mod admin;
 mod cargo_client;
 mod config;
 mod platform_curl;
+mod pypi_client;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,0 +1,270 @@
+//! The real twine, pip and uv against a spawned Wharf: upload wheels and an sdist, install
+//! from the simple index in fresh virtual environments with pip and uv, let pip pick a release
+//! by `Requires-Python`, download with `--require-hashes`, and publish with `uv publish`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use wharf_test_support::WharfProcess;
+
+use crate::bin;
+
+fn run(program: &str, dir: &Path, args: &[&str]) -> Output {
+    Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .env("PIP_NO_CACHE_DIR", "1")
+        .env("UV_NO_CACHE", "1")
+        .env("TWINE_NON_INTERACTIVE", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("{program} must be installed ({e}); scripts/test installs it"))
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    format!("{}{stderr}", String::from_utf8_lossy(&out.stdout))
+}
+
+/// Builds a distribution with the fixture script (no network, no build backend).
+fn dist(dir: &Path, name: &str, version: &str, extra: &[&str]) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/make_dists.py");
+    let mut args = vec![
+        script.to_str().unwrap(),
+        dir.to_str().unwrap(),
+        name,
+        version,
+    ];
+    args.extend_from_slice(extra);
+    let out = ok(&run("python3", dir, &args), "making a distribution");
+    dir.join(out.trim())
+}
+
+fn venv(root: &Path, name: &str) -> PathBuf {
+    let path = root.join(name);
+    ok(
+        &run("python3", root, &["-m", "venv", path.to_str().unwrap()]),
+        "python3 -m venv",
+    );
+    path
+}
+
+/// The server, an admin token, and its upload and index URLs.
+struct Index {
+    server: WharfProcess,
+    token: String,
+    upload: String,
+    simple: String,
+}
+
+#[test]
+fn twine_uploads_and_pip_and_uv_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let server = WharfProcess::start(bin(), &root.join("data"), &[], &[]);
+    let index = Index {
+        token: server.admin_token("pythonista"),
+        upload: format!("{}/pypi/main/", server.base_url),
+        simple: format!("{}/pypi/main/simple/", server.base_url),
+        server,
+    };
+    let dists = root.join("dists");
+    std::fs::create_dir_all(&dists).unwrap();
+    let alpha = upload_with_twine(root, &dists, &index);
+    install_with_pip(root, &index, &alpha);
+    install_with_uv(root, &index);
+    publish_with_uv(root, &dists, &index);
+    assert!(
+        !index.server.log().contains(&index.token),
+        "the token must never be logged"
+    );
+}
+
+/// twine uploads wheels and an sdist; the same file again fails as on the public index;
+/// anonymous uploads fail. Returns alpha's wheel.
+fn upload_with_twine(root: &Path, dists: &Path, index: &Index) -> PathBuf {
+    let alpha = dist(dists, "alpha", "1.0.0", &[]);
+    let alpha_sdist = dist(dists, "alpha", "1.0.0", &["--sdist"]);
+    let beta = dist(dists, "beta-pkg", "1.0.0", &["--requires", "alpha>=1.0"]);
+    let gamma_old = dist(dists, "gamma", "1.0.0", &[]);
+    let gamma_new = dist(dists, "gamma", "2.0.0", &["--requires-python", ">=3.99"]);
+    let files: Vec<&str> = [&alpha, &alpha_sdist, &beta, &gamma_old, &gamma_new]
+        .iter()
+        .map(|p| p.to_str().unwrap())
+        .collect();
+    let mut args = vec![
+        "upload",
+        "--repository-url",
+        &index.upload,
+        "-u",
+        "__token__",
+        "-p",
+        &index.token,
+    ];
+    args.extend(&files);
+    ok(&run("twine", root, &args), "twine upload");
+    let again = run(
+        "twine",
+        root,
+        &[
+            "upload",
+            "--repository-url",
+            &index.upload,
+            "-u",
+            "__token__",
+            "-p",
+            &index.token,
+            alpha.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !again.status.success(),
+        "uploading the same file again must fail"
+    );
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(said.contains("File already exists"), "{said}");
+    let anonymous = run(
+        "twine",
+        root,
+        &[
+            "upload",
+            "--repository-url",
+            &index.upload,
+            "-u",
+            "",
+            "-p",
+            "",
+            alpha.to_str().unwrap(),
+        ],
+    );
+    assert!(!anonymous.status.success(), "uploads need credentials");
+    alpha
+}
+
+/// pip installs with dependencies, skips a release whose Requires-Python excludes it, and
+/// downloads with `--require-hashes`.
+fn install_with_pip(root: &Path, index: &Index, alpha: &Path) {
+    let env = venv(root, "pip-env");
+    let pip = env.join("bin/pip");
+    let pip = pip.to_str().unwrap();
+    ok(
+        &run(
+            pip,
+            root,
+            &["install", "--index-url", &index.simple, "beta-pkg", "gamma"],
+        ),
+        "pip install",
+    );
+    let python = env.join("bin/python");
+    let imported = ok(
+        &run(
+            python.to_str().unwrap(),
+            root,
+            &[
+                "-c",
+                "import alpha, beta_pkg, gamma; print(alpha.VERSION, beta_pkg.VERSION, gamma.VERSION)",
+            ],
+        ),
+        "import",
+    );
+    assert!(
+        imported.contains("1.0.0 1.0.0 1.0.0"),
+        "pip must skip gamma 2.0.0 (Requires-Python >=3.99): {imported}"
+    );
+    let sha = wharf_core::digest::digest_bytes(&std::fs::read(alpha).unwrap())
+        .sha256
+        .to_string();
+    let requirements = root.join("requirements.txt");
+    std::fs::write(&requirements, format!("alpha==1.0.0 --hash=sha256:{sha}\n")).unwrap();
+    let downloads = root.join("downloads");
+    ok(
+        &run(
+            pip,
+            root,
+            &[
+                "download",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "--require-hashes",
+                "-r",
+                requirements.to_str().unwrap(),
+                "--index-url",
+                &index.simple,
+                "-d",
+                downloads.to_str().unwrap(),
+            ],
+        ),
+        "pip download --require-hashes",
+    );
+    assert!(downloads.join("alpha-1.0.0-py3-none-any.whl").is_file());
+}
+
+/// `uv pip install` into a fresh uv environment.
+fn install_with_uv(root: &Path, index: &Index) {
+    let env = root.join("uv-env");
+    ok(
+        &run("uv", root, &["venv", env.to_str().unwrap()]),
+        "uv venv",
+    );
+    let python = env.join("bin/python");
+    ok(
+        &run(
+            "uv",
+            root,
+            &[
+                "pip",
+                "install",
+                "--python",
+                python.to_str().unwrap(),
+                "--index-url",
+                &index.simple,
+                "beta-pkg",
+            ],
+        ),
+        "uv pip install",
+    );
+    let imported = ok(
+        &run(
+            python.to_str().unwrap(),
+            root,
+            &["-c", "import alpha, beta_pkg; print(alpha.VERSION)"],
+        ),
+        "import after uv",
+    );
+    assert!(imported.contains("1.0.0"), "{imported}");
+}
+
+/// `uv publish` with a token.
+fn publish_with_uv(root: &Path, dists: &Path, index: &Index) {
+    let delta = dist(dists, "delta", "0.1.0", &[]);
+    ok(
+        &run(
+            "uv",
+            root,
+            &[
+                "publish",
+                "--publish-url",
+                &index.upload,
+                "--token",
+                &index.token,
+                delta.to_str().unwrap(),
+            ],
+        ),
+        "uv publish",
+    );
+    let page = ok(
+        &run("curl", root, &["-sS", &format!("{}delta/", index.simple)]),
+        "the simple page of delta",
+    );
+    assert!(page.contains("delta-0.1.0-py3-none-any.whl"), "{page}");
+}

@@ -1,0 +1,373 @@
+//! Thin handlers of the PyPI protocol: parse once, authenticate, call the operation, answer.
+
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use sha2::{Digest as _, Sha256};
+use wharf_core::auth::{Principal, authorize};
+use wharf_core::model::{FileEntry, Package, PropertyOwner, Repository, Scope};
+use wharf_core::names::{FileName, PackageName, VersionName};
+use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
+use wharf_core::{Error, Result};
+use wharf_server::AppState;
+use wharf_server::auth::authenticate;
+use wharf_server::body::{Download, serve_blob};
+
+use crate::error::PypiError;
+use crate::names::normalize;
+use crate::pages::{self, FILETYPE, METADATA, METADATA_SHA256, PYVERSION, REQUIRES_PYTHON};
+use crate::request::{Endpoint, parse};
+use crate::upload::read_upload;
+
+const FORMAT: &str = "pypi";
+const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
+const HTML_TYPE: &str = "application/vnd.pypi.simple.v1+html";
+
+/// Every PyPI request.
+pub(crate) async fn dispatch(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Response {
+    let method = request.method().clone();
+    let headers = request.headers().clone();
+    let result = async {
+        let (repo, endpoint) = parse(&method, &path)?;
+        let caller = authenticate(&state, &headers).await?;
+        let repo = state.repository(FORMAT, repo.as_str()).await?;
+        let scope = if endpoint == Endpoint::Upload {
+            Scope::Write
+        } else {
+            Scope::Read
+        };
+        authorize(caller.as_ref(), &repo, scope)?;
+        match endpoint {
+            Endpoint::Upload => {
+                let form = Multipart::from_request(request, &state)
+                    .await
+                    .map_err(|e| {
+                        Error::invalid(format!("expected a multipart upload: {}", e.body_text()))
+                    })?;
+                upload_file(&state, &repo, caller.as_ref(), form).await
+            }
+            Endpoint::AddSlash => {
+                Ok(Redirect::permanent(&format!("/pypi/{path}/")).into_response())
+            }
+            Endpoint::Index => simple_index(&state, &repo, &headers, query.as_deref()).await,
+            Endpoint::Project { project } => {
+                simple_project(&state, &repo, &headers, query.as_deref(), &project).await
+            }
+            Endpoint::File {
+                project,
+                version,
+                file,
+            } => {
+                let entry = find_file(&state, &repo, &project, &version, &file).await?;
+                serve_blob(
+                    &state.blobs,
+                    &method,
+                    &headers,
+                    Download {
+                        blob: &entry.blob,
+                        modified: entry.created_at,
+                        content_type: "application/octet-stream",
+                    },
+                )
+                .await
+            }
+            Endpoint::Metadata {
+                project,
+                version,
+                file,
+            } => {
+                let entry = find_file(&state, &repo, &project, &version, &file).await?;
+                let props = state
+                    .store
+                    .properties(PropertyOwner::File(entry.id))
+                    .await?;
+                let metadata = props
+                    .into_iter()
+                    .find_map(|(k, v)| (k == METADATA).then_some(v))
+                    .ok_or_else(|| Error::not_found(format!("{file} has no core metadata")))?;
+                Ok((
+                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                    metadata,
+                )
+                    .into_response())
+            }
+            Endpoint::Json { project, version } => {
+                json_api(&state, &repo, &headers, &project, version.as_deref()).await
+            }
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e| PypiError(e).into_response())
+}
+
+async fn package(state: &AppState, repo: &Repository, project: &str) -> Result<Package> {
+    state
+        .store
+        .package_by_canonical(repo.id, &normalize(project))
+        .await?
+        .ok_or_else(|| Error::not_found(format!("project {project} not found")))
+}
+
+async fn find_file(
+    state: &AppState,
+    repo: &Repository,
+    project: &str,
+    version: &str,
+    file: &str,
+) -> Result<FileEntry> {
+    let package = package(state, repo, project).await?;
+    state
+        .store
+        .file(repo.id, &package.name, version, file)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("{file} not found")))
+}
+
+/// Upload a file (`:action=file_upload`): all checks first, then one publish. An existing
+/// file answers 400 "File already exists", as the public index does (twine's
+/// `--skip-existing` recognises it).
+async fn upload_file(
+    state: &AppState,
+    repo: &Repository,
+    caller: Option<&Principal>,
+    form: Multipart,
+) -> Result<Response> {
+    repo.ensure_hosted()?;
+    let _ = caller;
+    let upload = read_upload(state, repo, form).await?;
+    let existing = state
+        .store
+        .package_by_canonical(repo.id, &upload.dist.project)
+        .await?;
+    let package_name = existing
+        .as_ref()
+        .map_or_else(|| upload.name.clone(), |p| p.name.clone());
+    let already = || {
+        Error::invalid(format!(
+            "File already exists ('{}'). Uploading a file under the same name again is not allowed; change the version.",
+            upload.filename
+        ))
+    };
+    if existing.is_some()
+        && state
+            .store
+            .file(repo.id, &package_name, &upload.version, &upload.filename)
+            .await?
+            .is_some()
+    {
+        return Err(already());
+    }
+    let mut properties = vec![
+        (
+            PropertyTarget::File,
+            FILETYPE.to_owned(),
+            upload.dist.kind.filetype().to_owned(),
+        ),
+        (
+            PropertyTarget::File,
+            PYVERSION.to_owned(),
+            upload.pyversion.clone(),
+        ),
+    ];
+    if let Some(rp) = &upload.requires_python {
+        properties.push((PropertyTarget::File, REQUIRES_PYTHON.to_owned(), rp.clone()));
+    }
+    if let Some(meta) = &upload.metadata {
+        properties.push((PropertyTarget::File, METADATA.to_owned(), meta.raw.clone()));
+        properties.push((
+            PropertyTarget::File,
+            METADATA_SHA256.to_owned(),
+            hex::encode(Sha256::digest(meta.raw.as_bytes())),
+        ));
+    }
+    let package = PackageName::new(package_name)?;
+    let version = VersionName::new(upload.version.clone())?;
+    let file = FileName::new(upload.filename.clone())?;
+    publish_file(
+        state.store.as_ref(),
+        &state.blobs,
+        PublishFile {
+            repository: repo,
+            package: &package,
+            canonical: Some(&upload.dist.project),
+            version: &version,
+            file: &file,
+            mode: PublishMode::CreateOrAdd,
+            properties,
+        },
+        upload.staged,
+    )
+    .await
+    .map_err(|e| match e {
+        Error::Conflict(_) => already(),
+        other => other,
+    })?;
+    Ok((StatusCode::OK, "OK\n").into_response())
+}
+
+/// JSON (PEP 691) when the client asks for it by `Accept` or `?format=`, else HTML.
+fn wants_json(headers: &HeaderMap, query: Option<&str>) -> Option<bool> {
+    let format = query.and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("format="))
+            .map(|v| {
+                v.replace("%2B", "+")
+                    .replace("%2b", "+")
+                    .replace("%2F", "/")
+                    .replace("%2f", "/")
+            })
+    });
+    let accept = format.or_else(|| {
+        headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    let Some(accept) = accept else {
+        return Some(false);
+    };
+    let mut best: Option<(f32, bool)> = None;
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let media = parts.next().unwrap_or_default().trim();
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let json = match media {
+            JSON_TYPE | "application/vnd.pypi.simple.latest+json" => true,
+            HTML_TYPE | "application/vnd.pypi.simple.latest+html" | "text/html" | "*/*" => false,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+            best = Some((q, json));
+        }
+    }
+    best.map(|(_, json)| json)
+}
+
+fn page(json: bool, body: String) -> Response {
+    let content_type = if json {
+        JSON_TYPE
+    } else {
+        "text/html; charset=utf-8"
+    };
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+/// `GET /simple/`: every project.
+async fn simple_index(
+    state: &AppState,
+    repo: &Repository,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Response> {
+    let json = wants_json(headers, query)
+        .ok_or_else(|| Error::invalid("unsupported Accept: ask for HTML or the PEP 691 JSON"))?;
+    let mut projects = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = state
+            .store
+            .list_packages(repo.id, after.as_deref(), 1000)
+            .await?;
+        projects.extend(page.iter().map(|p| (p.name.clone(), normalize(&p.name))));
+        match page.last() {
+            Some(last) if page.len() == 1000 => after = Some(last.name.clone()),
+            _ => break,
+        }
+    }
+    Ok(if json {
+        page(true, pages::index_json(&projects).to_string())
+    } else {
+        page(false, pages::index_html(&projects))
+    })
+}
+
+/// `GET /simple/{project}/`: a project's files; other spellings redirect to the normal form.
+async fn simple_project(
+    state: &AppState,
+    repo: &Repository,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    project: &str,
+) -> Result<Response> {
+    let normalized = normalize(project);
+    if normalized != project {
+        let suffix = query.map(|q| format!("?{q}")).unwrap_or_default();
+        return Ok(Redirect::permanent(&format!(
+            "/pypi/{}/simple/{normalized}/{suffix}",
+            repo.name
+        ))
+        .into_response());
+    }
+    let json = wants_json(headers, query)
+        .ok_or_else(|| Error::invalid("unsupported Accept: ask for HTML or the PEP 691 JSON"))?;
+    let package = package(state, repo, project).await?;
+    let base = state.base_url(headers);
+    let files = pages::project_files(state, &base, repo, &package, &normalized).await?;
+    Ok(if json {
+        page(true, pages::project_json(&normalized, &files).to_string())
+    } else {
+        page(false, pages::project_html(&normalized, &files))
+    })
+}
+
+/// `GET /pypi/{project}[/{version}]/json`.
+async fn json_api(
+    state: &AppState,
+    repo: &Repository,
+    headers: &HeaderMap,
+    project: &str,
+    version: Option<&str>,
+) -> Result<Response> {
+    let package = package(state, repo, project).await?;
+    let base = state.base_url(headers);
+    let files = pages::project_files(state, &base, repo, &package, &normalize(project)).await?;
+    let doc = pages::project_api(&package.name, &files, version).ok_or_else(|| {
+        Error::not_found(format!(
+            "{project} has no version {}",
+            version.unwrap_or_default()
+        ))
+    })?;
+    Ok(axum::Json(doc).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_negotiation_follows_accept_and_format() {
+        let mut h = HeaderMap::new();
+        assert_eq!(wants_json(&h, None), Some(false));
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"));
+        assert_eq!(wants_json(&h, None), Some(true));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/vnd.pypi.simple.v1+json;q=0.1, text/html"),
+        );
+        assert_eq!(wants_json(&h, None), Some(false));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/x-unknown"),
+        );
+        assert_eq!(wants_json(&h, None), None);
+        assert_eq!(
+            wants_json(&h, Some("format=application/vnd.pypi.simple.v1%2Bjson")),
+            Some(true)
+        );
+    }
+}

@@ -1,0 +1,37 @@
+//! The Python package index format: the upload API of twine and `uv publish`, the simple
+//! repository API (PEP 503 HTML, PEP 691 JSON, PEP 592, 658/714, 700) that pip and uv
+//! install from, file downloads, and the JSON project API.
+//!
+//! A project is a package (its first published spelling; its canonical name is the PEP 503
+//! normal form), a release is a version, and each distribution file is a file with its
+//! core metadata and `Requires-Python` kept as properties.
+
+mod error;
+mod handlers;
+pub mod metadata;
+pub mod names;
+mod pages;
+mod request;
+mod upload;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::any;
+use wharf_server::{AppState, Format};
+
+/// The PyPI format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PypiFormat;
+
+impl Format for PypiFormat {
+    fn name(&self) -> &'static str {
+        "pypi"
+    }
+
+    fn routes(&self) -> Router<AppState> {
+        // Uploads are bounded by the repository's limit while they stream, not by a buffer.
+        Router::new()
+            .route("/{*path}", any(handlers::dispatch))
+            .layer(DefaultBodyLimit::disable())
+    }
+}

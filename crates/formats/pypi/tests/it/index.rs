@@ -1,0 +1,139 @@
+use http::Method;
+use wharf_test_support::TestApp;
+
+use crate::upload_wheel;
+
+const JSON: &str = "application/vnd.pypi.simple.v1+json";
+
+#[tokio::test]
+async fn simple_pages_in_html_and_json_with_pep_658_and_700() {
+    let app = TestApp::new().await;
+    assert_eq!(
+        upload_wheel(&app, "My.Pkg", "1.0.0", "Requires-Python: >=3.8")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        upload_wheel(&app, "my_pkg", "1.1.0", "").await.status,
+        200,
+        "another spelling joins the project"
+    );
+    let json = app
+        .request(
+            Method::GET,
+            "/pypi/main/simple/my-pkg/",
+            &[("accept", JSON), ("host", "idx")],
+            "",
+        )
+        .await;
+    assert_eq!(json.status, 200);
+    assert_eq!(json.header("content-type"), Some(JSON));
+    assert_eq!(json.header("vary"), Some("Accept"));
+    let mut doc = json.json();
+    for f in doc["files"].as_array_mut().unwrap() {
+        f["upload-time"] = "[time]".into();
+    }
+    insta::assert_json_snapshot!(doc);
+    let html = app
+        .request(
+            Method::GET,
+            "/pypi/main/simple/my-pkg/",
+            &[("host", "idx")],
+            "",
+        )
+        .await;
+    assert_eq!(
+        html.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let text = html.text();
+    assert!(text.contains("data-requires-python=\"&gt;=3.8\""), "{text}");
+    assert!(text.contains("data-core-metadata=\"sha256="), "{text}");
+    let by_query = app
+        .get("/pypi/main/simple/my-pkg/?format=application/vnd.pypi.simple.v1%2Bjson")
+        .await;
+    assert_eq!(by_query.header("content-type"), Some(JSON));
+    let redirect = app.get("/pypi/main/simple/My.Pkg/").await;
+    assert_eq!(redirect.status, 308);
+    assert_eq!(
+        redirect.header("location"),
+        Some("/pypi/main/simple/my-pkg/")
+    );
+    assert_eq!(app.get("/pypi/main/simple/my-pkg").await.status, 308);
+    let bad_accept = app
+        .request(
+            Method::GET,
+            "/pypi/main/simple/my-pkg/",
+            &[("accept", "application/x-nothing")],
+            "",
+        )
+        .await;
+    assert_eq!(bad_accept.status, 400);
+    let index = app
+        .request(Method::GET, "/pypi/main/simple/", &[("accept", JSON)], "")
+        .await;
+    assert_eq!(index.json()["projects"][0]["name"], "My.Pkg");
+    assert!(
+        app.get("/pypi/main/simple/")
+            .await
+            .text()
+            .contains("<a href=\"my-pkg/\">My.Pkg</a>")
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn files_metadata_and_the_json_api() {
+    let app = TestApp::new().await;
+    upload_wheel(&app, "tool", "2.0", "Requires-Dist: other>=1").await;
+    let wheel = app
+        .get("/pypi/main/files/tool/2.0/tool-2.0-py3-none-any.whl")
+        .await;
+    assert_eq!(wheel.status, 200);
+    let metadata = app
+        .get("/pypi/main/files/tool/2.0/tool-2.0-py3-none-any.whl.metadata")
+        .await;
+    assert!(
+        metadata
+            .text()
+            .starts_with("Metadata-Version: 2.1\nName: tool")
+    );
+    let page = app
+        .request(
+            Method::GET,
+            "/pypi/main/simple/tool/",
+            &[("accept", JSON)],
+            "",
+        )
+        .await
+        .json();
+    let advertised = page["files"][0]["core-metadata"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        advertised,
+        wharf_core::digest::digest_bytes(&metadata.body)
+            .sha256
+            .to_string()
+    );
+    let api = app
+        .request(
+            Method::GET,
+            "/pypi/main/pypi/tool/json",
+            &[("host", "idx")],
+            "",
+        )
+        .await;
+    assert_eq!(api.status, 200);
+    let doc = api.json();
+    assert_eq!(doc["info"]["version"], "2.0");
+    assert_eq!(doc["info"]["requires_dist"][0], "other>=1");
+    assert_eq!(doc["releases"]["2.0"][0]["packagetype"], "bdist_wheel");
+    let version = app.get("/pypi/main/pypi/tool/2.0/json").await.json();
+    assert_eq!(version["urls"][0]["filename"], "tool-2.0-py3-none-any.whl");
+    assert_eq!(app.get("/pypi/main/pypi/tool/9.9/json").await.status, 404);
+    assert_eq!(app.get("/pypi/main/simple/nothing/").await.status, 404);
+    app.finish().await;
+}
