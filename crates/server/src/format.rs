@@ -7,10 +7,30 @@
 //! also serve a seed system's API at a fixed root (the Platform API at `/platform/packages`)
 //! and, when `compat.root` names it, at `/`.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use axum::Router;
-use wharf_core::model::RepoKind;
+use wharf_core::Result;
+use wharf_core::model::{Package, RepoKind, Repository, Version};
 
 use crate::state::AppState;
+
+/// Yanking: a version stays downloadable by exact pins but is no longer chosen by resolvers.
+/// What that means on the wire is the format's (cargo rewrites its index line, PyPI marks
+/// the release in its simple pages), so the management API delegates here.
+#[async_trait]
+pub trait Yanks: Send + Sync {
+    /// Yanks `version` with an optional reason (`Some`), or un-yanks it (`None`).
+    async fn set_yanked(
+        &self,
+        state: &AppState,
+        repository: &Repository,
+        package: &Package,
+        version: &Version,
+        reason: Option<&str>,
+    ) -> Result<()>;
+}
 
 /// A package format.
 pub trait Format: Send + Sync {
@@ -25,6 +45,11 @@ pub trait Format: Send + Sync {
     /// The upstream a proxy repository of this format uses when none is given (the public
     /// registry of the ecosystem).
     fn default_upstream(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// How the format yanks versions, if it has yanks.
+    fn yanks(&self) -> Option<Arc<dyn Yanks>> {
         None
     }
 

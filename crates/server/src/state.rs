@@ -48,7 +48,7 @@ impl Default for ServerConfig {
 }
 
 /// What the server knows of a compiled-in format, for validating repositories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct FormatInfo {
     /// The format key.
     pub name: &'static str,
@@ -56,6 +56,8 @@ pub struct FormatInfo {
     pub kinds: &'static [RepoKind],
     /// The upstream of a proxy when none is given.
     pub default_upstream: Option<&'static str>,
+    /// How the format yanks versions, if it does.
+    pub yanks: Option<Arc<dyn crate::format::Yanks>>,
 }
 
 /// Shared state, cheap to clone.
@@ -92,6 +94,7 @@ impl AppState {
                     name: f.name(),
                     kinds: f.kinds(),
                     default_upstream: f.default_upstream(),
+                    yanks: f.yanks(),
                 })
                 .collect(),
         }
@@ -100,7 +103,7 @@ impl AppState {
     /// The compiled-in format named `name`.
     #[must_use]
     pub fn format(&self, name: &str) -> Option<FormatInfo> {
-        self.formats.iter().copied().find(|f| f.name == name)
+        self.formats.iter().find(|f| f.name == name).cloned()
     }
 
     /// The repository of `format` named `name`.

@@ -77,6 +77,7 @@ fn twine_uploads_and_pip_and_uv_install() {
     std::fs::create_dir_all(&dists).unwrap();
     let alpha = upload_with_twine(root, &dists, &index);
     install_with_pip(root, &index, &alpha);
+    yanked_release_is_skipped_unless_pinned(root, &dists, &index);
     install_with_uv(root, &index);
     publish_with_uv(root, &dists, &index);
     assert!(
@@ -207,6 +208,100 @@ fn install_with_pip(root: &Path, index: &Index, alpha: &Path) {
         "pip download --require-hashes",
     );
     assert!(downloads.join("alpha-1.0.0-py3-none-any.whl").is_file());
+}
+
+/// A yanked release (PEP 592, yanked through `/api/v1`) is not chosen by pip unless pinned.
+fn yanked_release_is_skipped_unless_pinned(root: &Path, dists: &Path, index: &Index) {
+    let newer = dist(dists, "alpha", "1.1.0", &[]);
+    ok(
+        &run(
+            "twine",
+            root,
+            &[
+                "upload",
+                "--repository-url",
+                &index.upload,
+                "-u",
+                "__token__",
+                "-p",
+                &index.token,
+                newer.to_str().unwrap(),
+            ],
+        ),
+        "twine upload of alpha 1.1.0",
+    );
+    let yank_url = format!(
+        "{}/api/v1/repositories/pypi/main/packages/alpha/versions/1.1.0/yank",
+        index.server.base_url
+    );
+    let auth = format!("Authorization: Bearer {}", index.token);
+    let yanked = ok(
+        &run(
+            "curl",
+            root,
+            &[
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-X",
+                "PUT",
+                "-H",
+                &auth,
+                "-H",
+                "content-type: application/json",
+                "-d",
+                "{\"reason\":\"broken\"}",
+                &yank_url,
+            ],
+        ),
+        "yank",
+    );
+    assert_eq!(yanked, "204");
+    let env = venv(root, "yank-env");
+    let pip = env.join("bin/pip");
+    let python = env.join("bin/python");
+    ok(
+        &run(
+            pip.to_str().unwrap(),
+            root,
+            &["install", "--index-url", &index.simple, "alpha"],
+        ),
+        "pip install alpha",
+    );
+    let version = ok(
+        &run(
+            python.to_str().unwrap(),
+            root,
+            &["-c", "import alpha; print(alpha.VERSION)"],
+        ),
+        "import",
+    );
+    assert!(
+        version.contains("1.0.0"),
+        "the yanked 1.1.0 must be skipped: {version}"
+    );
+    ok(
+        &run(
+            pip.to_str().unwrap(),
+            root,
+            &["install", "--index-url", &index.simple, "alpha==1.1.0"],
+        ),
+        "pip install alpha==1.1.0",
+    );
+    let version = ok(
+        &run(
+            python.to_str().unwrap(),
+            root,
+            &["-c", "import alpha; print(alpha.VERSION)"],
+        ),
+        "import",
+    );
+    assert!(
+        version.contains("1.1.0"),
+        "a pinned yanked release installs: {version}"
+    );
 }
 
 /// `uv pip install` into a fresh uv environment.

@@ -361,6 +361,43 @@ fn new_generation() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// Rewrites a version's index line with `yanked`, and changes the crate's generation so every
+/// instance serves the new index file.
+pub(crate) async fn set_yanked(
+    state: &AppState,
+    package: &Package,
+    version: &wharf_core::model::Version,
+    yanked: bool,
+) -> Result<()> {
+    let owner = PropertyOwner::Version(version.id);
+    let stored = state
+        .store
+        .properties(owner)
+        .await?
+        .into_iter()
+        .find_map(|(k, value)| (k == LINE).then_some(value))
+        .ok_or_else(|| Error::internal_msg("version without an index line"))?;
+    let mut line: IndexLine =
+        serde_json::from_str(&stored).map_err(|e| Error::internal("stored index line", e))?;
+    line.yanked = yanked;
+    state
+        .store
+        .set_property(owner, LINE, &line.render()?)
+        .await?;
+    state
+        .store
+        .set_property(owner, CHANGED, &Timestamp::now().0.to_string())
+        .await?;
+    state
+        .store
+        .set_property(
+            PropertyOwner::Package(package.id),
+            GENERATION,
+            &new_generation(),
+        )
+        .await
+}
+
 /// `DELETE …/yank` and `PUT …/unyank`: rewrites the version's index line.
 async fn yank_version(ctx: &Ctx<'_>, name: &str, version: &str, yanked: bool) -> Result<Response> {
     let principal = ctx.require(Scope::Write)?;
@@ -373,33 +410,6 @@ async fn yank_version(ctx: &Ctx<'_>, name: &str, version: &str, yanked: bool) ->
         .version(package.id, version)
         .await?
         .ok_or_else(|| Error::not_found(format!("crate `{name}` has no version {version}")))?;
-    let owner = PropertyOwner::Version(v.id);
-    let stored = ctx
-        .state
-        .store
-        .properties(owner)
-        .await?
-        .into_iter()
-        .find_map(|(k, value)| (k == LINE).then_some(value))
-        .ok_or_else(|| Error::internal_msg("version without an index line"))?;
-    let mut line: IndexLine =
-        serde_json::from_str(&stored).map_err(|e| Error::internal("stored index line", e))?;
-    line.yanked = yanked;
-    ctx.state
-        .store
-        .set_property(owner, LINE, &line.render()?)
-        .await?;
-    ctx.state
-        .store
-        .set_property(owner, CHANGED, &Timestamp::now().0.to_string())
-        .await?;
-    ctx.state
-        .store
-        .set_property(
-            PropertyOwner::Package(package.id),
-            GENERATION,
-            &new_generation(),
-        )
-        .await?;
+    set_yanked(ctx.state, &package, &v, yanked).await?;
     Ok(Json(json!({"ok": true})).into_response())
 }

@@ -19,9 +19,13 @@ mod sources;
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use axum::routing::any;
 use axum::{Extension, Router};
+use wharf_core::Result;
 use wharf_core::model::RepoKind;
+use wharf_core::model::{Package, Repository, Version};
+use wharf_server::format::Yanks;
 use wharf_server::{AppState, Format};
 
 /// The cargo format.
@@ -41,9 +45,31 @@ impl Format for CargoFormat {
         Some("https://index.crates.io/")
     }
 
+    fn yanks(&self) -> Option<Arc<dyn Yanks>> {
+        Some(Arc::new(CargoYanks))
+    }
+
     fn routes(&self) -> Router<AppState> {
         Router::new()
             .route("/{*path}", any(handlers::dispatch))
             .layer(Extension(Arc::new(cache::IndexCache::default())))
+    }
+}
+
+/// Yanks through the management API: the same index-line rewrite as `cargo yank` (cargo has
+/// no yank reasons).
+struct CargoYanks;
+
+#[async_trait]
+impl Yanks for CargoYanks {
+    async fn set_yanked(
+        &self,
+        state: &AppState,
+        _repository: &Repository,
+        package: &Package,
+        version: &Version,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        handlers::set_yanked(state, package, version, reason.is_some()).await
     }
 }

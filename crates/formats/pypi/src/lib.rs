@@ -14,9 +14,15 @@ mod pages;
 mod request;
 mod upload;
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::any;
+use wharf_core::Result;
+use wharf_core::model::{Package, PropertyOwner, Repository, Version};
+use wharf_server::format::Yanks;
 use wharf_server::{AppState, Format};
 
 /// The PyPI format.
@@ -28,10 +34,39 @@ impl Format for PypiFormat {
         "pypi"
     }
 
+    fn yanks(&self) -> Option<Arc<dyn Yanks>> {
+        Some(Arc::new(PypiYanks))
+    }
+
     fn routes(&self) -> Router<AppState> {
         // Uploads are bounded by the repository's limit while they stream, not by a buffer.
         Router::new()
             .route("/{*path}", any(handlers::dispatch))
             .layer(DefaultBodyLimit::disable())
+    }
+}
+
+/// PEP 592 yanks: the release's files are marked in the simple pages, with the reason.
+struct PypiYanks;
+
+#[async_trait]
+impl Yanks for PypiYanks {
+    async fn set_yanked(
+        &self,
+        state: &AppState,
+        _repository: &Repository,
+        _package: &Package,
+        version: &Version,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let owner = PropertyOwner::Version(version.id);
+        match reason {
+            Some(reason) => state.store.set_property(owner, pages::YANKED, reason).await,
+            None => state
+                .store
+                .delete_property(owner, pages::YANKED)
+                .await
+                .map(|_| ()),
+        }
     }
 }

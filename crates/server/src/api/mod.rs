@@ -37,6 +37,8 @@ use crate::state::AppState;
         packages::delete_package,
         packages::get_version,
         packages::delete_version,
+        packages::yank_version,
+        packages::unyank_version,
         packages::delete_file,
         users::whoami,
         users::list_users,
@@ -92,6 +94,10 @@ pub fn router() -> Router<AppState> {
         .route(
             &format!("{repo}/packages/{{package}}/versions/{{version}}"),
             get(packages::get_version).delete(packages::delete_version),
+        )
+        .route(
+            &format!("{repo}/packages/{{package}}/versions/{{version}}/yank"),
+            axum::routing::put(packages::yank_version).delete(packages::unyank_version),
         )
         .route(
             &format!("{repo}/packages/{{package}}/versions/{{version}}/files/{{file}}"),

@@ -9,7 +9,7 @@ use wharf_core::{Error, Result as CoreResult};
 
 use super::Caller;
 use super::extract::ApiQuery;
-use super::views::{FileView, PackageView, PageQuery, VersionSummary, VersionView};
+use super::views::{FileView, PackageView, PageQuery, VersionSummary, VersionView, YankRequest};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
@@ -133,6 +133,64 @@ pub async fn delete_version(
     let package = package(&state, &repo, &name).await?;
     let version = version(&state, &package, &ver).await?;
     state.store.delete_version(version.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_yanked(
+    state: &AppState,
+    caller: Option<&wharf_core::auth::Principal>,
+    (format, repo, name, ver): (String, String, String, String),
+    reason: Option<&str>,
+) -> CoreResult<()> {
+    let repo = repository(state, caller, &format, &repo, Scope::Write).await?;
+    let yanks = state
+        .format(&format)
+        .and_then(|f| f.yanks)
+        .ok_or_else(|| Error::invalid(format!("the {format} format has no yanks")))?;
+    let package = package(state, &repo, &name).await?;
+    let version = version(state, &package, &ver).await?;
+    yanks
+        .set_yanked(state, &repo, &package, &version, reason)
+        .await
+}
+
+/// Yanks a version: exact pins still install it, resolvers no longer choose it.
+#[utoipa::path(put, path = "/api/v1/repositories/{format}/{repo}/packages/{package}/versions/{version}/yank", tag = "packages",
+    params(("format" = String, Path), ("repo" = String, Path), ("package" = String, Path), ("version" = String, Path)),
+    request_body(content = YankRequest, description = "optional"), security(("token" = [])),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn yank_version(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<(String, String, String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
+    let req: YankRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        YankRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("request body: {e}")))?
+    };
+    set_yanked(
+        &state,
+        caller.as_ref(),
+        path,
+        Some(req.reason.as_deref().unwrap_or_default()),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Un-yanks a version.
+#[utoipa::path(delete, path = "/api/v1/repositories/{format}/{repo}/packages/{package}/versions/{version}/yank", tag = "packages",
+    params(("format" = String, Path), ("repo" = String, Path), ("package" = String, Path), ("version" = String, Path)),
+    security(("token" = [])),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unyank_version(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<(String, String, String, String)>,
+) -> ApiResult<StatusCode> {
+    set_yanked(&state, caller.as_ref(), path, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

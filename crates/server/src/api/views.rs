@@ -175,6 +175,15 @@ impl From<&FileEntry> for FileView {
     }
 }
 
+/// Why a version is yanked.
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct YankRequest {
+    /// A reason shown to users (PyPI shows it; cargo has none).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
 /// Paging of package listings.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {

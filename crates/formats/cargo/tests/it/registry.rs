@@ -362,3 +362,32 @@ async fn a_publish_through_another_instance_invalidates_the_cached_index() {
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn the_management_api_yanks_crates_too() {
+    let app = TestApp::new().await;
+    let token = app.admin_token.clone();
+    publish(
+        &app,
+        &token,
+        &metadata("viaapi", "1.0.0"),
+        &good_crate("viaapi", "1.0.0"),
+    )
+    .await;
+    let path = "/api/v1/repositories/cargo/main/packages/viaapi/versions/1.0.0/yank";
+    assert_eq!(app.admin(Method::PUT, path, "").await.status, 204);
+    assert!(
+        app.get("/cargo/main/index/vi/aa/viaapi")
+            .await
+            .text()
+            .contains("\"yanked\":true")
+    );
+    assert_eq!(app.admin(Method::DELETE, path, "").await.status, 204);
+    assert!(
+        app.get("/cargo/main/index/vi/aa/viaapi")
+            .await
+            .text()
+            .contains("\"yanked\":false")
+    );
+    app.finish().await;
+}

@@ -137,3 +137,61 @@ async fn files_metadata_and_the_json_api() {
     assert_eq!(app.get("/pypi/main/simple/nothing/").await.status, 404);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn yanks_through_the_management_api_show_in_both_pages() {
+    let app = TestApp::new().await;
+    upload_wheel(&app, "tool", "1.0", "").await;
+    let path = "/api/v1/repositories/pypi/main/packages/tool/versions/1.0/yank";
+    let yank = app
+        .admin_json(
+            Method::PUT,
+            path,
+            &serde_json::json!({"reason": "broken <build>"}),
+        )
+        .await;
+    assert_eq!(yank.status, 204, "{}", yank.text());
+    let page = app
+        .request(
+            Method::GET,
+            "/pypi/main/simple/tool/",
+            &[("accept", JSON)],
+            "",
+        )
+        .await
+        .json();
+    assert_eq!(page["files"][0]["yanked"], "broken <build>");
+    let html = app.get("/pypi/main/simple/tool/").await.text();
+    assert!(
+        html.contains("data-yanked=\"broken &lt;build&gt;\""),
+        "{html}"
+    );
+    assert_eq!(
+        app.get("/pypi/main/pypi/tool/json").await.json()["info"]["yanked_reason"],
+        "broken <build>"
+    );
+    assert_eq!(app.admin(Method::DELETE, path, "").await.status, 204);
+    let page = app
+        .request(
+            Method::GET,
+            "/pypi/main/simple/tool/",
+            &[("accept", JSON)],
+            "",
+        )
+        .await
+        .json();
+    assert_eq!(page["files"][0]["yanked"], false);
+    assert_eq!(app.request(Method::PUT, path, &[], "").await.status, 401);
+    let generic = app.admin(Method::PUT, "/generic/main/p/1/f", "x").await;
+    assert_eq!(generic.status, 201);
+    let no_yanks = app
+        .admin(
+            Method::PUT,
+            "/api/v1/repositories/generic/main/packages/p/versions/1/yank",
+            "",
+        )
+        .await;
+    assert_eq!(no_yanks.status, 400);
+    assert!(no_yanks.text().contains("has no yanks"));
+    app.finish().await;
+}
