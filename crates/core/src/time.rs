@@ -42,12 +42,48 @@ impl Timestamp {
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis)
     }
 
-    /// RFC 3339 in UTC with millisecond precision, as the JSON API shows it.
+    /// RFC 3339 in UTC to the second, always `YYYY-MM-DDTHH:MM:SSZ` (cargo's `pubtime`).
+    #[must_use]
+    pub fn rfc3339_seconds(self) -> String {
+        OffsetDateTime::from_unix_timestamp(self.0.div_euclid(1000))
+            .ok()
+            .and_then(|t| {
+                t.format(time::macros::format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+                ))
+                .ok()
+            })
+            .unwrap_or_default()
+    }
+
+    /// RFC 3339 in UTC with millisecond precision (none when it is zero), as the JSON API
+    /// shows it.
     #[must_use]
     pub fn rfc3339(self) -> String {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
             .ok()
             .and_then(|t| t.format(&Rfc3339).ok())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+
+    #[test]
+    fn seconds_precision_is_the_same_shape_on_whole_seconds() {
+        assert_eq!(
+            Timestamp(1_700_000_000_000).rfc3339_seconds(),
+            "2023-11-14T22:13:20Z"
+        );
+        assert_eq!(
+            Timestamp(1_700_000_000_123).rfc3339_seconds(),
+            "2023-11-14T22:13:20Z"
+        );
+        assert_eq!(
+            Timestamp(1_700_000_000_123).rfc3339(),
+            "2023-11-14T22:13:20.123Z"
+        );
     }
 }

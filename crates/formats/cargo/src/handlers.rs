@@ -300,13 +300,7 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
     }
     publish::verify_crate(&ctx.state.blobs, &staged, &meta.name, &meta.vers).await?;
     let now = Timestamp::now();
-    let pubtime = now
-        .rfc3339()
-        .split('.')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-        + "Z";
+    let pubtime = now.rfc3339_seconds();
     let line =
         IndexLine::from_publish(&meta, staged.digests.sha256.to_string(), pubtime, &ctx.base)?;
     let owners = serde_json::to_string(&[&principal.user.name])
