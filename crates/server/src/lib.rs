@@ -12,6 +12,7 @@ pub mod body;
 pub mod error;
 pub mod format;
 pub mod metrics;
+pub mod query;
 pub mod router;
 pub mod state;
 pub mod upstream;

@@ -260,48 +260,32 @@ fn yanked_release_is_skipped_unless_pinned(root: &Path, dists: &Path, index: &In
     );
     assert_eq!(yanked, "204");
     let env = venv(root, "yank-env");
+    let unpinned = pip_install_version(root, &env, index, "alpha");
+    assert_eq!(unpinned, "1.0.0", "the yanked 1.1.0 must be skipped");
+    let pinned = pip_install_version(root, &env, index, "alpha==1.1.0");
+    assert_eq!(pinned, "1.1.0", "a pinned yanked release installs");
+}
+
+/// `pip install` of `spec` into `env`, then the installed `alpha.VERSION`.
+fn pip_install_version(root: &Path, env: &Path, index: &Index, spec: &str) -> String {
     let pip = env.join("bin/pip");
+    ok(
+        &run(
+            pip.to_str().unwrap(),
+            root,
+            &["install", "--index-url", &index.simple, spec],
+        ),
+        &format!("pip install {spec}"),
+    );
     let python = env.join("bin/python");
     ok(
         &run(
-            pip.to_str().unwrap(),
-            root,
-            &["install", "--index-url", &index.simple, "alpha"],
-        ),
-        "pip install alpha",
-    );
-    let version = ok(
-        &run(
             python.to_str().unwrap(),
             root,
-            &["-c", "import alpha; print(alpha.VERSION)"],
+            &["-c", "import alpha; print(alpha.VERSION, end='')"],
         ),
-        "import",
-    );
-    assert!(
-        version.contains("1.0.0"),
-        "the yanked 1.1.0 must be skipped: {version}"
-    );
-    ok(
-        &run(
-            pip.to_str().unwrap(),
-            root,
-            &["install", "--index-url", &index.simple, "alpha==1.1.0"],
-        ),
-        "pip install alpha==1.1.0",
-    );
-    let version = ok(
-        &run(
-            python.to_str().unwrap(),
-            root,
-            &["-c", "import alpha; print(alpha.VERSION)"],
-        ),
-        "import",
-    );
-    assert!(
-        version.contains("1.1.0"),
-        "a pinned yanked release installs: {version}"
-    );
+        "import alpha",
+    )
 }
 
 /// `uv pip install` into a fresh uv environment.

@@ -9,6 +9,8 @@ use serde_json::json;
 use wharf_core::model::{RepoKind, Repository};
 use wharf_core::{Error, Result};
 
+use wharf_server::query::parse_query;
+
 use crate::handlers::Ctx;
 use crate::index::{DESCRIPTION, IndexLine, LINE};
 use crate::names::canonical;
@@ -29,7 +31,7 @@ struct Hit {
 
 /// Searches the repository's crates.
 pub(crate) async fn search_crates(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Response> {
-    let query: Query = serde_urlencoded_query(query.unwrap_or_default())?;
+    let query: Query = parse_query(query)?;
     let per_page = query.per_page.unwrap_or(10).clamp(1, 100);
     let mut hits = Vec::new();
     match ctx.repo.kind {
@@ -200,14 +202,4 @@ async fn upstream_hits(
         description: c.description.unwrap_or_default(),
     }));
     Ok(())
-}
-
-fn serde_urlencoded_query(raw: &str) -> Result<Query> {
-    axum::extract::Query::<Query>::try_from_uri(
-        &format!("/?{raw}")
-            .parse()
-            .map_err(|_| Error::invalid("malformed query string"))?,
-    )
-    .map(|q| q.0)
-    .map_err(|e| Error::invalid(e.body_text()))
 }

@@ -4,7 +4,7 @@ use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use sha2::{Digest as _, Sha256};
-use wharf_core::auth::{Principal, authorize};
+use wharf_core::auth::authorize;
 use wharf_core::model::{FileEntry, Package, PropertyOwner, Repository, Scope};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
@@ -12,6 +12,7 @@ use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::auth::authenticate;
 use wharf_server::body::{Download, serve_blob};
+use wharf_server::query::parse_query;
 
 use crate::error::PypiError;
 use crate::names::normalize;
@@ -49,7 +50,7 @@ pub(crate) async fn dispatch(
                     .map_err(|e| {
                         Error::invalid(format!("expected a multipart upload: {}", e.body_text()))
                     })?;
-                upload_file(&state, &repo, caller.as_ref(), form).await
+                upload_file(&state, &repo, form).await
             }
             Endpoint::AddSlash => {
                 Ok(Redirect::permanent(&format!("/pypi/{path}/")).into_response())
@@ -131,14 +132,8 @@ async fn find_file(
 /// Upload a file (`:action=file_upload`): all checks first, then one publish. An existing
 /// file answers 400 "File already exists", as the public index does (twine's
 /// `--skip-existing` recognises it).
-async fn upload_file(
-    state: &AppState,
-    repo: &Repository,
-    caller: Option<&Principal>,
-    form: Multipart,
-) -> Result<Response> {
+async fn upload_file(state: &AppState, repo: &Repository, form: Multipart) -> Result<Response> {
     repo.ensure_hosted()?;
-    let _ = caller;
     let upload = read_upload(state, repo, form).await?;
     let existing = state
         .store
@@ -210,26 +205,26 @@ async fn upload_file(
     Ok((StatusCode::OK, "OK\n").into_response())
 }
 
-/// JSON (PEP 691) when the client asks for it by `Accept` or `?format=`, else HTML.
-fn wants_json(headers: &HeaderMap, query: Option<&str>) -> Option<bool> {
-    let format = query.and_then(|q| {
-        q.split('&')
-            .find_map(|kv| kv.strip_prefix("format="))
-            .map(|v| {
-                v.replace("%2B", "+")
-                    .replace("%2b", "+")
-                    .replace("%2F", "/")
-                    .replace("%2f", "/")
-            })
-    });
-    let accept = format.or_else(|| {
+#[derive(serde::Deserialize, Default)]
+struct FormatQuery {
+    format: Option<String>,
+}
+
+/// JSON (PEP 691) when the client asks for it by `?format=` or `Accept` (with q-values),
+/// else HTML.
+///
+/// # Errors
+/// [`Error::Invalid`] for a malformed query or an `Accept` naming no page type Wharf serves.
+fn wants_json(headers: &HeaderMap, query: Option<&str>) -> Result<bool> {
+    let unsupported = || Error::invalid("unsupported Accept: ask for HTML or the PEP 691 JSON");
+    let accept = parse_query::<FormatQuery>(query)?.format.or_else(|| {
         headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     });
     let Some(accept) = accept else {
-        return Some(false);
+        return Ok(false);
     };
     let mut best: Option<(f32, bool)> = None;
     for item in accept.split(',') {
@@ -248,7 +243,7 @@ fn wants_json(headers: &HeaderMap, query: Option<&str>) -> Option<bool> {
             best = Some((q, json));
         }
     }
-    best.map(|(_, json)| json)
+    best.map(|(_, json)| json).ok_or_else(unsupported)
 }
 
 fn page(json: bool, body: String) -> Response {
@@ -274,8 +269,7 @@ async fn simple_index(
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Response> {
-    let json = wants_json(headers, query)
-        .ok_or_else(|| Error::invalid("unsupported Accept: ask for HTML or the PEP 691 JSON"))?;
+    let json = wants_json(headers, query)?;
     let mut projects = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -313,8 +307,7 @@ async fn simple_project(
         ))
         .into_response());
     }
-    let json = wants_json(headers, query)
-        .ok_or_else(|| Error::invalid("unsupported Accept: ask for HTML or the PEP 691 JSON"))?;
+    let json = wants_json(headers, query)?;
     let package = package(state, repo, project).await?;
     let base = state.base_url(headers);
     let files = pages::project_files(state, &base, repo, &package, &normalized).await?;
@@ -352,22 +345,19 @@ mod tests {
     #[test]
     fn content_negotiation_follows_accept_and_format() {
         let mut h = HeaderMap::new();
-        assert_eq!(wants_json(&h, None), Some(false));
+        assert!(!wants_json(&h, None).unwrap());
         h.insert(header::ACCEPT, HeaderValue::from_static("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"));
-        assert_eq!(wants_json(&h, None), Some(true));
+        assert!(wants_json(&h, None).unwrap());
         h.insert(
             header::ACCEPT,
             HeaderValue::from_static("application/vnd.pypi.simple.v1+json;q=0.1, text/html"),
         );
-        assert_eq!(wants_json(&h, None), Some(false));
+        assert!(!wants_json(&h, None).unwrap());
         h.insert(
             header::ACCEPT,
             HeaderValue::from_static("application/x-unknown"),
         );
-        assert_eq!(wants_json(&h, None), None);
-        assert_eq!(
-            wants_json(&h, Some("format=application/vnd.pypi.simple.v1%2Bjson")),
-            Some(true)
-        );
+        assert!(wants_json(&h, None).is_err());
+        assert!(wants_json(&h, Some("format=application/vnd.pypi.simple.v1%2Bjson")).unwrap());
     }
 }
