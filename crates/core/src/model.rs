@@ -130,6 +130,18 @@ pub struct Package {
     pub name: String,
     /// When it was created.
     pub created_at: Timestamp,
+    /// Bumped by every change to its versions, files or properties.
+    pub revision: i64,
+}
+
+impl Package {
+    /// A validator of the package's current content, unique across deletions and
+    /// re-creations (ids can be reused; a package starts at a random revision): for entity
+    /// tags and caches of rendered documents.
+    #[must_use]
+    pub fn content_tag(&self) -> String {
+        format!("{}.{}.{}", self.id, self.created_at.0, self.revision)
+    }
 }
 
 /// A version as stored.

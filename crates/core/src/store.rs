@@ -30,7 +30,7 @@ pub trait RepositoryStore: Send + Sync {
 #[async_trait]
 pub trait PublishTx: Send {
     /// The package's id, creating it (`true`) when new, with `canonical` as its canonical
-    /// name. Names compare case-insensitively.
+    /// name, and bumps its revision. Names compare case-insensitively.
     async fn package(
         &mut self,
         repository_id: i64,
@@ -65,16 +65,9 @@ pub trait PackageStore: Send + Sync {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Package>>;
-    /// A package by name (case-insensitive).
+    /// A package by name (case-insensitive). Its revision is bumped by every publish,
+    /// deletion and property change inside it.
     async fn package(&self, repository_id: i64, name: &str) -> Result<Option<Package>>;
-    /// A package by name with the value of one of its properties, in one query (the hot path
-    /// of documents validated by a package-level generation).
-    async fn package_with_property(
-        &self,
-        repository_id: i64,
-        name: &str,
-        property: &str,
-    ) -> Result<Option<(Package, Option<String>)>>;
     /// A package by its canonical name (as the format defined it at creation).
     async fn package_by_canonical(
         &self,

@@ -9,8 +9,8 @@ use wharf_core::store::{PackageStore, PublishTx};
 
 use crate::Db;
 use crate::error::db_err;
-use crate::publish_tx::{Publish, property_table, upsert_property};
-use crate::rows::{self, BLOB_COLUMNS, FILE_COLUMNS};
+use crate::publish_tx::{Publish, bump_revision, property_table, upsert_property};
+use crate::rows::{self, BLOB_COLUMNS, FILE_COLUMNS, PACKAGE_COLUMNS};
 
 const FILE_JOIN: &str = "FROM files f JOIN blobs b ON b.id = f.blob_id";
 
@@ -48,10 +48,10 @@ impl PackageStore for Db {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Package>> {
-        sqlx::query(
-            "SELECT id, repository_id, name, created_at FROM packages \
-             WHERE repository_id = $1 AND lower_name > $2 ORDER BY lower_name LIMIT $3",
-        )
+        sqlx::query(&format!(
+            "SELECT {PACKAGE_COLUMNS} FROM packages \
+             WHERE repository_id = $1 AND lower_name > $2 ORDER BY lower_name LIMIT $3"
+        ))
         .bind(repository_id)
         .bind(after.map(str::to_lowercase).unwrap_or_default())
         .bind(i64::from(limit))
@@ -64,36 +64,17 @@ impl PackageStore for Db {
     }
 
     async fn package(&self, repository_id: i64, name: &str) -> Result<Option<Package>> {
-        sqlx::query("SELECT id, repository_id, name, created_at FROM packages WHERE repository_id = $1 AND lower_name = $2")
-            .bind(repository_id)
-            .bind(name.to_lowercase())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_err)?
-            .as_ref()
-            .map(rows::package)
-            .transpose()
-    }
-
-    async fn package_with_property(
-        &self,
-        repository_id: i64,
-        name: &str,
-        property: &str,
-    ) -> Result<Option<(Package, Option<String>)>> {
-        let row = sqlx::query(
-            "SELECT p.id, p.repository_id, p.name, p.created_at, pp.value FROM packages p \
-             LEFT JOIN package_properties pp ON pp.owner_id = p.id AND pp.name = $3 \
-             WHERE p.repository_id = $1 AND p.lower_name = $2",
-        )
+        sqlx::query(&format!(
+            "SELECT {PACKAGE_COLUMNS} FROM packages WHERE repository_id = $1 AND lower_name = $2"
+        ))
         .bind(repository_id)
         .bind(name.to_lowercase())
-        .bind(property)
         .fetch_optional(&self.read)
         .await
-        .map_err(db_err)?;
-        row.map(|r| Ok((rows::package(&r)?, r.try_get("value").map_err(db_err)?)))
-            .transpose()
+        .map_err(db_err)?
+        .as_ref()
+        .map(rows::package)
+        .transpose()
     }
 
     async fn package_by_canonical(
@@ -101,10 +82,10 @@ impl PackageStore for Db {
         repository_id: i64,
         canonical: &str,
     ) -> Result<Option<Package>> {
-        sqlx::query(
-            "SELECT id, repository_id, name, created_at FROM packages \
-             WHERE repository_id = $1 AND canonical_name = $2",
-        )
+        sqlx::query(&format!(
+            "SELECT {PACKAGE_COLUMNS} FROM packages \
+             WHERE repository_id = $1 AND canonical_name = $2"
+        ))
         .bind(repository_id)
         .bind(canonical)
         .fetch_optional(&self.read)
@@ -291,6 +272,7 @@ impl PackageStore for Db {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        bump_revision(&mut tx, PropertyOwner::Package(package_id)).await?;
         prune_empty(&mut tx, Some(version_id), package_id).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
@@ -307,6 +289,7 @@ impl PackageStore for Db {
             return Ok(false);
         };
         let package_id: i64 = row.try_get("package_id").map_err(db_err)?;
+        bump_revision(&mut tx, PropertyOwner::Package(package_id)).await?;
         prune_empty(&mut tx, None, package_id).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
@@ -341,27 +324,32 @@ impl PackageStore for Db {
     }
 
     async fn set_property(&self, owner: PropertyOwner, name: &str, value: &str) -> Result<()> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
         let (sql, id) = upsert_property(owner);
         sqlx::query(&sql)
             .bind(id)
             .bind(name)
             .bind(value)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        Ok(())
+        bump_revision(&mut tx, owner).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn delete_property(&self, owner: PropertyOwner, name: &str) -> Result<bool> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
         let (table, id) = property_table(owner);
         let done = sqlx::query(&format!(
             "DELETE FROM {table} WHERE owner_id = $1 AND name = $2"
         ))
         .bind(id)
         .bind(name)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        bump_revision(&mut tx, owner).await?;
+        tx.commit().await.map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
 }

@@ -35,6 +35,29 @@ pub(crate) fn upsert_property(owner: PropertyOwner) -> (String, i64) {
     )
 }
 
+/// Bumps the revision of the package that `owner` belongs to.
+pub(crate) async fn bump_revision(
+    tx: &mut Transaction<'static, Any>,
+    owner: PropertyOwner,
+) -> Result<()> {
+    let (package, id) = match owner {
+        PropertyOwner::Package(id) => ("$1", id),
+        PropertyOwner::Version(id) => ("(SELECT package_id FROM versions WHERE id = $1)", id),
+        PropertyOwner::File(id) => (
+            "(SELECT v.package_id FROM files f JOIN versions v ON v.id = f.version_id WHERE f.id = $1)",
+            id,
+        ),
+    };
+    sqlx::query(&format!(
+        "UPDATE packages SET revision = revision + 1 WHERE id = {package}"
+    ))
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 /// Inserts a row unless its unique key exists; returns the id and whether it was inserted.
 async fn get_or_insert(
     tx: &mut Transaction<'static, Any>,
@@ -81,13 +104,18 @@ impl PublishTx for Publish {
         )
         .await?;
         if created.1 {
-            sqlx::query("UPDATE packages SET canonical_name = $1 WHERE id = $2")
+            // A random first revision: an id SQLite reuses after a deletion never comes back
+            // with a content tag seen before.
+            let first = uuid::Uuid::new_v4().as_u64_pair().0 >> 12;
+            sqlx::query("UPDATE packages SET canonical_name = $1, revision = $2 WHERE id = $3")
                 .bind(canonical)
+                .bind(i64::try_from(first).unwrap_or_default())
                 .bind(created.0)
                 .execute(&mut *self.tx)
                 .await
                 .map_err(db_err)?;
         }
+        bump_revision(&mut self.tx, PropertyOwner::Package(created.0)).await?;
         Ok(created)
     }
 

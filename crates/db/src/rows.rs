@@ -13,6 +13,7 @@ use wharf_core::{Error, Result};
 
 use crate::error::db_err;
 
+pub(crate) const PACKAGE_COLUMNS: &str = "id, repository_id, name, created_at, revision";
 pub(crate) const REPOSITORY_COLUMNS: &str = "id, name, format, kind, upstream, members, allow_overwrite, max_upload_size, anonymous_read, created_at";
 
 fn corrupt(what: &str) -> Error {
@@ -54,6 +55,7 @@ pub(crate) fn package(row: &AnyRow) -> Result<Package> {
         repository_id: row.try_get("repository_id").map_err(db_err)?,
         name: row.try_get("name").map_err(db_err)?,
         created_at: Timestamp(row.try_get("created_at").map_err(db_err)?),
+        revision: row.try_get("revision").map_err(db_err)?,
     })
 }
 

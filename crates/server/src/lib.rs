@@ -13,6 +13,7 @@ pub mod error;
 pub mod format;
 pub mod metrics;
 pub mod query;
+pub mod render_cache;
 pub mod router;
 pub mod state;
 pub mod upstream;

@@ -33,8 +33,6 @@ pub enum PublishMode {
 pub enum PropertyTarget {
     /// On the package, when this publish creates it.
     Package,
-    /// On the package, on every publish (e.g. a generation that invalidates caches).
-    PackageUpdate,
     /// On the version.
     Version,
     /// On the file.
@@ -172,7 +170,6 @@ async fn record(
         let owner = match target {
             PropertyTarget::Package if package_created => PropertyOwner::Package(package_id),
             PropertyTarget::Package => continue,
-            PropertyTarget::PackageUpdate => PropertyOwner::Package(package_id),
             PropertyTarget::Version => PropertyOwner::Version(version_id),
             PropertyTarget::File => PropertyOwner::File(file_id),
         };

@@ -451,44 +451,66 @@ async fn versions_are_found_by_prefix_with_wildcards_escaped() {
 }
 
 #[tokio::test]
-async fn a_package_comes_with_one_property_in_one_query() {
+async fn every_change_to_a_package_bumps_its_content_tag() {
     on_every_engine!(|db| {
         let blobs = BlobStore::memory();
         let repo = hosted(db, "main").await;
-        let published = publish(
+        let tag = || async {
+            db.package(repo.id, "pkg")
+                .await
+                .unwrap()
+                .map(|p| p.content_tag())
+        };
+        let first = publish(
             db,
             &blobs,
             &repo,
-            ("Pkg", "1", "f"),
+            ("Pkg", "1", "a"),
             PublishMode::CreateOrAdd,
             b"x",
         )
         .await
         .unwrap();
-        let (p, none) = db
-            .package_with_property(repo.id, "pkg", "generation")
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((p.name.as_str(), none), ("Pkg", None));
-        db.set_property(
-            PropertyOwner::Package(published.package_id),
-            "generation",
-            "g1",
+        let mut seen = vec![tag().await.unwrap()];
+        let mut changed = |t: String| {
+            assert!(!seen.contains(&t), "{t} was seen before: {seen:?}");
+            seen.push(t);
+        };
+        publish(
+            db,
+            &blobs,
+            &repo,
+            ("Pkg", "1", "b"),
+            PublishMode::CreateOrAdd,
+            b"y",
         )
         .await
         .unwrap();
-        let (_, value) = db
-            .package_with_property(repo.id, "PKG", "generation")
+        changed(tag().await.unwrap());
+        let owner = PropertyOwner::Version(first.version_id);
+        db.set_property(owner, "yanked", "").await.unwrap();
+        changed(tag().await.unwrap());
+        assert!(db.delete_property(owner, "yanked").await.unwrap());
+        changed(tag().await.unwrap());
+        db.set_property(PropertyOwner::File(first.file_id), "k", "v")
             .await
-            .unwrap()
             .unwrap();
-        assert_eq!(value.as_deref(), Some("g1"));
-        assert!(
-            db.package_with_property(repo.id, "other", "generation")
-                .await
-                .unwrap()
-                .is_none()
-        );
+        changed(tag().await.unwrap());
+        assert!(db.delete_file(first.file_id).await.unwrap());
+        changed(tag().await.unwrap());
+        let other = db.package(repo.id, "pkg").await.unwrap().unwrap();
+        assert!(db.delete_package(other.id).await.unwrap());
+        assert_eq!(tag().await, None);
+        publish(
+            db,
+            &blobs,
+            &repo,
+            ("Pkg", "1", "a"),
+            PublishMode::CreateOrAdd,
+            b"x",
+        )
+        .await
+        .unwrap();
+        changed(tag().await.unwrap());
     });
 }

@@ -19,10 +19,10 @@ use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::auth::authenticate;
 use wharf_server::body::{Download, not_modified, serve_blob};
+use wharf_server::render_cache::RenderCache;
 
-use crate::cache::IndexCache;
 use crate::error::CargoError;
-use crate::index::{CHANGED, DESCRIPTION, GENERATION, IndexLine, LINE, OWNERS};
+use crate::index::{CHANGED, DESCRIPTION, IndexLine, LINE, OWNERS};
 use crate::request::{Endpoint, OwnersOp, parse};
 use crate::{names, owners, publish, search, sources};
 
@@ -31,7 +31,7 @@ const FORMAT: &str = "cargo";
 /// One request's context.
 pub(crate) struct Ctx<'a> {
     pub state: &'a AppState,
-    pub cache: &'a IndexCache,
+    pub cache: &'a RenderCache,
     pub repo: Repository,
     pub caller: Option<Principal>,
     pub base: String,
@@ -89,7 +89,7 @@ impl Ctx<'_> {
 /// Every cargo request.
 pub(crate) async fn dispatch(
     State(state): State<AppState>,
-    Extension(cache): Extension<Arc<IndexCache>>,
+    Extension(cache): Extension<Arc<RenderCache>>,
     method: Method,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
@@ -320,11 +320,6 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
             mode: PublishMode::CreateVersion,
             properties: vec![
                 (PropertyTarget::Package, OWNERS.into(), owners),
-                (
-                    PropertyTarget::PackageUpdate,
-                    GENERATION.into(),
-                    new_generation(),
-                ),
                 (PropertyTarget::Version, LINE.into(), line.render()?),
                 (PropertyTarget::Version, CHANGED.into(), now.0.to_string()),
                 (
@@ -350,16 +345,10 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
     )
 }
 
-/// A fresh value for a package's generation.
-fn new_generation() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
-/// Rewrites a version's index line with `yanked`, and changes the crate's generation so every
-/// instance serves the new index file.
+/// Rewrites a version's index line with `yanked` (which bumps the crate's revision, so every
+/// instance serves the new index file).
 pub(crate) async fn set_yanked(
     state: &AppState,
-    package: &Package,
     version: &wharf_core::model::Version,
     yanked: bool,
 ) -> Result<()> {
@@ -381,14 +370,6 @@ pub(crate) async fn set_yanked(
     state
         .store
         .set_property(owner, CHANGED, &Timestamp::now().0.to_string())
-        .await?;
-    state
-        .store
-        .set_property(
-            PropertyOwner::Package(package.id),
-            GENERATION,
-            &new_generation(),
-        )
         .await
 }
 
@@ -404,6 +385,6 @@ async fn yank_version(ctx: &Ctx<'_>, name: &str, version: &str, yanked: bool) ->
         .version(package.id, version)
         .await?
         .ok_or_else(|| Error::not_found(format!("crate `{name}` has no version {version}")))?;
-    set_yanked(ctx.state, &package, &v, yanked).await?;
+    set_yanked(ctx.state, &v, yanked).await?;
     Ok(Json(json!({"ok": true})).into_response())
 }

@@ -13,8 +13,6 @@ pub(crate) const LINE: &str = "cargo.index";
 pub(crate) const DESCRIPTION: &str = "cargo.description";
 /// Version property holding when the line last changed (unix ms), for `Last-Modified`.
 pub(crate) const CHANGED: &str = "cargo.changed";
-/// Package property changed to a new random value on every publish and yank.
-pub(crate) const GENERATION: &str = "cargo.generation";
 /// Package property holding the owners' user names, as a JSON array.
 pub(crate) const OWNERS: &str = "cargo.owners";
 

@@ -6,7 +6,6 @@
 //! `_` as `-` so that clashing names are found), each version holds `{name}-{vers}.crate`, and
 //! the version's index line is rendered once at publish time and kept as a property.
 
-mod cache;
 mod error;
 mod handlers;
 mod index;
@@ -26,6 +25,7 @@ use wharf_core::Result;
 use wharf_core::model::RepoKind;
 use wharf_core::model::{Package, Repository, Version};
 use wharf_server::format::Yanks;
+use wharf_server::render_cache::RenderCache;
 use wharf_server::{AppState, Format};
 
 /// The cargo format.
@@ -52,7 +52,7 @@ impl Format for CargoFormat {
     fn routes(&self) -> Router<AppState> {
         Router::new()
             .route("/{*path}", any(handlers::dispatch))
-            .layer(Extension(Arc::new(cache::IndexCache::default())))
+            .layer(Extension(Arc::new(RenderCache::default())))
     }
 }
 
@@ -66,10 +66,10 @@ impl Yanks for CargoYanks {
         &self,
         state: &AppState,
         _repository: &Repository,
-        package: &Package,
+        _package: &Package,
         version: &Version,
         reason: Option<&str>,
     ) -> Result<()> {
-        handlers::set_yanked(state, package, version, reason.is_some()).await
+        handlers::set_yanked(state, version, reason.is_some()).await
     }
 }

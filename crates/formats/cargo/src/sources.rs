@@ -12,17 +12,17 @@ use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
+use wharf_server::render_cache::Rendered;
 
-use crate::cache::CachedIndex;
 use crate::handlers::Ctx;
-use crate::index::{CHANGED, GENERATION, LINE};
+use crate::index::{CHANGED, LINE};
 use crate::names;
 
 /// An index file's content and, for hosted repositories, when it last changed.
 pub(crate) struct IndexBody {
     pub text: Bytes,
     pub changed: Option<Timestamp>,
-    /// The entity tag, when known without hashing the text (hosted: the generation).
+    /// The entity tag, when known without hashing the text (hosted: the content tag).
     pub etag: Option<String>,
 }
 
@@ -121,23 +121,19 @@ pub(crate) async fn index(
     }
 }
 
-/// A hosted index file: from the cache when the package's generation is unchanged, else
+/// A hosted index file: from the cache when the package's content tag is unchanged, else
 /// from one aggregated row of the database.
 async fn hosted_index(ctx: &Ctx<'_>, repo: &Repository, name: &str) -> Result<Option<IndexBody>> {
-    let Some((package, generation)) = ctx
-        .state
-        .store
-        .package_with_property(repo.id, name, GENERATION)
-        .await?
-    else {
+    let Some(package) = ctx.state.store.package(repo.id, name).await? else {
         return Ok(None);
     };
-    let generation = generation.unwrap_or_default();
-    if let Some(hit) = ctx.cache.get(package.id, &generation) {
+    let tag = package.content_tag();
+    let key = package.id.to_string();
+    if let Some(hit) = ctx.cache.get(&key, &tag) {
         return Ok(Some(IndexBody {
             text: hit.body,
             changed: Some(hit.changed),
-            etag: Some(format!("\"{generation}\"")),
+            etag: Some(format!("\"{tag}\"")),
         }));
     }
     let (lines, changed) = ctx
@@ -149,20 +145,21 @@ async fn hosted_index(ctx: &Ctx<'_>, repo: &Repository, name: &str) -> Result<Op
         return Ok(None);
     };
     text.push('\n');
-    let body = IndexBody {
-        text: Bytes::from(text),
-        changed: Some(Timestamp(changed.unwrap_or(0))),
-        etag: (!generation.is_empty()).then(|| format!("\"{generation}\"")),
-    };
+    let changed = Timestamp(changed.unwrap_or(0));
+    let text = Bytes::from(text);
     ctx.cache.put(
-        package.id,
-        CachedIndex {
-            generation,
-            body: body.text.clone(),
-            changed: body.changed.unwrap_or(Timestamp(0)),
+        key,
+        Rendered {
+            tag: tag.clone(),
+            body: text.clone(),
+            changed,
         },
     );
-    Ok(Some(body))
+    Ok(Some(IndexBody {
+        text,
+        changed: Some(changed),
+        etag: Some(format!("\"{tag}\"")),
+    }))
 }
 
 #[derive(Deserialize)]

@@ -391,3 +391,36 @@ async fn the_management_api_yanks_crates_too() {
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn deleting_a_version_through_the_api_updates_the_cached_index_file() {
+    let app = TestApp::new().await;
+    let token = app.admin_token.clone();
+    for vers in ["1.0.0", "1.1.0"] {
+        let r = publish(
+            &app,
+            &token,
+            &metadata("gone", vers),
+            &good_crate("gone", vers),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let path = "/cargo/main/index/go/ne/gone";
+    let before = app.get(path).await;
+    assert_eq!(before.text().lines().count(), 2);
+    let r = app
+        .request(
+            Method::DELETE,
+            "/api/v1/repositories/cargo/main/packages/gone/versions/1.1.0",
+            &[("authorization", &token)],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let after = app.get(path).await;
+    assert_eq!(after.status, 200);
+    assert_eq!(after.text().lines().count(), 1, "{}", after.text());
+    assert_ne!(before.header("etag"), after.header("etag"));
+    app.finish().await;
+}
