@@ -11,6 +11,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod format;
+pub mod groups;
 pub mod metrics;
 pub mod query;
 pub mod render_cache;

@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use wharf_core::auth::{Principal, authorize};
-use wharf_core::model::{Package, PropertyOwner, RepoKind, Repository, Scope};
+use wharf_core::model::{Package, PropertyOwner, Repository, Scope};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
@@ -63,26 +63,7 @@ impl Ctx<'_> {
     /// The hosted repository that publishes, yanks and owner changes go to: the repository
     /// itself, or a group's first hosted member. Proxies are read-only.
     pub(crate) async fn hosted_target(&self) -> Result<Repository> {
-        match self.repo.kind {
-            RepoKind::Hosted => Ok(self.repo.clone()),
-            RepoKind::Proxy => Err(Error::invalid(format!(
-                "repository {} is a proxy of {} and read-only",
-                self.repo.name,
-                self.repo.upstream.as_deref().unwrap_or_default()
-            ))),
-            RepoKind::Group => {
-                for member in &self.repo.members {
-                    let repo = self.state.repository(FORMAT, member).await?;
-                    if repo.kind == RepoKind::Hosted {
-                        return Ok(repo);
-                    }
-                }
-                Err(Error::invalid(format!(
-                    "group {} has no hosted member to publish to",
-                    self.repo.name
-                )))
-            }
-        }
+        wharf_server::groups::hosted_target(self.state, &self.repo).await
     }
 }
 

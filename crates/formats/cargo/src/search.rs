@@ -38,8 +38,7 @@ pub(crate) async fn search_crates(ctx: &Ctx<'_>, query: Option<&str>) -> Result<
         RepoKind::Hosted => hosted_hits(ctx, &ctx.repo, &query, &mut hits).await?,
         RepoKind::Proxy => upstream_hits(ctx, &ctx.repo, &query, per_page, &mut hits).await?,
         RepoKind::Group => {
-            for name in &ctx.repo.members {
-                let member = ctx.state.repository("cargo", name).await?;
+            for member in wharf_server::groups::members(ctx.state, &ctx.repo).await? {
                 match member.kind {
                     RepoKind::Hosted => hosted_hits(ctx, &member, &query, &mut hits).await?,
                     RepoKind::Proxy => {

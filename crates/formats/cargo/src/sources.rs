@@ -12,6 +12,7 @@ use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
+use wharf_server::groups::members_for;
 use wharf_server::render_cache::Rendered;
 
 use crate::handlers::Ctx;
@@ -33,37 +34,6 @@ fn upstream_url(repo: &Repository, path: &str) -> Result<String> {
         .ok_or_else(|| Error::internal_msg("proxy repository without an upstream"))?;
     let base = upstream.strip_prefix("sparse+").unwrap_or(upstream);
     Ok(format!("{}/{path}", base.trim_end_matches('/')))
-}
-
-async fn members(ctx: &Ctx<'_>, group: &Repository) -> Result<Vec<Repository>> {
-    let mut out = Vec::new();
-    for name in &group.members {
-        out.push(ctx.state.repository("cargo", name).await?);
-    }
-    Ok(out)
-}
-
-/// The members a group reads `name` from: all of them, or only the hosted ones when a hosted
-/// member has the crate and the dependency-confusion guard is on.
-async fn members_for(ctx: &Ctx<'_>, group: &Repository, name: &str) -> Result<Vec<Repository>> {
-    let all = members(ctx, group).await?;
-    if !ctx.state.config.dependency_confusion_guard {
-        return Ok(all);
-    }
-    let mut hosted_has_it = false;
-    for member in all.iter().filter(|m| m.kind == RepoKind::Hosted) {
-        if ctx.state.store.package(member.id, name).await?.is_some() {
-            hosted_has_it = true;
-            break;
-        }
-    }
-    Ok(if hosted_has_it {
-        all.into_iter()
-            .filter(|m| m.kind == RepoKind::Hosted)
-            .collect()
-    } else {
-        all
-    })
 }
 
 /// The index file of `name` in `repo`, `None` when the crate is unknown there.
@@ -99,7 +69,7 @@ pub(crate) async fn index(
         RepoKind::Group => {
             let mut seen = std::collections::HashSet::new();
             let mut text = String::new();
-            for member in members_for(ctx, repo, name).await? {
+            for member in members_for(ctx.state, repo, &names::canonical(name)).await? {
                 let Some(body) = Box::pin(index(ctx, &member, name)).await? else {
                     continue;
                 };
@@ -203,7 +173,7 @@ pub(crate) async fn crate_file(
             fetch_crate(ctx, repo, name, vers).await
         }
         RepoKind::Group => {
-            for member in members_for(ctx, repo, name).await? {
+            for member in members_for(ctx.state, repo, &names::canonical(name)).await? {
                 if let Some(found) = Box::pin(crate_file(ctx, &member, name, vers)).await? {
                     return Ok(Some(found));
                 }
