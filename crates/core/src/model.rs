@@ -202,6 +202,17 @@ pub struct LocatedFile {
     pub file: FileEntry,
 }
 
+/// A file of a package with its version and some of its properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageFile {
+    /// The version it belongs to.
+    pub version: Version,
+    /// The file.
+    pub file: FileEntry,
+    /// The requested properties it has, by name.
+    pub properties: Vec<(String, String)>,
+}
+
 /// What a property hangs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PropertyOwner {

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use crate::Result;
 use crate::digest::{Digests, Sha256};
 use crate::model::{
-    BlobRecord, FileEntry, LocatedFile, NewRepository, NewToken, Package, PropertyOwner,
-    RepoPolicy, Repository, Scope, TokenInfo, User, Version,
+    BlobRecord, FileEntry, LocatedFile, NewRepository, NewToken, Package, PackageFile,
+    PropertyOwner, RepoPolicy, Repository, Scope, TokenInfo, User, Version,
 };
 use crate::time::Timestamp;
 
@@ -92,6 +92,11 @@ pub trait PackageStore: Send + Sync {
         &self,
         package_id: i64,
     ) -> Result<Vec<(Version, Vec<(String, String)>)>>;
+    /// Every file of a package, oldest version first, each with its version and those of its
+    /// properties named in `properties`, in one query (the path that renders listings of
+    /// many files, such as PyPI's simple pages).
+    async fn package_files(&self, package_id: i64, properties: &[&str])
+    -> Result<Vec<PackageFile>>;
     /// The versions whose string starts with `prefix` (case-insensitive), e.g. every build of
     /// one semver version.
     async fn versions_with_prefix(&self, package_id: i64, prefix: &str) -> Result<Vec<Version>>;

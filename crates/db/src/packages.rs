@@ -4,8 +4,9 @@
 use async_trait::async_trait;
 use sqlx::{Any, Row, Transaction};
 use wharf_core::Result;
-use wharf_core::model::{FileEntry, LocatedFile, Package, PropertyOwner, Version};
+use wharf_core::model::{FileEntry, LocatedFile, Package, PackageFile, PropertyOwner, Version};
 use wharf_core::store::{PackageStore, PublishTx};
+use wharf_core::time::Timestamp;
 
 use crate::Db;
 use crate::error::db_err;
@@ -119,6 +120,54 @@ impl PackageStore for Db {
             }
             if let (Some(name), Some(value), Some((_, props))) = (property, value, out.last_mut()) {
                 props.push((name, value));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn package_files(
+        &self,
+        package_id: i64,
+        properties: &[&str],
+    ) -> Result<Vec<PackageFile>> {
+        let wanted = if properties.is_empty() {
+            "1 = 0".to_owned()
+        } else {
+            let marks: Vec<String> = (2..properties.len() + 2).map(|i| format!("${i}")).collect();
+            format!("fp.name IN ({})", marks.join(", "))
+        };
+        let sql = format!(
+            "SELECT {FILE_COLUMNS}, {BLOB_COLUMNS}, v.package_id, v.version, \
+             v.created_at AS version_created_at, fp.name AS property, fp.value {FILE_JOIN} \
+             JOIN versions v ON v.id = f.version_id \
+             LEFT JOIN file_properties fp ON fp.owner_id = f.id AND {wanted} \
+             WHERE v.package_id = $1 ORDER BY v.created_at, v.id, f.lower_name, fp.name"
+        );
+        let mut query = sqlx::query(&sql).bind(package_id);
+        for name in properties {
+            query = query.bind(*name);
+        }
+        let rows = query.fetch_all(&self.read).await.map_err(db_err)?;
+        let mut out: Vec<PackageFile> = Vec::new();
+        for row in &rows {
+            let file = rows::file(row)?;
+            if out.last().is_none_or(|f| f.file.id != file.id) {
+                let version = Version {
+                    id: file.version_id,
+                    package_id: row.try_get("package_id").map_err(db_err)?,
+                    version: row.try_get("version").map_err(db_err)?,
+                    created_at: Timestamp(row.try_get("version_created_at").map_err(db_err)?),
+                };
+                out.push(PackageFile {
+                    version,
+                    file,
+                    properties: Vec::new(),
+                });
+            }
+            let property: Option<String> = row.try_get("property").map_err(db_err)?;
+            let value: Option<String> = row.try_get("value").map_err(db_err)?;
+            if let (Some(name), Some(value), Some(last)) = (property, value, out.last_mut()) {
+                last.properties.push((name, value));
             }
         }
         Ok(out)

@@ -48,16 +48,19 @@ fn etag_matches(list: &str, tag: &str) -> bool {
         .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
 }
 
-/// Whether the client's cached copy is current (`If-None-Match`, else `If-Modified-Since`):
-/// answer 304. `tag` is the quoted entity tag.
+/// Whether the client's cached copy is current (`If-None-Match`, else `If-Modified-Since`
+/// when the document has a modification time): answer 304. `tag` is the quoted entity tag.
 #[must_use]
-pub fn not_modified(headers: &HeaderMap, tag: &str, modified: Timestamp) -> bool {
+pub fn not_modified(headers: &HeaderMap, tag: &str, modified: Option<Timestamp>) -> bool {
     if let Some(inm) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
     {
         return etag_matches(inm, tag);
     }
+    let Some(modified) = modified else {
+        return false;
+    };
     headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
@@ -123,7 +126,7 @@ pub async fn serve_blob(
             HeaderValue::from_str(download.content_type)
                 .unwrap_or(HeaderValue::from_static("application/octet-stream")),
         );
-    if not_modified(headers, &tag, download.modified) {
+    if not_modified(headers, &tag, Some(download.modified)) {
         return builder
             .status(StatusCode::NOT_MODIFIED)
             .body(Body::empty())

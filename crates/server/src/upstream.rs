@@ -87,8 +87,8 @@ impl Upstream {
         }
     }
 
-    /// A metadata document of `repo`'s upstream at `url`, cached under `key`. `None` when the
-    /// upstream says it does not exist.
+    /// A metadata document of `repo`'s upstream at `url`, cached under `key`, asked for with
+    /// `accept` when given. `None` when the upstream says it does not exist.
     ///
     /// # Errors
     /// [`Error::Upstream`] when the upstream fails and nothing is cached.
@@ -98,6 +98,7 @@ impl Upstream {
         repo: &Repository,
         key: &str,
         url: &str,
+        accept: Option<&str>,
     ) -> Result<Option<Vec<u8>>> {
         let max_age = state.config.proxy_max_age;
         let fresh = |doc: &CachedDocument| doc.fetched_at > Timestamp::now().minus(max_age);
@@ -113,7 +114,7 @@ impl Upstream {
         {
             return Ok((doc.status == 200).then(|| doc.body.clone()));
         }
-        match self.fetch_document(url, cached.as_ref()).await {
+        match self.fetch_document(url, accept, cached.as_ref()).await {
             Ok(Fetched::NotModified) => {
                 let doc = cached.ok_or_else(|| upstream_err(url, "304 without a cached copy"))?;
                 state
@@ -136,8 +137,16 @@ impl Upstream {
         }
     }
 
-    async fn fetch_document(&self, url: &str, cached: Option<&CachedDocument>) -> Result<Fetched> {
+    async fn fetch_document(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        cached: Option<&CachedDocument>,
+    ) -> Result<Fetched> {
         let mut request = self.client.get(url);
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT, accept);
+        }
         if let Some(doc) = cached.filter(|d| d.status == 200) {
             if let Some(etag) = &doc.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);

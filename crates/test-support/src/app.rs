@@ -228,6 +228,33 @@ impl Served {
     }
 }
 
+/// Every request a counted server answered: method, path and status.
+pub type Seen = Arc<std::sync::Mutex<Vec<(String, String, u16)>>>;
+
+impl Served {
+    /// Serves `router` on a free loopback port, recording every request it answers (how
+    /// proxy tests count upstream traffic).
+    pub async fn counted(router: Router) -> (Self, Seen) {
+        let seen: Seen = Arc::default();
+        let record = seen.clone();
+        let router = router.layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let record = record.clone();
+                async move {
+                    let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
+                    let response = next.run(req).await;
+                    record
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((method, path, response.status().as_u16()));
+                    response
+                }
+            },
+        ));
+        (Self::start(router).await, seen)
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         self.stop();

@@ -5,6 +5,6 @@ pub mod app;
 pub mod db;
 pub mod spawn;
 
-pub use app::{Served, TestApp, TestResponse};
+pub use app::{Seen, Served, TestApp, TestResponse};
 pub use db::{TestDb, test_databases};
 pub use spawn::{WharfProcess, free_port, run_admin};

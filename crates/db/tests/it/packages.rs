@@ -514,3 +514,61 @@ async fn every_change_to_a_package_bumps_its_content_tag() {
         changed(tag().await.unwrap());
     });
 }
+
+#[tokio::test]
+async fn a_package_lists_its_files_with_chosen_properties_in_one_query() {
+    on_every_engine!(|db| {
+        let blobs = BlobStore::memory();
+        let repo = hosted(db, "main").await;
+        let a = publish(
+            db,
+            &blobs,
+            &repo,
+            ("pkg", "1", "b"),
+            PublishMode::CreateOrAdd,
+            b"x",
+        )
+        .await
+        .unwrap();
+        publish(
+            db,
+            &blobs,
+            &repo,
+            ("pkg", "1", "a"),
+            PublishMode::CreateOrAdd,
+            b"y",
+        )
+        .await
+        .unwrap();
+        publish(
+            db,
+            &blobs,
+            &repo,
+            ("pkg", "2", "c"),
+            PublishMode::CreateOrAdd,
+            b"z",
+        )
+        .await
+        .unwrap();
+        db.set_property(PropertyOwner::File(a.file_id), "big", "not asked for")
+            .await
+            .unwrap();
+        let listed = db
+            .package_files(a.package_id, &["kind", "absent"])
+            .await
+            .unwrap();
+        let names: Vec<(&str, &str)> = listed
+            .iter()
+            .map(|f| (f.version.version.as_str(), f.file.name.as_str()))
+            .collect();
+        assert_eq!(names, vec![("1", "a"), ("1", "b"), ("2", "c")]);
+        for f in &listed {
+            assert_eq!(f.properties, vec![("kind".to_owned(), "test".to_owned())]);
+            assert_eq!(f.version.id, f.file.version_id);
+        }
+        assert_eq!(listed[2].file.blob.size, 1);
+        let bare = db.package_files(a.package_id, &[]).await.unwrap();
+        assert_eq!(bare.len(), 3);
+        assert!(bare.iter().all(|f| f.properties.is_empty()));
+    });
+}

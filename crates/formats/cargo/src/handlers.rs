@@ -185,7 +185,7 @@ async fn index_file(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result<Re
         .clone()
         .unwrap_or_else(|| format!("\"{}\"", &hex::encode(Sha256::digest(&body.text))[..32]));
     let current = match body.changed {
-        Some(changed) => not_modified(headers, &tag, changed),
+        Some(changed) => not_modified(headers, &tag, Some(changed)),
         None => headers
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())

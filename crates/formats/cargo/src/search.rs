@@ -170,7 +170,7 @@ async fn upstream_hits(
     let Some(config) = ctx
         .state
         .upstream
-        .document(ctx.state, repo, "config.json", &config_url)
+        .document(ctx.state, repo, "config.json", &config_url, None)
         .await?
     else {
         return Ok(());

@@ -50,7 +50,7 @@ pub(crate) async fn index(
             let Some(body) = ctx
                 .state
                 .upstream
-                .document(ctx.state, repo, &path, &url)
+                .document(ctx.state, repo, &path, &url, None)
                 .await?
             else {
                 return Ok(None);
@@ -227,7 +227,7 @@ async fn fetch_crate(
     let config = ctx
         .state
         .upstream
-        .document(ctx.state, repo, "config.json", &config_url)
+        .document(ctx.state, repo, "config.json", &config_url, None)
         .await?
         .ok_or_else(|| Error::Upstream(format!("upstream {config_url}: no config.json")))?;
     let config: UpstreamConfig = serde_json::from_slice(&config)

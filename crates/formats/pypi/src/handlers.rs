@@ -1,23 +1,32 @@
 //! Thin handlers of the PyPI protocol: parse once, authenticate, call the operation, answer.
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use sha2::{Digest as _, Sha256};
 use wharf_core::auth::authorize;
-use wharf_core::model::{FileEntry, Package, PropertyOwner, Repository, Scope};
+use wharf_core::model::{RepoKind, Repository, Scope};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::auth::authenticate;
-use wharf_server::body::{Download, serve_blob};
+use wharf_server::body::{Download, not_modified, serve_blob};
+use wharf_server::groups::hosted_target;
 use wharf_server::query::parse_query;
+use wharf_server::render_cache::{RenderCache, Rendered};
 
 use crate::error::PypiError;
 use crate::names::normalize;
-use crate::pages::{self, FILETYPE, METADATA, METADATA_SHA256, PYVERSION, REQUIRES_PYTHON};
+use crate::pages::{
+    self, FILETYPE, FileInfo, METADATA, METADATA_SHA256, PYVERSION, REQUIRES_PYTHON,
+};
 use crate::request::{Endpoint, parse};
+use crate::sources::{self, Shown};
 use crate::upload::read_upload;
 
 const FORMAT: &str = "pypi";
@@ -27,6 +36,7 @@ const HTML_TYPE: &str = "application/vnd.pypi.simple.v1+html";
 /// Every PyPI request.
 pub(crate) async fn dispatch(
     State(state): State<AppState>,
+    Extension(cache): Extension<Arc<RenderCache>>,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
     request: Request,
@@ -57,14 +67,23 @@ pub(crate) async fn dispatch(
             }
             Endpoint::Index => simple_index(&state, &repo, &headers, query.as_deref()).await,
             Endpoint::Project { project } => {
-                simple_project(&state, &repo, &headers, query.as_deref(), &project).await
+                let request = PageRequest {
+                    state: &state,
+                    cache: &cache,
+                    repo: &repo,
+                    headers: &headers,
+                    query: query.as_deref(),
+                };
+                simple_project(&request, &project).await
             }
             Endpoint::File {
                 project,
                 version,
                 file,
             } => {
-                let entry = find_file(&state, &repo, &project, &version, &file).await?;
+                let entry = sources::file_entry(&state, &repo, &project, &version, &file)
+                    .await?
+                    .ok_or_else(|| Error::not_found(format!("{file} not found")))?;
                 serve_blob(
                     &state.blobs,
                     &method,
@@ -82,14 +101,8 @@ pub(crate) async fn dispatch(
                 version,
                 file,
             } => {
-                let entry = find_file(&state, &repo, &project, &version, &file).await?;
-                let props = state
-                    .store
-                    .properties(PropertyOwner::File(entry.id))
-                    .await?;
-                let metadata = props
-                    .into_iter()
-                    .find_map(|(k, v)| (k == METADATA).then_some(v))
+                let metadata = sources::core_metadata(&state, &repo, &project, &version, &file)
+                    .await?
                     .ok_or_else(|| Error::not_found(format!("{file} has no core metadata")))?;
                 Ok((
                     [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -106,34 +119,11 @@ pub(crate) async fn dispatch(
     result.unwrap_or_else(|e| PypiError(e).into_response())
 }
 
-async fn package(state: &AppState, repo: &Repository, project: &str) -> Result<Package> {
-    state
-        .store
-        .package_by_canonical(repo.id, &normalize(project))
-        .await?
-        .ok_or_else(|| Error::not_found(format!("project {project} not found")))
-}
-
-async fn find_file(
-    state: &AppState,
-    repo: &Repository,
-    project: &str,
-    version: &str,
-    file: &str,
-) -> Result<FileEntry> {
-    let package = package(state, repo, project).await?;
-    state
-        .store
-        .file(repo.id, &package.name, version, file)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("{file} not found")))
-}
-
 /// Upload a file (`:action=file_upload`): all checks first, then one publish. An existing
 /// file answers 400 "File already exists", as the public index does (twine's
 /// `--skip-existing` recognises it).
 async fn upload_file(state: &AppState, repo: &Repository, form: Multipart) -> Result<Response> {
-    repo.ensure_hosted()?;
+    let repo = &hosted_target(state, repo).await?;
     let upload = read_upload(state, repo, form).await?;
     let existing = state
         .store
@@ -246,13 +236,13 @@ fn wants_json(headers: &HeaderMap, query: Option<&str>) -> Result<bool> {
     best.map(|(_, json)| json).ok_or_else(unsupported)
 }
 
-fn page(json: bool, body: String) -> Response {
+fn page(json: bool, body: impl Into<Bytes>) -> Response {
     let content_type = if json {
         JSON_TYPE
     } else {
         "text/html; charset=utf-8"
     };
-    let mut response = body.into_response();
+    let mut response = body.into().into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -270,19 +260,7 @@ async fn simple_index(
     query: Option<&str>,
 ) -> Result<Response> {
     let json = wants_json(headers, query)?;
-    let mut projects = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = state
-            .store
-            .list_packages(repo.id, after.as_deref(), 1000)
-            .await?;
-        projects.extend(page.iter().map(|p| (p.name.clone(), normalize(&p.name))));
-        match page.last() {
-            Some(last) if page.len() == 1000 => after = Some(last.name.clone()),
-            _ => break,
-        }
-    }
+    let projects = sources::project_names(state, repo).await?;
     Ok(if json {
         page(true, pages::index_json(&projects).to_string())
     } else {
@@ -290,32 +268,77 @@ async fn simple_index(
     })
 }
 
+/// What a project page is rendered for.
+struct PageRequest<'a> {
+    state: &'a AppState,
+    cache: &'a RenderCache,
+    repo: &'a Repository,
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
+}
+
 /// `GET /simple/{project}/`: a project's files; other spellings redirect to the normal form.
-async fn simple_project(
-    state: &AppState,
-    repo: &Repository,
-    headers: &HeaderMap,
-    query: Option<&str>,
-    project: &str,
-) -> Result<Response> {
+/// Hosted pages are rendered once per change of the project and answer `If-None-Match`.
+async fn simple_project(req: &PageRequest<'_>, project: &str) -> Result<Response> {
     let normalized = normalize(project);
     if normalized != project {
-        let suffix = query.map(|q| format!("?{q}")).unwrap_or_default();
+        let suffix = req.query.map(|q| format!("?{q}")).unwrap_or_default();
         return Ok(Redirect::permanent(&format!(
             "/pypi/{}/simple/{normalized}/{suffix}",
-            repo.name
+            req.repo.name
         ))
         .into_response());
     }
-    let json = wants_json(headers, query)?;
-    let package = package(state, repo, project).await?;
-    let base = state.base_url(headers);
-    let files = pages::project_files(state, &base, repo, &package, &normalized).await?;
-    Ok(if json {
-        page(true, pages::project_json(&normalized, &files).to_string())
+    let json = wants_json(req.headers, req.query)?;
+    let base = req.state.base_url(req.headers);
+    let shown = Shown {
+        base: &base,
+        repo: req.repo.name.as_str(),
+    };
+    let missing = || Error::not_found(format!("project {project} not found"));
+    if req.repo.kind != RepoKind::Hosted {
+        let files = sources::project_files(req.state, &shown, req.repo, &normalized)
+            .await?
+            .ok_or_else(missing)?;
+        return Ok(page(json, render(json, &normalized, &files)));
+    }
+    let package = sources::hosted_package(req.state, req.repo, &normalized)
+        .await?
+        .ok_or_else(missing)?;
+    let tag = package.content_tag();
+    let etag = format!("\"{tag}.{}\"", if json { 'j' } else { 'h' });
+    if not_modified(req.headers, &etag, None) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let key = format!("{}|{json}|{base}", package.id);
+    let body = if let Some(hit) = req.cache.get(&key, &tag) {
+        hit.body
     } else {
-        page(false, pages::project_html(&normalized, &files))
-    })
+        let files = sources::hosted_files(req.state, &shown, &package, &normalized).await?;
+        let body = Bytes::from(render(json, &normalized, &files));
+        req.cache.put(
+            key,
+            Rendered {
+                tag,
+                body: body.clone(),
+                changed: package.created_at,
+            },
+        );
+        body
+    };
+    let mut response = page(json, body);
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    Ok(response)
+}
+
+fn render(json: bool, project: &str, files: &[FileInfo]) -> String {
+    if json {
+        pages::project_json(project, files).to_string()
+    } else {
+        pages::project_html(project, files)
+    }
 }
 
 /// `GET /pypi/{project}[/{version}]/json`.
@@ -326,15 +349,39 @@ async fn json_api(
     project: &str,
     version: Option<&str>,
 ) -> Result<Response> {
-    let package = package(state, repo, project).await?;
+    let normalized = normalize(project);
     let base = state.base_url(headers);
-    let files = pages::project_files(state, &base, repo, &package, &normalize(project)).await?;
-    let doc = pages::project_api(&package.name, &files, version).ok_or_else(|| {
+    let shown = Shown {
+        base: &base,
+        repo: repo.name.as_str(),
+    };
+    let files = sources::project_files(state, &shown, repo, &normalized)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("project {project} not found")))?;
+    let chosen = pages::chosen_release(&files, version).ok_or_else(|| {
         Error::not_found(format!(
             "{project} has no version {}",
             version.unwrap_or_default()
         ))
     })?;
+    let mut metadata = None;
+    for f in files
+        .iter()
+        .filter(|f| f.version == chosen && f.core_metadata.is_served())
+    {
+        metadata =
+            sources::core_metadata(state, repo, &normalized, &f.version, &f.filename).await?;
+        if metadata.is_some() {
+            break;
+        }
+    }
+    let doc = pages::project_api(
+        project,
+        &files,
+        &chosen,
+        metadata.as_deref(),
+        version.is_none(),
+    );
     Ok(axum::Json(doc).into_response())
 }
 

@@ -11,18 +11,21 @@ mod handlers;
 pub mod metadata;
 pub mod names;
 mod pages;
+mod remote;
 mod request;
+mod sources;
 mod upload;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::any;
+use axum::{Extension, Router};
 use wharf_core::Result;
-use wharf_core::model::{Package, PropertyOwner, Repository, Version};
+use wharf_core::model::{Package, PropertyOwner, RepoKind, Repository, Version};
 use wharf_server::format::Yanks;
+use wharf_server::render_cache::RenderCache;
 use wharf_server::{AppState, Format};
 
 /// The PyPI format.
@@ -34,6 +37,14 @@ impl Format for PypiFormat {
         "pypi"
     }
 
+    fn kinds(&self) -> &'static [RepoKind] {
+        &[RepoKind::Hosted, RepoKind::Proxy, RepoKind::Group]
+    }
+
+    fn default_upstream(&self) -> Option<&'static str> {
+        Some("https://pypi.org/simple/")
+    }
+
     fn yanks(&self) -> Option<Arc<dyn Yanks>> {
         Some(Arc::new(PypiYanks))
     }
@@ -42,6 +53,7 @@ impl Format for PypiFormat {
         // Uploads are bounded by the repository's limit while they stream, not by a buffer.
         Router::new()
             .route("/{*path}", any(handlers::dispatch))
+            .layer(Extension(Arc::new(RenderCache::default())))
             .layer(DefaultBodyLimit::disable())
     }
 }

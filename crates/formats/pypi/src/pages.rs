@@ -5,10 +5,6 @@
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
-use wharf_core::Result;
-use wharf_core::model::{Package, PropertyOwner, Repository};
-use wharf_core::time::Timestamp;
-use wharf_server::AppState;
 
 /// File property: `bdist_wheel` or `sdist`.
 pub(crate) const FILETYPE: &str = "pypi.filetype";
@@ -23,63 +19,35 @@ pub(crate) const METADATA_SHA256: &str = "pypi.metadata_sha256";
 /// Version property: the yank reason (present, possibly empty, when yanked).
 pub(crate) const YANKED: &str = "pypi.yanked";
 
+/// Whether a file's core metadata (PEP 658) is served, with its SHA-256 when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MetadataLink {
+    Absent,
+    Unhashed,
+    Sha256(String),
+}
+
+impl MetadataLink {
+    pub(crate) fn is_served(&self) -> bool {
+        *self != Self::Absent
+    }
+}
+
 /// One distribution file of a project, as the pages show it.
 pub(crate) struct FileInfo {
     pub version: String,
     pub filename: String,
     pub url: String,
-    pub size: u64,
-    pub sha256: String,
-    pub md5: String,
-    pub uploaded: Timestamp,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+    pub md5: Option<String>,
+    /// RFC 3339.
+    pub uploaded: Option<String>,
     pub filetype: String,
     pub pyversion: String,
     pub requires_python: Option<String>,
-    pub metadata_sha256: Option<String>,
-    pub metadata: Option<String>,
+    pub core_metadata: MetadataLink,
     pub yanked: Option<String>,
-}
-
-fn prop(props: &[(String, String)], name: &str) -> Option<String> {
-    props
-        .iter()
-        .find_map(|(k, v)| (k == name).then(|| v.clone()))
-}
-
-/// Every file of a project, oldest release first.
-pub(crate) async fn project_files(
-    state: &AppState,
-    base: &str,
-    repo: &Repository,
-    package: &Package,
-    normalized: &str,
-) -> Result<Vec<FileInfo>> {
-    let mut out = Vec::new();
-    for (version, version_props) in state.store.versions_with_properties(package.id).await? {
-        let yanked = prop(&version_props, YANKED);
-        for file in state.store.list_files(version.id).await? {
-            let props = state.store.properties(PropertyOwner::File(file.id)).await?;
-            out.push(FileInfo {
-                url: format!(
-                    "{base}/pypi/{}/files/{normalized}/{}/{}",
-                    repo.name, version.version, file.name
-                ),
-                version: version.version.clone(),
-                filename: file.name.clone(),
-                size: file.blob.size,
-                sha256: file.blob.sha256.to_string(),
-                md5: file.blob.md5.clone(),
-                uploaded: file.created_at,
-                filetype: prop(&props, FILETYPE).unwrap_or_default(),
-                pyversion: prop(&props, PYVERSION).unwrap_or_default(),
-                requires_python: prop(&props, REQUIRES_PYTHON),
-                metadata_sha256: prop(&props, METADATA_SHA256),
-                metadata: prop(&props, METADATA),
-                yanked: yanked.clone(),
-            });
-        }
-    }
-    Ok(out)
 }
 
 fn escape(s: &str) -> String {
@@ -101,20 +69,29 @@ pub(crate) fn project_html(name: &str, files: &[FileInfo]) -> String {
         if let Some(rp) = &f.requires_python {
             let _ = write!(attrs, " data-requires-python=\"{}\"", escape(rp));
         }
-        if let Some(sha) = &f.metadata_sha256 {
+        let value = match &f.core_metadata {
+            MetadataLink::Absent => None,
+            MetadataLink::Unhashed => Some("true".to_owned()),
+            MetadataLink::Sha256(sha) => Some(format!("sha256={sha}")),
+        };
+        if let Some(value) = value {
             let _ = write!(
                 attrs,
-                " data-dist-info-metadata=\"sha256={sha}\" data-core-metadata=\"sha256={sha}\""
+                " data-dist-info-metadata=\"{value}\" data-core-metadata=\"{value}\""
             );
         }
         if let Some(reason) = &f.yanked {
             let _ = write!(attrs, " data-yanked=\"{}\"", escape(reason));
         }
+        let fragment = f
+            .sha256
+            .as_ref()
+            .map(|sha| format!("#sha256={sha}"))
+            .unwrap_or_default();
         let _ = writeln!(
             html,
-            "    <a href=\"{}#sha256={}\"{attrs}>{}</a><br/>",
+            "    <a href=\"{}{fragment}\"{attrs}>{}</a><br/>",
             escape(&f.url),
-            f.sha256,
             escape(&f.filename)
         );
     }
@@ -133,22 +110,31 @@ pub(crate) fn project_json(name: &str, files: &[FileInfo]) -> Value {
     let files: Vec<Value> = files
         .iter()
         .map(|f| {
-            let metadata = f
-                .metadata_sha256
+            let metadata = match &f.core_metadata {
+                MetadataLink::Absent => Value::Bool(false),
+                MetadataLink::Unhashed => Value::Bool(true),
+                MetadataLink::Sha256(sha) => json!({"sha256": sha}),
+            };
+            let hashes = f
+                .sha256
                 .as_ref()
-                .map_or(Value::Bool(false), |sha| json!({"sha256": sha}));
+                .map_or_else(|| json!({}), |sha| json!({"sha256": sha}));
             let mut entry = json!({
                 "filename": f.filename,
                 "url": f.url,
-                "hashes": {"sha256": f.sha256},
+                "hashes": hashes,
                 "core-metadata": metadata,
                 "dist-info-metadata": metadata,
                 "yanked": f.yanked.as_ref().map_or(Value::Bool(false), |r| if r.is_empty() { Value::Bool(true) } else { Value::String(r.clone()) }),
-                "size": f.size,
-                "upload-time": f.uploaded.rfc3339(),
             });
             if let Some(rp) = &f.requires_python {
                 entry["requires-python"] = Value::String(rp.clone());
+            }
+            if let Some(size) = f.size {
+                entry["size"] = json!(size);
+            }
+            if let Some(uploaded) = &f.uploaded {
+                entry["upload-time"] = json!(uploaded);
             }
             entry
         })
@@ -189,29 +175,43 @@ fn json_file(f: &FileInfo) -> Value {
         "packagetype": f.filetype,
         "python_version": f.pyversion,
         "requires_python": f.requires_python,
-        "upload_time_iso_8601": f.uploaded.rfc3339(),
+        "upload_time_iso_8601": f.uploaded,
         "yanked": f.yanked.is_some(),
         "yanked_reason": f.yanked.as_ref().filter(|r| !r.is_empty()),
     })
 }
 
-/// The JSON project API: `info` from the chosen release's metadata, `releases`, `urls`.
-/// Without a version, the release is the newest upload that is not yanked.
-pub(crate) fn project_api(name: &str, files: &[FileInfo], version: Option<&str>) -> Option<Value> {
-    let chosen = match version {
-        Some(v) => files.iter().find(|f| f.version == v)?.version.clone(),
-        None => files
+/// The release the JSON project API describes: `version` when given and present, else the
+/// newest upload that is not yanked (the last listed when upload times are unknown).
+pub(crate) fn chosen_release(files: &[FileInfo], version: Option<&str>) -> Option<String> {
+    if let Some(v) = version {
+        return files
             .iter()
-            .filter(|f| f.yanked.is_none())
-            .max_by_key(|f| f.uploaded)
-            .or_else(|| files.iter().max_by_key(|f| f.uploaded))?
-            .version
-            .clone(),
+            .find(|f| f.version == v)
+            .map(|f| f.version.clone());
+    }
+    let newest = |candidates: Vec<&FileInfo>| {
+        candidates
+            .into_iter()
+            .enumerate()
+            .max_by(|(i, a), (j, b)| (&a.uploaded, i).cmp(&(&b.uploaded, j)))
+            .map(|(_, f)| f.version.clone())
     };
+    newest(files.iter().filter(|f| f.yanked.is_none()).collect())
+        .or_else(|| newest(files.iter().collect()))
+}
+
+/// The JSON project API document of `chosen`: `info` from its core metadata (`metadata`),
+/// `urls`, and with `all_releases` every release's files.
+pub(crate) fn project_api(
+    name: &str,
+    files: &[FileInfo],
+    chosen: &str,
+    metadata: Option<&str>,
+    all_releases: bool,
+) -> Value {
     let release: Vec<&FileInfo> = files.iter().filter(|f| f.version == chosen).collect();
-    let meta = release
-        .iter()
-        .find_map(|f| f.metadata.as_deref())
+    let meta = metadata
         .and_then(|raw| crate::metadata::parse(raw).ok())
         .unwrap_or_default();
     let yanked = release.first().and_then(|f| f.yanked.clone());
@@ -229,7 +229,7 @@ pub(crate) fn project_api(name: &str, files: &[FileInfo], version: Option<&str>)
     });
     let urls: Vec<Value> = release.iter().map(|f| json_file(f)).collect();
     let mut out = json!({"info": info, "urls": urls, "vulnerabilities": [], "last_serial": 0});
-    if version.is_none() {
+    if all_releases {
         let mut releases = serde_json::Map::new();
         for f in files {
             if let Some(files) = releases
@@ -242,5 +242,5 @@ pub(crate) fn project_api(name: &str, files: &[FileInfo], version: Option<&str>)
         }
         out["releases"] = Value::Object(releases);
     }
-    Some(out)
+    out
 }

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 
 use axum::extract::Multipart;
+use blake2::Digest as _;
+use futures::TryStreamExt as _;
 use wharf_core::blob::{StageOptions, StagedBlob};
 use wharf_core::model::Repository;
 use wharf_core::{Error, Result};
@@ -13,6 +15,8 @@ use wharf_server::metrics::{UploadInFlight, bytes_stored};
 
 use crate::metadata::{self, CoreMetadata};
 use crate::names::{DistFile, FileKind, normalize, parse_filename, same_version, validate_project};
+
+type Blake2b256 = blake2::Blake2b<blake2::digest::consts::U32>;
 
 /// The largest form field other than the file.
 const MAX_FIELD: usize = 1 << 20;
@@ -115,6 +119,9 @@ pub(crate) async fn read_upload(
         )));
     }
     check_digests(&fields, &staged)?;
+    if let Some(claimed) = fields.get("blake2_256_digest").filter(|v| !v.is_empty()) {
+        check_blake2(state, &staged, claimed).await?;
+    }
     let metadata = metadata::read(&state.blobs, &staged, kind, &dist.project, &version).await?;
     let requires_python = metadata
         .as_ref()
@@ -135,6 +142,28 @@ pub(crate) async fn read_upload(
         metadata,
         requires_python,
     })
+}
+
+/// The client's BLAKE2b-256 (the digest the public index keys files by) must match: one more
+/// streamed read of the staged file.
+async fn check_blake2(state: &AppState, staged: &StagedBlob, claimed: &str) -> Result<()> {
+    let mut hasher = Blake2b256::new();
+    let mut stream = state.blobs.read_staged(staged).await?;
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .map_err(|e| Error::internal("reading the upload", e))?
+    {
+        hasher.update(&chunk);
+    }
+    let actual = hex::encode(hasher.finalize());
+    if !claimed.eq_ignore_ascii_case(&actual) {
+        return Err(Error::DigestMismatch {
+            expected: format!("blake2_256:{claimed}"),
+            actual: format!("blake2_256:{actual}"),
+        });
+    }
+    Ok(())
 }
 
 /// The client's SHA-256 and MD5 must match what arrived; at least one must be given.

@@ -1,4 +1,3 @@
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -8,31 +7,6 @@ use serde_json::json;
 use wharf_test_support::{Served, TestApp};
 
 use crate::{good_crate, metadata, publish_body};
-
-/// Every request the upstream answered: method, path and status.
-type Seen = Arc<Mutex<Vec<(String, String, u16)>>>;
-
-/// Serves `app` on a port, recording each request.
-async fn serve_counted(app: &TestApp) -> (Served, Seen) {
-    let seen: Seen = Arc::default();
-    let record = seen.clone();
-    let router = app
-        .router
-        .clone()
-        .layer(middleware::from_fn(move |req: Request, next: Next| {
-            let record = record.clone();
-            async move {
-                let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
-                let response = next.run(req).await;
-                record
-                    .lock()
-                    .unwrap()
-                    .push((method, path, response.status().as_u16()));
-                response
-            }
-        }));
-    (Served::start(router).await, seen)
-}
 
 async fn publish(app: &TestApp, repo: &str, name: &str, vers: &str) {
     let token = app.admin_token.clone();
@@ -70,7 +44,7 @@ fn versions(index: &str) -> Vec<String> {
 async fn a_proxy_serves_the_upstream_index_and_caches_crates_for_ever() {
     let upstream = TestApp::new().await;
     publish(&upstream, "main", "up", "1.0.0").await;
-    let (mut served, seen) = serve_counted(&upstream).await;
+    let (mut served, seen) = Served::counted(upstream.router.clone()).await;
     let app = TestApp::builder()
         .proxy_max_age(Duration::ZERO)
         .build()

@@ -44,6 +44,10 @@ async fn bad_uploads_are_400_with_the_reason_and_store_nothing() {
             "digest mismatch",
         ),
         (
+            form(file, &good_wheel(), &with(&[("blake2_256_digest", "00ff")])),
+            "digest mismatch",
+        ),
+        (
             form(
                 file,
                 &good_wheel(),

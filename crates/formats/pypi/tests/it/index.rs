@@ -195,3 +195,42 @@ async fn yanks_through_the_management_api_show_in_both_pages() {
     assert!(no_yanks.text().contains("has no yanks"));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn project_pages_answer_if_none_match_until_the_project_changes() {
+    let app = TestApp::new().await;
+    upload_wheel(&app, "cached", "1.0", "").await;
+    let first = app.get("/pypi/main/simple/cached/").await;
+    let etag = first.header("etag").unwrap().to_owned();
+    let again = app
+        .request(
+            Method::GET,
+            "/pypi/main/simple/cached/",
+            &[("if-none-match", &etag)],
+            "",
+        )
+        .await;
+    assert_eq!(again.status, 304);
+    let as_json = app
+        .request(
+            Method::GET,
+            "/pypi/main/simple/cached/",
+            &[("if-none-match", &etag), ("accept", JSON)],
+            "",
+        )
+        .await;
+    assert_eq!(as_json.status, 200, "each representation has its own tag");
+    upload_wheel(&app, "cached", "1.1", "").await;
+    let changed = app
+        .request(
+            Method::GET,
+            "/pypi/main/simple/cached/",
+            &[("if-none-match", &etag)],
+            "",
+        )
+        .await;
+    assert_eq!(changed.status, 200);
+    assert!(changed.text().contains("cached-1.1-py3-none-any.whl"));
+    assert_ne!(changed.header("etag"), Some(etag.as_str()));
+    app.finish().await;
+}

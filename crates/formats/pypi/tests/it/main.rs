@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod index;
+mod proxy;
 
 use std::io::Write;
 
@@ -34,6 +35,13 @@ pub(crate) fn metadata(name: &str, version: &str, extra: &str) -> String {
     )
 }
 
+fn blake2_256(content: &[u8]) -> String {
+    use blake2::Digest as _;
+    hex::encode(blake2::Blake2b::<blake2::digest::consts::U32>::digest(
+        content,
+    ))
+}
+
 /// A twine-style upload form; `fields` override or add to the defaults.
 pub(crate) fn form(filename: &str, content: &[u8], fields: &[(&str, &str)]) -> Vec<u8> {
     let digests = wharf_core::digest::digest_bytes(content);
@@ -56,6 +64,7 @@ pub(crate) fn form(filename: &str, content: &[u8], fields: &[(&str, &str)]) -> V
         ("pyversion".into(), "py3".into()),
         ("sha256_digest".into(), digests.sha256.to_string()),
         ("md5_digest".into(), digests.md5.clone()),
+        ("blake2_256_digest".into(), blake2_256(content)),
     ];
     for (k, v) in fields {
         values.retain(|(name, _)| name != k);
