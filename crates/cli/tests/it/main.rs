@@ -1,11 +1,14 @@
 //! End-to-end tests of the real `wharf` binary: configuration layering, admin commands, the
-//! Platform API driven with curl as the seed's users do, and the real cargo.
+//! Platform API driven with curl as the seed's users do, the real cargo, and the real pip, uv,
+//! twine and poetry.
 
 mod admin;
 mod cargo_client;
 mod config;
 mod platform_curl;
 mod pypi_client;
+mod pypi_sources;
+mod python;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,58 +1,14 @@
-//! The real twine, pip and uv against a spawned Wharf: upload wheels and an sdist, install
-//! from the simple index in fresh virtual environments with pip and uv, let pip pick a release
-//! by `Requires-Python`, download with `--require-hashes`, and publish with `uv publish`.
+//! The real twine, pip and uv against a spawned Wharf: upload wheels and sdists (one project
+//! built by `uv build` with a real build backend), install from the simple index in fresh
+//! virtual environments with pip and uv, let pip pick a release by `Requires-Python`, skip a
+//! yanked release, download with `--require-hashes`, and publish with `uv publish`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use wharf_test_support::WharfProcess;
 
 use crate::bin;
-
-fn run(program: &str, dir: &Path, args: &[&str]) -> Output {
-    Command::new(program)
-        .current_dir(dir)
-        .args(args)
-        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-        .env("PIP_NO_CACHE_DIR", "1")
-        .env("UV_NO_CACHE", "1")
-        .env("TWINE_NON_INTERACTIVE", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("{program} must be installed ({e}); scripts/test installs it"))
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{stderr}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    format!("{}{stderr}", String::from_utf8_lossy(&out.stdout))
-}
-
-/// Builds a distribution with the fixture script (no network, no build backend).
-fn dist(dir: &Path, name: &str, version: &str, extra: &[&str]) -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/make_dists.py");
-    let mut args = vec![
-        script.to_str().unwrap(),
-        dir.to_str().unwrap(),
-        name,
-        version,
-    ];
-    args.extend_from_slice(extra);
-    let out = ok(&run("python3", dir, &args), "making a distribution");
-    dir.join(out.trim())
-}
-
-fn venv(root: &Path, name: &str) -> PathBuf {
-    let path = root.join(name);
-    ok(
-        &run("python3", root, &["-m", "venv", path.to_str().unwrap()]),
-        "python3 -m venv",
-    );
-    path
-}
+use crate::python::{dist, ok, run, twine_upload, uv_build, venv};
 
 /// The server, an admin token, and its upload and index URLs.
 struct Index {
@@ -94,35 +50,14 @@ fn upload_with_twine(root: &Path, dists: &Path, index: &Index) -> PathBuf {
     let beta = dist(dists, "beta-pkg", "1.0.0", &["--requires", "alpha>=1.0"]);
     let gamma_old = dist(dists, "gamma", "1.0.0", &[]);
     let gamma_new = dist(dists, "gamma", "2.0.0", &["--requires-python", ">=3.99"]);
-    let files: Vec<&str> = [&alpha, &alpha_sdist, &beta, &gamma_old, &gamma_new]
-        .iter()
-        .map(|p| p.to_str().unwrap())
-        .collect();
-    let mut args = vec![
-        "upload",
-        "--repository-url",
-        &index.upload,
-        "-u",
-        "__token__",
-        "-p",
-        &index.token,
-    ];
-    args.extend(&files);
-    ok(&run("twine", root, &args), "twine upload");
-    let again = run(
-        "twine",
-        root,
-        &[
-            "upload",
-            "--repository-url",
-            &index.upload,
-            "-u",
-            "__token__",
-            "-p",
-            &index.token,
-            alpha.to_str().unwrap(),
-        ],
+    let built = uv_build(dists, "epsilon", "0.3.0", &["alpha>=1.0"]);
+    let mut files: Vec<&Path> = vec![&alpha, &alpha_sdist, &beta, &gamma_old, &gamma_new];
+    files.extend(built.iter().map(PathBuf::as_path));
+    ok(
+        &twine_upload(root, &index.upload, &index.token, &files),
+        "twine upload",
     );
+    let again = twine_upload(root, &index.upload, &index.token, &[&alpha]);
     assert!(
         !again.status.success(),
         "uploading the same file again must fail"
@@ -133,20 +68,7 @@ fn upload_with_twine(root: &Path, dists: &Path, index: &Index) -> PathBuf {
         String::from_utf8_lossy(&again.stderr)
     );
     assert!(said.contains("File already exists"), "{said}");
-    let anonymous = run(
-        "twine",
-        root,
-        &[
-            "upload",
-            "--repository-url",
-            &index.upload,
-            "-u",
-            "",
-            "-p",
-            "",
-            alpha.to_str().unwrap(),
-        ],
-    );
+    let anonymous = twine_upload(root, &index.upload, "", &[&alpha]);
     assert!(!anonymous.status.success(), "uploads need credentials");
     alpha
 }
@@ -161,7 +83,14 @@ fn install_with_pip(root: &Path, index: &Index, alpha: &Path) {
         &run(
             pip,
             root,
-            &["install", "--index-url", &index.simple, "beta-pkg", "gamma"],
+            &[
+                "install",
+                "--index-url",
+                &index.simple,
+                "beta-pkg",
+                "gamma",
+                "epsilon",
+            ],
         ),
         "pip install",
     );
@@ -172,13 +101,13 @@ fn install_with_pip(root: &Path, index: &Index, alpha: &Path) {
             root,
             &[
                 "-c",
-                "import alpha, beta_pkg, gamma; print(alpha.VERSION, beta_pkg.VERSION, gamma.VERSION)",
+                "import alpha, beta_pkg, gamma, epsilon; print(alpha.VERSION, beta_pkg.VERSION, gamma.VERSION, epsilon.VERSION)",
             ],
         ),
         "import",
     );
     assert!(
-        imported.contains("1.0.0 1.0.0 1.0.0"),
+        imported.contains("1.0.0 1.0.0 1.0.0 0.3.0"),
         "pip must skip gamma 2.0.0 (Requires-Python >=3.99): {imported}"
     );
     let sha = wharf_core::digest::digest_bytes(&std::fs::read(alpha).unwrap())
@@ -214,20 +143,7 @@ fn install_with_pip(root: &Path, index: &Index, alpha: &Path) {
 fn yanked_release_is_skipped_unless_pinned(root: &Path, dists: &Path, index: &Index) {
     let newer = dist(dists, "alpha", "1.1.0", &[]);
     ok(
-        &run(
-            "twine",
-            root,
-            &[
-                "upload",
-                "--repository-url",
-                &index.upload,
-                "-u",
-                "__token__",
-                "-p",
-                &index.token,
-                newer.to_str().unwrap(),
-            ],
-        ),
+        &twine_upload(root, &index.upload, &index.token, &[&newer]),
         "twine upload of alpha 1.1.0",
     );
     let yank_url = format!(
