@@ -16,7 +16,9 @@ use wharf_format_generic::PlatformConfig;
 
 const ENV_PREFIX: &str = "WHARF_";
 /// Variables that are flags of their own, not configuration keys.
-const NOT_KEYS: &[&str] = &["config", "listen", "test_postgres_url", "compat_root"];
+const NOT_KEYS: &[&str] = &["config", "listen", "compat_root"];
+/// `WHARF_TEST_*` variables belong to the test suite (databases, tools), never to the server.
+const TEST_PREFIX: &str = "test_";
 
 /// A secret string: kept as is, shown as `***`.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -319,7 +321,10 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config
             Env::prefixed(ENV_PREFIX)
                 .split("__")
                 .ignore(NOT_KEYS)
-                .filter(|k| !k.as_str().to_ascii_lowercase().ends_with("_file")),
+                .filter(|k| {
+                    let key = k.as_str().to_ascii_lowercase();
+                    !key.ends_with("_file") && !key.starts_with(TEST_PREFIX)
+                }),
         )
         .merge(file_variables()?);
     if let Some(dir) = &overrides.data_dir {

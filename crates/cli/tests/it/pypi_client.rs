@@ -68,9 +68,40 @@ fn upload_with_twine(root: &Path, dists: &Path, index: &Index) -> PathBuf {
         String::from_utf8_lossy(&again.stderr)
     );
     assert!(said.contains("File already exists"), "{said}");
+    skip_existing_with_twine_6_0(root, index, &alpha);
     let anonymous = twine_upload(root, &index.upload, "", &[&alpha]);
     assert!(!anonymous.status.success(), "uploads need credentials");
     alpha
+}
+
+/// `twine upload --skip-existing` skips a file the index has. Twine 6.1 and later allow the
+/// flag only for the public index, so the twine 6.0 that scripts/test installs beside the
+/// newest one proves Wharf answers the way twine recognises.
+fn skip_existing_with_twine_6_0(root: &Path, index: &Index, alpha: &Path) {
+    let twine = std::env::var("WHARF_TEST_TWINE_6_0")
+        .expect("WHARF_TEST_TWINE_6_0 names a twine 6.0 (scripts/test installs it)");
+    let skipped = ok(
+        &run(
+            &twine,
+            root,
+            &[
+                "upload",
+                "--skip-existing",
+                "--repository-url",
+                &index.upload,
+                "-u",
+                "__token__",
+                "-p",
+                &index.token,
+                alpha.to_str().unwrap(),
+            ],
+        ),
+        "twine 6.0 upload --skip-existing",
+    );
+    assert!(
+        skipped.contains("Skipping alpha-1.0.0-py3-none-any.whl"),
+        "{skipped}"
+    );
 }
 
 /// pip installs with dependencies, skips a release whose Requires-Python excludes it, and
@@ -239,7 +270,7 @@ fn install_with_uv(root: &Path, index: &Index) {
     assert!(imported.contains("1.0.0"), "{imported}");
 }
 
-/// `uv publish` with a token.
+/// `uv publish` with a token; again with `--check-url`, the existing file is skipped.
 fn publish_with_uv(root: &Path, dists: &Path, index: &Index) {
     let delta = dist(dists, "delta", "0.1.0", &[]);
     ok(
@@ -262,4 +293,22 @@ fn publish_with_uv(root: &Path, dists: &Path, index: &Index) {
         "the simple page of delta",
     );
     assert!(page.contains("delta-0.1.0-py3-none-any.whl"), "{page}");
+    let again = ok(
+        &run(
+            "uv",
+            root,
+            &[
+                "publish",
+                "--publish-url",
+                &index.upload,
+                "--check-url",
+                &index.simple,
+                "--token",
+                &index.token,
+                delta.to_str().unwrap(),
+            ],
+        ),
+        "uv publish --check-url of an existing file",
+    );
+    assert!(again.contains("already exists, skipping"), "{again}");
 }
