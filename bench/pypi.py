@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""PyPI benchmark (issue 6): the simple page of a project with 1,000 files, HTML and PEP 691
+JSON, under load (16 connections, server pinned to core 0, wrk on core 1) — Wharf,
+pypiserver and devpi-server side by side in one run — and the peak memory of Wharf while it
+receives a 200 MiB wheel.
+
+Usage: python3 bench/pypi.py [--files 1000] [--seconds 10] [--upload-mib 200]
+Needs: a release build of Wharf, wrk (installed with apt when missing); pypiserver,
+devpi-server and devpi-client are installed from PyPI into target/bench-tools/pypi.
+Prints Markdown tables for bench/RESULTS.md.
+"""
+
+import argparse
+import base64
+import hashlib
+import http.client
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WHARF = os.path.join(ROOT, "target", "release", "wharf")
+TOOLS = os.path.join(ROOT, "target", "bench-tools", "pypi")
+PROJECT = "benchpkg"
+JSON = "application/vnd.pypi.simple.v1+json"
+BOUNDARY = "wharf-bench-boundary"
+
+
+def progress(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def tools():
+    if not os.path.exists(os.path.join(TOOLS, "bin", "devpi-server")):
+        subprocess.run([sys.executable, "-m", "venv", TOOLS], check=True)
+        subprocess.run([os.path.join(TOOLS, "bin", "pip"), "install", "-q", "pypiserver",
+                        "devpi-server", "devpi-client"], check=True)
+    if shutil.which("wrk") is None:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+
+
+def wheel(version, payload=b""):
+    """A small wheel of PROJECT `version` (with `payload` as an extra stored file)."""
+    dist = f"{PROJECT}-{version}.dist-info"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr(f"{PROJECT}/__init__.py", f"VERSION = {version!r}\n")
+        z.writestr(f"{dist}/METADATA", f"Metadata-Version: 2.1\nName: {PROJECT}\n"
+                   f"Version: {version}\nSummary: benchmark\nRequires-Python: >=3.8\n\n")
+        z.writestr(f"{dist}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        if payload:
+            z.writestr(f"{PROJECT}/payload.bin", payload, compress_type=zipfile.ZIP_STORED)
+    return out.getvalue()
+
+
+def filename(version):
+    return f"{PROJECT}-{version}-py3-none-any.whl"
+
+
+def versions(count):
+    return [f"1.{i // 100}.{i % 100}" for i in range(count)]
+
+
+def form_parts(version, size, sha256):
+    fields = {":action": "file_upload", "protocol_version": "1", "metadata_version": "2.1",
+              "name": PROJECT, "version": version, "filetype": "bdist_wheel",
+              "pyversion": "py3", "sha256_digest": sha256}
+    head = b"".join(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                    .encode() for k, v in fields.items())
+    head += (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"content\"; "
+             f"filename=\"{filename(version)}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+    tail = f"\r\n--{BOUNDARY}--\r\n".encode()
+    return head, tail, head.__len__() + size + len(tail)
+
+
+def upload(port, path, auth, version, data):
+    head, tail, length = form_parts(version, len(data), hashlib.sha256(data).hexdigest())
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("POST", path, body=head + data + tail, headers={
+        "Authorization": auth, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+        "Content-Length": str(length)})
+    response = conn.getresponse()
+    body = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"upload {version} to :{port}{path}: {response.status} {body[:200]!r}")
+
+
+def check_page(port, path, count, accept=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", path, headers={"Accept": accept} if accept else {})
+    response = conn.getresponse()
+    body = response.read().decode()
+    found = body.count(".whl")
+    if response.status != 200 or found < count:
+        raise RuntimeError(f":{port}{path}: {response.status} listing {found} of {count} files")
+    return response.getheader("Content-Type", "")
+
+
+def wrk(url, pid, seconds, accept=None):
+    subprocess.run(["taskset", "-apc", "0", str(pid)], check=True, capture_output=True)
+    header = ["-H", f"Accept: {accept}"] if accept else []
+    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c16", f"-d{seconds}s", "--latency",
+                          *header, url], check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    return rps, pct(50), pct(99)
+
+
+def start_wharf(work, name):
+    data = os.path.join(work, name)
+    port = free_port()
+    proc = subprocess.Popen([WHARF, "--data-dir", data, "serve", "--listen", f"127.0.0.1:{port}"],
+                            env=dict(os.environ, RUST_LOG="warn"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    subprocess.run([WHARF, "--data-dir", data, "user", "create", "bench", "--role", "admin"],
+                   input=b"bench-password", check=True, capture_output=True)
+    token = subprocess.run([WHARF, "--data-dir", data, "token", "create", "--user", "bench",
+                            "--scope", "admin"], check=True, capture_output=True).stdout.decode().strip()
+    return proc, port, f"Bearer {token}"
+
+
+def start_pypiserver(work, count):
+    packages = os.path.join(work, "pypiserver-packages")
+    os.makedirs(packages)
+    for v in versions(count):
+        with open(os.path.join(packages, filename(v)), "wb") as f:
+            f.write(wheel(v))
+    port = free_port()
+    proc = subprocess.Popen([os.path.join(TOOLS, "bin", "pypi-server"), "run", "-p", str(port),
+                             "-i", "127.0.0.1", "-a", ".", "-P", ".", packages],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc, port
+
+
+def start_devpi(work, count):
+    server_dir = os.path.join(work, "devpi")
+    bin_dir = os.path.join(TOOLS, "bin")
+    subprocess.run([os.path.join(bin_dir, "devpi-init"), "--serverdir", server_dir,
+                    "--root-passwd", "bench", "--no-root-pypi"], check=True, capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen([os.path.join(bin_dir, "devpi-server"), "--serverdir", server_dir,
+                             "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    client = os.path.join(work, "devpi-client")
+    devpi = [os.path.join(bin_dir, "devpi"), "--clientdir", client]
+    subprocess.run(devpi + ["use", f"http://127.0.0.1:{port}"], check=True, capture_output=True)
+    subprocess.run(devpi + ["login", "root", "--password", "bench"], check=True, capture_output=True)
+    subprocess.run(devpi + ["index", "-c", "dev", "bases="], check=True, capture_output=True)
+    auth = "Basic " + base64.b64encode(b"root:bench").decode()
+    for i, v in enumerate(versions(count)):
+        upload(port, "/root/dev/", auth, v, wheel(v))
+        if i % 100 == 99:
+            progress(f"devpi-server: {i + 1} files uploaded")
+    return proc, port
+
+
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def big_upload(work, mib):
+    """Uploads a wheel of about `mib` MiB to a fresh Wharf; returns its peak RSS and seconds."""
+    proc, port, auth = start_wharf(work, "wharf-big")
+    data = wheel("9.9.9", os.urandom(mib << 20))
+    start = time.perf_counter()
+    upload(port, "/pypi/main/", auth, "9.9.9", data)
+    seconds = time.perf_counter() - start
+    rss = peak_rss_mib(proc.pid)
+    proc.terminate()
+    proc.wait()
+    return len(data), rss, seconds
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--upload-mib", type=int, default=200)
+    args = parser.parse_args()
+    if not os.path.exists(WHARF):
+        sys.exit("build first: cargo build --release")
+    tools()
+    work = tempfile.mkdtemp(prefix="wharf-pypi-bench-")
+    rows = []
+
+    progress("Wharf: uploading")
+    proc, port, auth = start_wharf(work, "wharf")
+    for v in versions(args.files):
+        upload(port, "/pypi/main/", auth, v, wheel(v))
+    page = f"http://127.0.0.1:{port}/pypi/main/simple/{PROJECT}/"
+    check_page(port, f"/pypi/main/simple/{PROJECT}/", args.files)
+    check_page(port, f"/pypi/main/simple/{PROJECT}/", args.files, JSON)
+    progress("Wharf: load")
+    rows.append(("Wharf", "HTML", *wrk(page, proc.pid, args.seconds)))
+    rows.append(("Wharf", "JSON", *wrk(page, proc.pid, args.seconds, JSON)))
+    proc.terminate()
+    proc.wait()
+
+    progress("pypiserver")
+    proc, port = start_pypiserver(work, args.files)
+    check_page(port, f"/simple/{PROJECT}/", args.files)
+    rows.append(("pypiserver", "HTML", *wrk(f"http://127.0.0.1:{port}/simple/{PROJECT}/", proc.pid, args.seconds)))
+    proc.terminate()
+    proc.wait()
+
+    progress("devpi-server: uploading")
+    proc, port = start_devpi(work, args.files)
+    path = f"/root/dev/+simple/{PROJECT}/"
+    check_page(port, path, args.files)
+    json_type = check_page(port, path, args.files, JSON)
+    devpi_json = "JSON" if "json" in json_type else f"JSON asked, {json_type} served"
+    rows.append(("devpi-server", "HTML", *wrk(f"http://127.0.0.1:{port}{path}", proc.pid, args.seconds)))
+    rows.append(("devpi-server", devpi_json,
+                 *wrk(f"http://127.0.0.1:{port}{path}", proc.pid, args.seconds, JSON)))
+    proc.terminate()
+    proc.wait()
+
+    print(f"| simple page, {args.files} files, 16 connections | form | req/s | p50 | p99 |")
+    print("|---|---|---|---|---|")
+    for name, form, rps, p50, p99 in rows:
+        print(f"| {name} | {form} | {rps:.0f} | {p50:.2f} ms | {p99:.2f} ms |")
+    by = {(n, f.split(",")[0]): r for n, f, r, _, _ in rows}
+    print(f"\nWharf HTML / pypiserver HTML: {by[('Wharf', 'HTML')] / by[('pypiserver', 'HTML')]:.1f}x (target >= 10x)")
+    for form in ("HTML", "JSON"):
+        devpi = next(r for n, f, r, _, _ in rows if n == "devpi-server" and f.startswith(form))
+        print(f"Wharf {form} / devpi-server {form}: {by[('Wharf', form)] / devpi:.1f}x (target >= 20x)")
+
+    progress("Wharf: large upload")
+    size, rss, seconds = big_upload(work, args.upload_mib)
+    print(f"\nUpload of a {size / 2**20:.0f} MiB wheel: {seconds:.2f} s, Wharf peak RSS (VmHWM) "
+          f"{rss:.1f} MiB (target < 64 MiB)")
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
