@@ -77,28 +77,34 @@ def wheel(version, payload=b""):
     return out.getvalue()
 
 
-def filename(version):
-    return f"{PROJECT}-{version}-py3-none-any.whl"
+TAGS = [f"cp3{minor}-cp3{minor}-{platform}" for minor in range(8, 13)
+        for platform in ("manylinux_2_17_x86_64", "win_amd64")]
 
 
-def versions(count):
-    return [f"1.{i // 100}.{i % 100}" for i in range(count)]
+def filename(version, tag="py3-none-any"):
+    return f"{PROJECT}-{version}-{tag}.whl"
 
 
-def form_parts(version, size, sha256):
+def releases(count):
+    """`count` files as (version, tag): ten platform wheels per release, as real projects
+    with binary wheels have (and as devpi-server can be loaded with in minutes)."""
+    return [(f"1.{i // 10 // 100}.{i // 10 % 100}", TAGS[i % 10]) for i in range(count)]
+
+
+def form_parts(version, tag, size, sha256):
     fields = {":action": "file_upload", "protocol_version": "1", "metadata_version": "2.1",
               "name": PROJECT, "version": version, "filetype": "bdist_wheel",
               "pyversion": "py3", "sha256_digest": sha256}
     head = b"".join(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
                     .encode() for k, v in fields.items())
     head += (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"content\"; "
-             f"filename=\"{filename(version)}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+             f"filename=\"{filename(version, tag)}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
     return head, tail, head.__len__() + size + len(tail)
 
 
-def upload(port, path, auth, version, data):
-    head, tail, length = form_parts(version, len(data), hashlib.sha256(data).hexdigest())
+def upload(port, path, auth, version, data, tag="py3-none-any"):
+    head, tail, length = form_parts(version, tag, len(data), hashlib.sha256(data).hexdigest())
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     conn.request("POST", path, body=head + data + tail, headers={
         "Authorization": auth, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
@@ -151,8 +157,8 @@ def start_wharf(work, name):
 def start_pypiserver(work, count):
     packages = os.path.join(work, "pypiserver-packages")
     os.makedirs(packages)
-    for v in versions(count):
-        with open(os.path.join(packages, filename(v)), "wb") as f:
+    for v, tag in releases(count):
+        with open(os.path.join(packages, filename(v, tag)), "wb") as f:
             f.write(wheel(v))
     port = free_port()
     proc = subprocess.Popen([os.path.join(TOOLS, "bin", "pypi-server"), "run", "-p", str(port),
@@ -178,8 +184,8 @@ def start_devpi(work, count):
     subprocess.run(devpi + ["login", "root", "--password", "bench"], check=True, capture_output=True)
     subprocess.run(devpi + ["index", "-c", "dev", "bases="], check=True, capture_output=True)
     auth = "Basic " + base64.b64encode(b"root:bench").decode()
-    for i, v in enumerate(versions(count)):
-        upload(port, "/root/dev/", auth, v, wheel(v))
+    for i, (v, tag) in enumerate(releases(count)):
+        upload(port, "/root/dev/", auth, v, wheel(v), tag)
         if i % 100 == 99:
             progress(f"devpi-server: {i + 1} files uploaded")
     return proc, port
@@ -220,8 +226,8 @@ def main():
 
     progress("Wharf: uploading")
     proc, port, auth = start_wharf(work, "wharf")
-    for v in versions(args.files):
-        upload(port, "/pypi/main/", auth, v, wheel(v))
+    for v, tag in releases(args.files):
+        upload(port, "/pypi/main/", auth, v, wheel(v), tag)
     page = f"http://127.0.0.1:{port}/pypi/main/simple/{PROJECT}/"
     check_page(port, f"/pypi/main/simple/{PROJECT}/", args.files)
     check_page(port, f"/pypi/main/simple/{PROJECT}/", args.files, JSON)

@@ -1,7 +1,8 @@
 //! The state every handler shares: the metadata store, the blob store and server settings.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use wharf_core::blob::{BlobStore, StageOptions, StagedBlob};
 use wharf_core::model::{RepoKind, Repository};
@@ -73,7 +74,17 @@ pub struct AppState {
     pub formats: Arc<[FormatInfo]>,
     /// Upstream access of proxy repositories.
     pub upstream: crate::upstream::Upstream,
+    /// Recently read repository definitions, by format and name.
+    repositories: Arc<Mutex<RepositoryCache>>,
 }
+
+/// Repository definitions by format and name, with when they were read.
+type RepositoryCache = HashMap<(String, String), (Repository, Instant)>;
+
+/// How long a repository definition read from the database is used without reading it again.
+/// Another instance's change to a repository (policy, deletion) is seen within this time; this
+/// instance's own changes at once.
+const REPOSITORY_TTL: Duration = Duration::from_secs(1);
 
 impl AppState {
     /// Builds the state.
@@ -87,6 +98,7 @@ impl AppState {
             store,
             blobs,
             upstream: crate::upstream::Upstream::new(config.upstream_timeout),
+            repositories: Arc::default(),
             config: Arc::new(config),
             formats: formats
                 .iter()
@@ -111,10 +123,34 @@ impl AppState {
     /// # Errors
     /// [`Error::NotFound`] when there is none.
     pub async fn repository(&self, format: &str, name: &str) -> Result<Repository> {
-        self.store
+        let key = (format.to_owned(), name.to_owned());
+        if let Some((repo, read)) = self.cached_repositories().get(&key)
+            && read.elapsed() < REPOSITORY_TTL
+        {
+            return Ok(repo.clone());
+        }
+        let repo = self
+            .store
             .repository(format, name)
             .await?
-            .ok_or_else(|| Error::not_found(format!("{format} repository {name} not found")))
+            .ok_or_else(|| Error::not_found(format!("{format} repository {name} not found")))?;
+        let mut cached = self.cached_repositories();
+        if cached.len() > 10_000 {
+            cached.clear();
+        }
+        cached.insert(key, (repo.clone(), Instant::now()));
+        Ok(repo)
+    }
+
+    /// Drops the cached repository definitions, after this instance changed one.
+    pub fn forget_repositories(&self) {
+        self.cached_repositories().clear();
+    }
+
+    fn cached_repositories(&self) -> std::sync::MutexGuard<'_, RepositoryCache> {
+        self.repositories
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The URL clients reach this server at: `server.public_url` when set, else the scheme

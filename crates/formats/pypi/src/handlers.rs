@@ -16,6 +16,7 @@ use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::auth::authenticate;
 use wharf_server::body::{Download, not_modified, serve_blob};
+use wharf_server::compress::{self, accepts_gzip};
 use wharf_server::groups::hosted_target;
 use wharf_server::query::parse_query;
 use wharf_server::render_cache::{RenderCache, Rendered};
@@ -278,7 +279,8 @@ struct PageRequest<'a> {
 }
 
 /// `GET /simple/{project}/`: a project's files; other spellings redirect to the normal form.
-/// Hosted pages are rendered once per change of the project and answer `If-None-Match`.
+/// Hosted pages are rendered (and gzipped, for clients that accept it) once per change of
+/// the project, and answer `If-None-Match`.
 async fn simple_project(req: &PageRequest<'_>, project: &str) -> Result<Response> {
     let normalized = normalize(project);
     if normalized != project {
@@ -306,16 +308,26 @@ async fn simple_project(req: &PageRequest<'_>, project: &str) -> Result<Response
         .await?
         .ok_or_else(missing)?;
     let tag = package.content_tag();
-    let etag = format!("\"{tag}.{}\"", if json { 'j' } else { 'h' });
+    let gzip = accepts_gzip(req.headers);
+    let etag = format!(
+        "\"{tag}.{}{}\"",
+        if json { 'j' } else { 'h' },
+        if gzip { ".gz" } else { "" }
+    );
     if not_modified(req.headers, &etag, None) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    let key = format!("{}|{json}|{base}", package.id);
+    let key = format!("{}|{json}|{gzip}|{base}", package.id);
     let body = if let Some(hit) = req.cache.get(&key, &tag) {
         hit.body
     } else {
         let files = sources::hosted_files(req.state, &shown, &package, &normalized).await?;
-        let body = Bytes::from(render(json, &normalized, &files));
+        let text = render(json, &normalized, &files);
+        let body = if gzip {
+            compress::gzip(text.as_bytes())
+        } else {
+            Bytes::from(text)
+        };
         req.cache.put(
             key,
             Rendered {
@@ -327,8 +339,16 @@ async fn simple_project(req: &PageRequest<'_>, project: &str) -> Result<Response
         body
     };
     let mut response = page(json, body);
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&etag) {
-        response.headers_mut().insert(header::ETAG, value);
+        headers.insert(header::ETAG, value);
+    }
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     Ok(response)
 }

@@ -126,6 +126,7 @@ pub async fn update_repository(
         repo.policy.anonymous_read = v;
     }
     state.store.update_policy(repo.id, &repo.policy).await?;
+    state.forget_repositories();
     Ok(Json(RepositoryView::from(&repo)))
 }
 
@@ -141,5 +142,6 @@ pub async fn delete_repository(
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
     let repo = state.repository(&format, &name).await?;
     state.store.delete_repository(repo.id).await?;
+    state.forget_repositories();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -29,7 +29,7 @@ async fn simple_pages_in_html_and_json_with_pep_658_and_700() {
         .await;
     assert_eq!(json.status, 200);
     assert_eq!(json.header("content-type"), Some(JSON));
-    assert_eq!(json.header("vary"), Some("Accept"));
+    assert_eq!(json.header("vary"), Some("Accept, Accept-Encoding"));
     let mut doc = json.json();
     for f in doc["files"].as_array_mut().unwrap() {
         f["upload-time"] = "[time]".into();
@@ -232,5 +232,41 @@ async fn project_pages_answer_if_none_match_until_the_project_changes() {
     assert_eq!(changed.status, 200);
     assert!(changed.text().contains("cached-1.1-py3-none-any.whl"));
     assert_ne!(changed.header("etag"), Some(etag.as_str()));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn project_pages_are_gzipped_for_clients_that_accept_it() {
+    use std::io::Read as _;
+    let app = TestApp::new().await;
+    upload_wheel(&app, "zipped", "1.0", "").await;
+    for accept in ["text/html", JSON] {
+        let plain = app
+            .request(
+                Method::GET,
+                "/pypi/main/simple/zipped/",
+                &[("accept", accept)],
+                "",
+            )
+            .await;
+        let packed = app
+            .request(
+                Method::GET,
+                "/pypi/main/simple/zipped/",
+                &[("accept", accept), ("accept-encoding", "gzip, deflate")],
+                "",
+            )
+            .await;
+        assert_eq!(packed.status, 200);
+        assert_eq!(packed.header("content-encoding"), Some("gzip"));
+        assert_eq!(packed.header("vary"), Some("Accept, Accept-Encoding"));
+        assert_eq!(plain.header("content-encoding"), None);
+        assert_ne!(plain.header("etag"), packed.header("etag"));
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&packed.body[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, plain.text(), "{accept}");
+    }
     app.finish().await;
 }
