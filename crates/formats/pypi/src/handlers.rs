@@ -318,7 +318,14 @@ async fn simple_project(req: &PageRequest<'_>, project: &str) -> Result<Response
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
     let key = format!("{}|{json}|{gzip}|{base}", package.id);
-    let body = if let Some(hit) = req.cache.get(&key, &tag) {
+    let mut hit = req.cache.get(&key, &tag);
+    let mut _flight = None;
+    if hit.is_none() {
+        // One request renders a changed page; the others wait for it, then read the cache.
+        _flight = Some(req.state.upstream.flight(format!("render:{key}")).await);
+        hit = req.cache.get(&key, &tag);
+    }
+    let body = if let Some(hit) = hit {
         hit.body
     } else {
         let files = sources::hosted_files(req.state, &shown, &package, &normalized).await?;

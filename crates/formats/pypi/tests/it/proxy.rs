@@ -120,6 +120,13 @@ async fn a_proxy_rewrites_upstream_pages_and_caches_files_for_ever() {
         .get(&format!("/pypi/pypi-proxy/files/up/1.0/{file}"))
         .await;
     assert_eq!(cached.status, 200, "cached files need no upstream");
+    unknown_projects_fail_and_proxies_are_read_only(&app).await;
+    app.finish().await;
+    upstream.finish().await;
+}
+
+/// With the upstream down, an uncached project is a 502; an upload to a proxy is refused.
+async fn unknown_projects_fail_and_proxies_are_read_only(app: &TestApp) {
     let unknown = app.get("/pypi/pypi-proxy/simple/never-seen/").await;
     assert_eq!(unknown.status, 502, "{}", unknown.text());
     let auth = format!("Bearer {}", app.admin_token);
@@ -143,8 +150,6 @@ async fn a_proxy_rewrites_upstream_pages_and_caches_files_for_ever() {
         )
         .await;
     assert_eq!(read_only.status, 400, "{}", read_only.text());
-    app.finish().await;
-    upstream.finish().await;
 }
 
 #[tokio::test]
@@ -153,7 +158,9 @@ async fn a_proxy_refuses_a_file_whose_hash_does_not_match_the_page() {
     upload_wheel(&upstream, "up", "1.0", "").await;
     let lying = upstream.router.clone().layer(axum::middleware::from_fn(
         |req: axum::extract::Request, next: axum::middleware::Next| async move {
-            let tamper = req.uri().path().ends_with(".whl");
+            let tamper = std::path::Path::new(req.uri().path())
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("whl"));
             let response = next.run(req).await;
             if tamper {
                 axum::response::IntoResponse::into_response("not the wheel")
