@@ -255,6 +255,25 @@ impl Served {
     }
 }
 
+impl Served {
+    /// Serves `router`, but answers every request whose path `tampered` selects with other
+    /// bytes than the real ones (how proxy tests prove upstream artifacts are verified).
+    pub async fn tampering(router: Router, tampered: fn(&str) -> bool) -> Self {
+        let router = router.layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                let lie = tampered(req.uri().path());
+                let response = next.run(req).await;
+                if lie {
+                    axum::response::IntoResponse::into_response("not the real bytes")
+                } else {
+                    response
+                }
+            },
+        ));
+        Self::start(router).await
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         self.stop();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use wharf_test_support::WharfProcess;
 
 use crate::bin;
-use crate::python::{dist, ok, run, twine_upload, uv_build, venv};
+use crate::python::{dist, ok, python_says, run, twine_upload, uv_build, uv_install, venv};
 
 /// The server, an admin token, and its upload and index URLs.
 struct Index {
@@ -125,17 +125,9 @@ fn install_with_pip(root: &Path, index: &Index, alpha: &Path) {
         ),
         "pip install",
     );
-    let python = env.join("bin/python");
-    let imported = ok(
-        &run(
-            python.to_str().unwrap(),
-            root,
-            &[
-                "-c",
-                "import alpha, beta_pkg, gamma, epsilon; print(alpha.VERSION, beta_pkg.VERSION, gamma.VERSION, epsilon.VERSION)",
-            ],
-        ),
-        "import",
+    let imported = python_says(
+        &env,
+        "import alpha, beta_pkg, gamma, epsilon; print(alpha.VERSION, beta_pkg.VERSION, gamma.VERSION, epsilon.VERSION)",
     );
     assert!(
         imported.contains("1.0.0 1.0.0 1.0.0 0.3.0"),
@@ -224,49 +216,13 @@ fn pip_install_version(root: &Path, env: &Path, index: &Index, spec: &str) -> St
         ),
         &format!("pip install {spec}"),
     );
-    let python = env.join("bin/python");
-    ok(
-        &run(
-            python.to_str().unwrap(),
-            root,
-            &["-c", "import alpha; print(alpha.VERSION, end='')"],
-        ),
-        "import alpha",
-    )
+    python_says(env, "import alpha; print(alpha.VERSION, end='')")
 }
 
 /// `uv pip install` into a fresh uv environment.
 fn install_with_uv(root: &Path, index: &Index) {
-    let env = root.join("uv-env");
-    ok(
-        &run("uv", root, &["venv", env.to_str().unwrap()]),
-        "uv venv",
-    );
-    let python = env.join("bin/python");
-    ok(
-        &run(
-            "uv",
-            root,
-            &[
-                "pip",
-                "install",
-                "--python",
-                python.to_str().unwrap(),
-                "--index-url",
-                &index.simple,
-                "beta-pkg",
-            ],
-        ),
-        "uv pip install",
-    );
-    let imported = ok(
-        &run(
-            python.to_str().unwrap(),
-            root,
-            &["-c", "import alpha, beta_pkg; print(alpha.VERSION)"],
-        ),
-        "import after uv",
-    );
+    let env = uv_install(root, "uv-env", &index.simple, &["beta-pkg"]);
+    let imported = python_says(&env, "import alpha, beta_pkg; print(alpha.VERSION)");
     assert!(imported.contains("1.0.0"), "{imported}");
 }
 

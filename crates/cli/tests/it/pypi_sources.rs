@@ -7,7 +7,7 @@ use std::path::Path;
 use wharf_test_support::WharfProcess;
 
 use crate::bin;
-use crate::python::{dist, ok, run, twine_upload, venv};
+use crate::python::{dist, ok, python_says, run, twine_upload, uv_install, venv};
 
 /// Starts a Wharf with an admin token and uploads `(name, version, extra)` distributions to
 /// its `main` repository.
@@ -31,11 +31,6 @@ fn index_with(root: &Path, name: &str, dists: &[(&str, &str, &[&str])]) -> (Whar
         "twine upload",
     );
     (server, token)
-}
-
-fn python_says(env: &Path, code: &str) -> String {
-    let python = env.join("bin/python");
-    ok(&run(python.to_str().unwrap(), env, &["-c", code]), code)
 }
 
 #[test]
@@ -98,30 +93,8 @@ fn pip_and_uv_install_through_a_proxy_of_a_second_wharf_and_a_group() {
     let said = python_says(&env, "import alpha, beta_pkg; print(beta_pkg.VERSION)");
     assert!(said.contains("1.0.0"), "{said}");
 
-    let env = root.join("through-group");
-    ok(
-        &run("uv", root, &["venv", env.to_str().unwrap()]),
-        "uv venv",
-    );
     let group = format!("{}/pypi/all/simple/", local.base_url);
-    let python = env.join("bin/python");
-    ok(
-        &run(
-            "uv",
-            root,
-            &[
-                "pip",
-                "install",
-                "--python",
-                python.to_str().unwrap(),
-                "--index-url",
-                &group,
-                "inhouse",
-                "shared",
-            ],
-        ),
-        "uv pip install through the group",
-    );
+    let env = uv_install(root, "through-group", &group, &["inhouse", "shared"]);
     let said = python_says(
         &env,
         "import alpha, beta_pkg, inhouse, shared; print(shared.VERSION)",

@@ -111,3 +111,34 @@ pub(crate) fn twine_upload(root: &Path, url: &str, token: &str, files: &[&Path])
     args.extend(files.iter().map(|f| f.to_str().unwrap()));
     run("twine", root, &args)
 }
+
+/// A fresh uv environment `root/name` with `packages` installed by `uv pip install` from
+/// `index`.
+pub(crate) fn uv_install(root: &Path, name: &str, index: &str, packages: &[&str]) -> PathBuf {
+    let env = root.join(name);
+    ok(
+        &run("uv", root, &["venv", env.to_str().unwrap()]),
+        "uv venv",
+    );
+    let python = env.join("bin/python");
+    let mut args = vec![
+        "pip",
+        "install",
+        "--python",
+        python.to_str().unwrap(),
+        "--index-url",
+        index,
+    ];
+    args.extend_from_slice(packages);
+    ok(
+        &run("uv", root, &args),
+        &format!("uv pip install from {index}"),
+    );
+    env
+}
+
+/// What the environment's Python prints for `code`.
+pub(crate) fn python_says(env: &Path, code: &str) -> String {
+    let python = env.join("bin/python");
+    ok(&run(python.to_str().unwrap(), env, &["-c", code]), code)
+}

@@ -3,6 +3,7 @@
 
 mod blobs;
 mod packages;
+mod reads;
 mod repositories;
 mod users;
 

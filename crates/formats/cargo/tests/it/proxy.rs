@@ -1,7 +1,5 @@
 use std::time::Duration;
 
-use axum::extract::Request;
-use axum::middleware::{self, Next};
 use http::Method;
 use serde_json::json;
 use wharf_test_support::{Served, TestApp};
@@ -136,20 +134,8 @@ async fn a_proxy_serves_the_upstream_index_and_caches_crates_for_ever() {
 async fn a_proxy_refuses_a_crate_whose_checksum_does_not_match_the_index() {
     let upstream = TestApp::new().await;
     publish(&upstream, "main", "up", "1.0.0").await;
-    let lying =
-        upstream
-            .router
-            .clone()
-            .layer(middleware::from_fn(|req: Request, next: Next| async move {
-                let tamper = req.uri().path().ends_with("/download");
-                let response = next.run(req).await;
-                if tamper {
-                    axum::response::IntoResponse::into_response("not the crate")
-                } else {
-                    response
-                }
-            }));
-    let served = Served::start(lying).await;
+    let served =
+        Served::tampering(upstream.router.clone(), |path| path.ends_with("/download")).await;
     let app = TestApp::new().await;
     create(&app, json!({"name": "crates", "format": "cargo", "kind": "proxy", "upstream": format!("{}/cargo/main/index", served.url)})).await;
     let r = app

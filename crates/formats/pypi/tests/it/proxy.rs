@@ -156,20 +156,12 @@ async fn unknown_projects_fail_and_proxies_are_read_only(app: &TestApp) {
 async fn a_proxy_refuses_a_file_whose_hash_does_not_match_the_page() {
     let upstream = TestApp::new().await;
     upload_wheel(&upstream, "up", "1.0", "").await;
-    let lying = upstream.router.clone().layer(axum::middleware::from_fn(
-        |req: axum::extract::Request, next: axum::middleware::Next| async move {
-            let tamper = std::path::Path::new(req.uri().path())
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("whl"));
-            let response = next.run(req).await;
-            if tamper {
-                axum::response::IntoResponse::into_response("not the wheel")
-            } else {
-                response
-            }
-        },
-    ));
-    let served = Served::start(lying).await;
+    let served = Served::tampering(upstream.router.clone(), |path| {
+        std::path::Path::new(path)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("whl"))
+    })
+    .await;
     let app = TestApp::new().await;
     create(&app, json!({"name": "p", "format": "pypi", "kind": "proxy", "upstream": format!("{}/pypi/main/simple", served.url)})).await;
     let r = app
