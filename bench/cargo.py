@@ -16,7 +16,6 @@ import http.cookiejar
 import io
 import json
 import os
-import re
 import shutil
 import statistics
 import struct
@@ -28,7 +27,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import free_port, wait_port  # noqa: E402
+from common import free_port, wait_port, wrk  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WHARF = os.path.join(ROOT, "target", "release", "wharf")
@@ -76,20 +75,6 @@ def publish_all(port, path, token, count):
         if response.status != 200:
             raise RuntimeError(f"publish {i} answered {response.status}")
     return times
-
-
-def wrk(url, pid, seconds):
-    if shutil.which("wrk") is None:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-    subprocess.run(["taskset", "-apc", "0", str(pid)], check=True, capture_output=True)
-    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", url],
-                         check=True, capture_output=True, text=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    def pct(p):
-        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-    return rps, pct(50), pct(99), out
 
 
 def check_index(port, path, count):

@@ -17,7 +17,6 @@ import hashlib
 import http.client
 import io
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import time
 import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import free_port, wait_port  # noqa: E402
+from common import free_port, wait_port, wrk  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WHARF = os.path.join(ROOT, "target", "release", "wharf")
@@ -45,8 +44,6 @@ def tools():
         subprocess.run([sys.executable, "-m", "venv", TOOLS], check=True)
         subprocess.run([os.path.join(TOOLS, "bin", "pip"), "install", "-q", "pypiserver",
                         "devpi-server", "devpi-client"], check=True)
-    if shutil.which("wrk") is None:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
 
 
 def wheel(version, payload=b""):
@@ -112,22 +109,14 @@ def check_page(port, path, count, accept=None):
     return response.getheader("Content-Type", "")
 
 
-def wrk(url, pid, seconds, accept=None, gzip=True):
+def load(url, pid, seconds, accept=None, gzip=True):
     """Loads `url` as pip does (`Accept-Encoding: gzip, deflate`) or, with `gzip=False`, asking
     for the identity encoding, after one request that warms the server's caches."""
-    subprocess.run(["taskset", "-apc", "0", str(pid)], check=True, capture_output=True)
-    header = ["-H", f"Accept: {accept}"] if accept else []
-    header += ["-H", "Accept-Encoding: gzip, deflate" if gzip else "Accept-Encoding: identity"]
-    subprocess.run(["curl", "-s", "-o", "/dev/null", *header, url], check=True)
-    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c16", f"-d{seconds}s", "--latency",
-                          *header, url], check=True, capture_output=True, text=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-    def pct(p):
-        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-    return rps, pct(50), pct(99)
+    headers = [f"Accept: {accept}"] if accept else []
+    headers.append("Accept-Encoding: gzip, deflate" if gzip else "Accept-Encoding: identity")
+    warm = [arg for h in headers for arg in ("-H", h)]
+    subprocess.run(["curl", "-sf", "-o", "/dev/null", *warm, url], check=True)
+    return wrk(url, pid, seconds, headers)[:3]
 
 
 def start_wharf(work, name):
@@ -222,17 +211,17 @@ def main():
     check_page(port, f"/pypi/main/simple/{PROJECT}/", args.files)
     check_page(port, f"/pypi/main/simple/{PROJECT}/", args.files, JSON)
     progress("Wharf: load")
-    rows.append(("Wharf", "HTML", *wrk(page, proc.pid, args.seconds)))
-    rows.append(("Wharf", "JSON", *wrk(page, proc.pid, args.seconds, JSON)))
-    rows.append(("Wharf", "HTML, identity", *wrk(page, proc.pid, args.seconds, gzip=False)))
-    rows.append(("Wharf", "JSON, identity", *wrk(page, proc.pid, args.seconds, JSON, gzip=False)))
+    rows.append(("Wharf", "HTML", *load(page, proc.pid, args.seconds)))
+    rows.append(("Wharf", "JSON", *load(page, proc.pid, args.seconds, JSON)))
+    rows.append(("Wharf", "HTML, identity", *load(page, proc.pid, args.seconds, gzip=False)))
+    rows.append(("Wharf", "JSON, identity", *load(page, proc.pid, args.seconds, JSON, gzip=False)))
     proc.terminate()
     proc.wait()
 
     progress("pypiserver")
     proc, port = start_pypiserver(work, args.files)
     check_page(port, f"/simple/{PROJECT}/", args.files)
-    rows.append(("pypiserver", "HTML", *wrk(f"http://127.0.0.1:{port}/simple/{PROJECT}/", proc.pid, args.seconds)))
+    rows.append(("pypiserver", "HTML", *load(f"http://127.0.0.1:{port}/simple/{PROJECT}/", proc.pid, args.seconds)))
     proc.terminate()
     proc.wait()
 
@@ -242,9 +231,9 @@ def main():
     check_page(port, path, args.files)
     json_type = check_page(port, path, args.files, JSON)
     devpi_json = "JSON" if "json" in json_type else f"JSON asked, {json_type} served"
-    rows.append(("devpi-server", "HTML", *wrk(f"http://127.0.0.1:{port}{path}", proc.pid, args.seconds)))
+    rows.append(("devpi-server", "HTML", *load(f"http://127.0.0.1:{port}{path}", proc.pid, args.seconds)))
     rows.append(("devpi-server", devpi_json,
-                 *wrk(f"http://127.0.0.1:{port}{path}", proc.pid, args.seconds, JSON)))
+                 *load(f"http://127.0.0.1:{port}{path}", proc.pid, args.seconds, JSON)))
     proc.terminate()
     proc.wait()
 

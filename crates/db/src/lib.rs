@@ -9,6 +9,7 @@
 mod blobs;
 mod error;
 mod leases;
+mod package_cache;
 mod packages;
 mod publish_tx;
 mod repositories;
@@ -17,6 +18,7 @@ mod upstream_cache;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,6 +28,7 @@ use wharf_core::store::MetadataStore;
 use wharf_core::{Error, Result};
 
 use error::db_err;
+use package_cache::PackageCache;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -63,6 +66,8 @@ pub struct Db {
     engine: Engine,
     write: AnyPool,
     read: AnyPool,
+    /// Package rows cached in this process (SQLite only; see [`package_cache`]).
+    packages: Option<Arc<PackageCache>>,
 }
 
 impl Db {
@@ -96,6 +101,7 @@ impl Db {
                     engine,
                     write: pool.clone(),
                     read: pool,
+                    packages: None,
                 })
             }
             Engine::Sqlite => {
@@ -115,6 +121,7 @@ impl Db {
                     engine,
                     write,
                     read,
+                    packages: Some(Arc::default()),
                 })
             }
         }

@@ -10,6 +10,7 @@ use wharf_core::time::Timestamp;
 
 use crate::Db;
 use crate::error::db_err;
+use crate::package_cache::{self, PackageCache};
 use crate::publish_tx::{Publish, bump_revision, property_table, upsert_property};
 use crate::rows::{self, BLOB_COLUMNS, FILE_COLUMNS, PACKAGE_COLUMNS};
 
@@ -36,11 +37,46 @@ async fn prune_empty(
     Ok(())
 }
 
+impl Db {
+    /// A package looked up by `sql` (`$1` repository, `$2` name), through the package cache
+    /// where there is one.
+    async fn cached_package(&self, sql: &str, key: package_cache::Key) -> Result<Option<Package>> {
+        let cache = self.packages.as_deref();
+        if let Some(hit) = cache.and_then(|c| c.get(&key)) {
+            return Ok(hit.0);
+        }
+        let generation = cache.map(PackageCache::generation);
+        let package = sqlx::query(sql)
+            .bind(key.0)
+            .bind(&key.2)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?
+            .as_ref()
+            .map(rows::package)
+            .transpose()?;
+        if let (Some(cache), Some(generation)) = (cache, generation) {
+            cache.put(generation, key, package.clone());
+        }
+        Ok(package)
+    }
+
+    /// Called after every committed write that can change a package row.
+    pub(crate) fn packages_changed(&self) {
+        if let Some(cache) = &self.packages {
+            cache.changed();
+        }
+    }
+}
+
 #[async_trait]
 impl PackageStore for Db {
     async fn begin_publish(&self) -> Result<Box<dyn PublishTx>> {
         let tx = self.write.begin().await.map_err(db_err)?;
-        Ok(Box::new(Publish { tx }))
+        Ok(Box::new(Publish {
+            tx,
+            db: self.clone(),
+        }))
     }
 
     async fn list_packages(
@@ -65,17 +101,11 @@ impl PackageStore for Db {
     }
 
     async fn package(&self, repository_id: i64, name: &str) -> Result<Option<Package>> {
-        sqlx::query(&format!(
+        let sql = format!(
             "SELECT {PACKAGE_COLUMNS} FROM packages WHERE repository_id = $1 AND lower_name = $2"
-        ))
-        .bind(repository_id)
-        .bind(name.to_lowercase())
-        .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?
-        .as_ref()
-        .map(rows::package)
-        .transpose()
+        );
+        self.cached_package(&sql, (repository_id, false, name.to_lowercase()))
+            .await
     }
 
     async fn package_by_canonical(
@@ -83,18 +113,12 @@ impl PackageStore for Db {
         repository_id: i64,
         canonical: &str,
     ) -> Result<Option<Package>> {
-        sqlx::query(&format!(
+        let sql = format!(
             "SELECT {PACKAGE_COLUMNS} FROM packages \
              WHERE repository_id = $1 AND canonical_name = $2"
-        ))
-        .bind(repository_id)
-        .bind(canonical)
-        .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?
-        .as_ref()
-        .map(rows::package)
-        .transpose()
+        );
+        self.cached_package(&sql, (repository_id, true, canonical.to_owned()))
+            .await
     }
 
     async fn versions_with_properties(
@@ -324,6 +348,7 @@ impl PackageStore for Db {
         bump_revision(&mut tx, PropertyOwner::Package(package_id)).await?;
         prune_empty(&mut tx, Some(version_id), package_id).await?;
         tx.commit().await.map_err(db_err)?;
+        self.packages_changed();
         Ok(true)
     }
 
@@ -341,6 +366,7 @@ impl PackageStore for Db {
         bump_revision(&mut tx, PropertyOwner::Package(package_id)).await?;
         prune_empty(&mut tx, None, package_id).await?;
         tx.commit().await.map_err(db_err)?;
+        self.packages_changed();
         Ok(true)
     }
 
@@ -350,6 +376,7 @@ impl PackageStore for Db {
             .execute(&self.write)
             .await
             .map_err(db_err)?;
+        self.packages_changed();
         Ok(done.rows_affected() == 1)
     }
 
@@ -383,7 +410,9 @@ impl PackageStore for Db {
             .await
             .map_err(db_err)?;
         bump_revision(&mut tx, owner).await?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        self.packages_changed();
+        Ok(())
     }
 
     async fn delete_property(&self, owner: PropertyOwner, name: &str) -> Result<bool> {
@@ -399,6 +428,7 @@ impl PackageStore for Db {
         .map_err(db_err)?;
         bump_revision(&mut tx, owner).await?;
         tx.commit().await.map_err(db_err)?;
+        self.packages_changed();
         Ok(done.rows_affected() == 1)
     }
 }

@@ -13,6 +13,8 @@ use crate::error::db_err;
 /// A publish in progress: one database transaction.
 pub(crate) struct Publish {
     pub(crate) tx: Transaction<'static, Any>,
+    /// The store, told once the publish is committed.
+    pub(crate) db: crate::Db,
 }
 
 pub(crate) fn property_table(owner: PropertyOwner) -> (&'static str, i64) {
@@ -197,6 +199,8 @@ impl PublishTx for Publish {
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
-        self.tx.commit().await.map_err(db_err)
+        self.tx.commit().await.map_err(db_err)?;
+        self.db.packages_changed();
+        Ok(())
     }
 }

@@ -86,6 +86,7 @@ impl RepositoryStore for Db {
             .execute(&self.write)
             .await
             .map_err(db_err)?;
+        self.packages_changed();
         Ok(done.rows_affected() == 1)
     }
 }
