@@ -42,7 +42,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Optio
         if secret.starts_with(TOKEN_PREFIX) {
             return token(state, secret).await.map(Some);
         }
-        return password(state, user, secret).await.map(Some);
+        return password_login(state, user, secret).await.map(Some);
     }
     if value.starts_with(TOKEN_PREFIX) {
         return token(state, value).await.map(Some);
@@ -62,7 +62,11 @@ async fn token(state: &AppState, secret: &str) -> Result<Principal> {
     })
 }
 
-async fn password(state: &AppState, user: &str, password: &str) -> Result<Principal> {
+/// A user signing in with name and password (Basic credentials, `npm login`).
+///
+/// # Errors
+/// [`Error::Unauthorized`] for an unknown user or a wrong password.
+pub async fn password_login(state: &AppState, user: &str, password: &str) -> Result<Principal> {
     let (user, hash) = state.store.user_by_name(user).await?.ok_or_else(invalid)?;
     let password = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))

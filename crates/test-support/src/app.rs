@@ -14,6 +14,7 @@ use wharf_core::model::{NewRepository, NewToken, RepoKind, RepoPolicy, Scope};
 use wharf_core::names::RepoName;
 use wharf_format_cargo::CargoFormat;
 use wharf_format_generic::{GenericFormat, PlatformConfig};
+use wharf_format_npm::NpmFormat;
 use wharf_format_pypi::PypiFormat;
 use wharf_server::{AppState, Format, ServerConfig, build_router};
 
@@ -93,6 +94,7 @@ impl TestAppBuilder {
             Arc::new(GenericFormat::new(self.platform)),
             Arc::new(CargoFormat),
             Arc::new(PypiFormat),
+            Arc::new(NpmFormat),
         ];
         let state = AppState::new(Arc::new(db.db.clone()), blobs, self.config, &formats);
         for format in &formats {

@@ -1,10 +1,11 @@
 //! End-to-end tests of the real `wharf` binary: configuration layering, admin commands, the
-//! Platform API driven with curl as the seed's users do, the real cargo, and the real pip, uv,
+//! Platform API driven with curl as the seed's users do, the real cargo and npm, and the real pip, uv,
 //! twine and poetry.
 
 mod admin;
 mod cargo_client;
 mod config;
+mod npm_client;
 mod platform_curl;
 mod pypi_client;
 mod pypi_sources;

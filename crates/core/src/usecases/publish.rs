@@ -32,6 +32,8 @@ pub enum PublishMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PropertyTarget {
     /// On the package, when this publish creates it.
+    NewPackage,
+    /// On the package, whether this publish creates it or not.
     Package,
     /// On the version.
     Version,
@@ -168,8 +170,9 @@ async fn record(
         .await?;
     for (target, name, value) in &req.properties {
         let owner = match target {
-            PropertyTarget::Package if package_created => PropertyOwner::Package(package_id),
-            PropertyTarget::Package => continue,
+            PropertyTarget::NewPackage if package_created => PropertyOwner::Package(package_id),
+            PropertyTarget::NewPackage => continue,
+            PropertyTarget::Package => PropertyOwner::Package(package_id),
             PropertyTarget::Version => PropertyOwner::Version(version_id),
             PropertyTarget::File => PropertyOwner::File(file_id),
         };

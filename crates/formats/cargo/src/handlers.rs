@@ -300,7 +300,7 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
             file: &file,
             mode: PublishMode::CreateVersion,
             properties: vec![
-                (PropertyTarget::Package, OWNERS.into(), owners),
+                (PropertyTarget::NewPackage, OWNERS.into(), owners),
                 (PropertyTarget::Version, LINE.into(), line.render()?),
                 (PropertyTarget::Version, CHANGED.into(), now.0.to_string()),
                 (

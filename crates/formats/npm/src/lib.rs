@@ -1,0 +1,41 @@
+//! The npm registry format, so that npm, pnpm and yarn publish to and install from
+//! `http://HOST/npm/{repo}/`.
+//!
+//! Each npm package is a package (scoped names as `@scope/name`), each version holds one
+//! tarball `{name}-{version}.tgz`, and the version's manifest is stored once at publish time
+//! as the members packuments are joined from (see [`manifest`]); dist-tags are package
+//! properties. Packuments are rendered once per change and kept in memory.
+
+mod error;
+mod handlers;
+mod manifest;
+mod names;
+mod packument;
+mod publish;
+mod request;
+mod search;
+mod users;
+mod writes;
+
+use std::sync::Arc;
+
+use axum::routing::any;
+use axum::{Extension, Router};
+use wharf_server::render_cache::RenderCache;
+use wharf_server::{AppState, Format};
+
+/// The npm format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NpmFormat;
+
+impl Format for NpmFormat {
+    fn name(&self) -> &'static str {
+        "npm"
+    }
+
+    fn routes(&self) -> Router<AppState> {
+        Router::new()
+            .route("/{*path}", any(handlers::dispatch))
+            .layer(Extension(Arc::new(RenderCache::default())))
+    }
+}

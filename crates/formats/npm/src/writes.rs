@@ -1,0 +1,375 @@
+//! The writes of the npm protocol: `npm publish`, the packument updates `npm deprecate` and
+//! `npm unpublish pkg@version` send, `npm unpublish pkg --force`, and `npm dist-tag`.
+//! Each goes to the hosted repository (a group's first hosted member).
+
+use axum::Json;
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value, json};
+use wharf_core::model::{Package, PropertyOwner, Scope};
+use wharf_core::names::{FileName, PackageName, VersionName};
+use wharf_core::time::Timestamp;
+use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
+use wharf_core::{Error, Result};
+use wharf_server::body::check_content_length;
+
+use crate::handlers::Ctx;
+use crate::manifest::{
+    ABBREV, CHANGED, FULL, Fragments, MODIFIED, README, SUMMARY, TAG_PREFIX, TIME, deprecated,
+    fragments, parse_member,
+};
+use crate::publish::{MAX_DOCUMENT, PublishBody, read_body, verify_tarball};
+use crate::{names, packument};
+
+/// The largest packument update (`npm deprecate`, `npm unpublish pkg@version`) accepted.
+const MAX_UPDATE: usize = 256 << 20;
+
+fn ok() -> Response {
+    Json(json!({"ok": true})).into_response()
+}
+
+fn already_published(name: &str, version: &str) -> Error {
+    Error::Forbidden(format!(
+        "cannot publish over the previously published version {name}@{version}"
+    ))
+}
+
+/// `PUT /{name}`: publishes the one version of the body with its tarball.
+pub(crate) async fn publish(
+    ctx: &Ctx<'_>,
+    headers: &HeaderMap,
+    name: &str,
+    body: Body,
+) -> Result<Response> {
+    let principal = ctx.require(Scope::Write)?;
+    let target = wharf_server::groups::hosted_target(ctx.state, &ctx.repo).await?;
+    names::validate(name)?;
+    let limit = ctx.state.upload_limit(&target);
+    check_content_length(headers, limit / 3 * 4 + MAX_DOCUMENT)?;
+    let PublishBody {
+        mut doc,
+        attachment,
+    } = read_body(&ctx.state.blobs, body, limit).await?;
+    let Some((attached, staged)) = attachment else {
+        return apply_update(ctx, name, &doc, false).await;
+    };
+    let (version, manifest) = the_version(&mut doc, name)?;
+    if !attached.ends_with(&format!("-{version}.tgz")) {
+        return Err(Error::invalid(format!(
+            "the attachment {attached} is not the tarball of {name}@{version}"
+        )));
+    }
+    if let Some(existing) = ctx.state.store.package(target.id, name).await?
+        && ctx
+            .state
+            .store
+            .version(existing.id, &version)
+            .await?
+            .is_some()
+    {
+        return Err(already_published(name, &version));
+    }
+    verify_tarball(&ctx.state.blobs, &staged, name, &version).await?;
+    let file = names::tarball(name, &version);
+    let now = Timestamp::now();
+    let stored = fragments(
+        manifest,
+        &crate::manifest::Published {
+            name,
+            version: &version,
+            file: &file,
+            digests: &staged.digests,
+            publisher: &principal.user.name,
+            at: now,
+        },
+    )?;
+    let properties = properties(&doc, &version, stored, now);
+    publish_file(
+        ctx.state.store.as_ref(),
+        &ctx.state.blobs,
+        PublishFile {
+            repository: &target,
+            package: &PackageName::new(name)?,
+            canonical: None,
+            version: &VersionName::new(&version)?,
+            file: &FileName::new(&file)?,
+            mode: PublishMode::CreateVersion,
+            properties,
+        },
+        staged,
+    )
+    .await
+    .map_err(|e| match e {
+        Error::Conflict(_) => already_published(name, &version),
+        other => other,
+    })?;
+    Ok((StatusCode::CREATED, Json(json!({"ok": true, "id": name}))).into_response())
+}
+
+/// The one version a publish carries, checked against the URL's name.
+fn the_version(doc: &mut Map<String, Value>, name: &str) -> Result<(String, Map<String, Value>)> {
+    if let Some(sent) = doc.get("name").and_then(Value::as_str)
+        && sent != name
+    {
+        return Err(Error::invalid(format!(
+            "the packument names {sent} but was sent to {name}"
+        )));
+    }
+    let Some(Value::Object(versions)) = doc.remove("versions") else {
+        return Err(Error::invalid("the publish has no `versions` object"));
+    };
+    let [(version, manifest)] = <[_; 1]>::try_from(versions.into_iter().collect::<Vec<_>>())
+        .map_err(|v| {
+            Error::invalid(format!(
+                "a publish carries exactly one version; this one has {}",
+                v.len()
+            ))
+        })?;
+    let Value::Object(manifest) = manifest else {
+        return Err(Error::invalid("the version's manifest is not an object"));
+    };
+    semver::Version::parse(&version)
+        .map_err(|e| Error::invalid(format!("invalid version {version:?}: {e}")))?;
+    if manifest.get("version").and_then(Value::as_str) != Some(version.as_str())
+        || manifest.get("name").and_then(Value::as_str) != Some(name)
+    {
+        return Err(Error::invalid(format!(
+            "the manifest of {version} must name {name} and version {version}"
+        )));
+    }
+    Ok((version, manifest))
+}
+
+/// What a publish stores: the version's fragments, and the dist-tags the client sent that
+/// point at it (`latest` when none does) with the package's summary when `latest` moves.
+fn properties(
+    doc: &Map<String, Value>,
+    version: &str,
+    stored: Fragments,
+    now: Timestamp,
+) -> Vec<(PropertyTarget, String, String)> {
+    let mut tags: Vec<String> = doc
+        .get("dist-tags")
+        .and_then(Value::as_object)
+        .map(|t| {
+            t.iter()
+                .filter(|(_, v)| v.as_str() == Some(version))
+                .map(|(tag, _)| tag.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if tags.is_empty() {
+        tags.push("latest".into());
+    }
+    let mut properties = vec![
+        (PropertyTarget::Version, FULL.to_owned(), stored.full),
+        (PropertyTarget::Version, ABBREV.to_owned(), stored.abbrev),
+        (PropertyTarget::Version, TIME.to_owned(), stored.time),
+        (
+            PropertyTarget::Version,
+            CHANGED.to_owned(),
+            now.0.to_string(),
+        ),
+    ];
+    if let Some(readme) = stored.readme {
+        properties.push((PropertyTarget::Version, README.to_owned(), readme));
+    }
+    if tags.iter().any(|t| t == "latest") {
+        properties.push((PropertyTarget::Package, SUMMARY.to_owned(), stored.summary));
+    }
+    for tag in tags {
+        properties.push((
+            PropertyTarget::Package,
+            format!("{TAG_PREFIX}{tag}"),
+            version.to_owned(),
+        ));
+    }
+    properties
+}
+
+/// The package a write goes to, with the repository it lives in.
+async fn target_package(ctx: &Ctx<'_>, name: &str) -> Result<Package> {
+    ctx.require(Scope::Write)?;
+    let target = wharf_server::groups::hosted_target(ctx.state, &ctx.repo).await?;
+    ctx.package_in(&target, name).await
+}
+
+/// `PUT /{name}/-rev/{rev}`: the client's edited packument (see [`apply_update`]).
+pub(crate) async fn update(ctx: &Ctx<'_>, name: &str, body: Body) -> Result<Response> {
+    let bytes = axum::body::to_bytes(body, MAX_UPDATE)
+        .await
+        .map_err(|e| Error::invalid(format!("the packument could not be read: {e}")))?;
+    let doc: Map<String, Value> = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::invalid(format!("the packument is not valid JSON: {e}")))?;
+    apply_update(ctx, name, &doc, true).await
+}
+
+/// Applies an edited packument: a changed `deprecated` is applied (`npm deprecate`, which
+/// sends it without `-rev`) and its dist-tags are set; with `removals` (the `-rev` form
+/// `npm unpublish pkg@version` uses), versions and dist-tags it no longer lists go.
+async fn apply_update(
+    ctx: &Ctx<'_>,
+    name: &str,
+    doc: &Map<String, Value>,
+    removals: bool,
+) -> Result<Response> {
+    let package = target_package(ctx, name).await?;
+    let Some(Value::Object(sent)) = doc.get("versions") else {
+        return Err(Error::invalid("the packument has no `versions` object"));
+    };
+    let store = &ctx.state.store;
+    let now = Timestamp::now();
+    let mut kept = Vec::new();
+    for version in store.list_versions(package.id).await? {
+        let Some(manifest) = sent.get(&version.version) else {
+            if removals {
+                store.delete_version(version.id).await?;
+            } else {
+                kept.push(version.version.clone());
+            }
+            continue;
+        };
+        kept.push(version.version.clone());
+        let wanted = manifest
+            .get("deprecated")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let owner = PropertyOwner::Version(version.id);
+        let Some(member) = store
+            .properties(owner)
+            .await?
+            .into_iter()
+            .find_map(|(n, v)| (n == FULL).then_some(v))
+        else {
+            continue;
+        };
+        let (_, stored) = parse_member(&member)?;
+        let current = stored
+            .get("deprecated")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if current != wanted {
+            let (full, abbrev) = deprecated(&version.version, stored, wanted);
+            store.set_property(owner, FULL, &full).await?;
+            store.set_property(owner, ABBREV, &abbrev).await?;
+            store
+                .set_property(owner, CHANGED, &now.0.to_string())
+                .await?;
+        }
+    }
+    if let Some(Value::Object(tags)) = doc.get("dist-tags") {
+        replace_tags(ctx, &package, tags, &kept, removals).await?;
+    }
+    Ok(ok())
+}
+
+async fn replace_tags(
+    ctx: &Ctx<'_>,
+    package: &Package,
+    tags: &Map<String, Value>,
+    kept: &[String],
+    removals: bool,
+) -> Result<()> {
+    let store = &ctx.state.store;
+    let owner = PropertyOwner::Package(package.id);
+    if store
+        .package(package.repository_id, &package.name)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    let current = packument::head(ctx.state, package).await?.tags;
+    let mut changed = false;
+    for tag in current
+        .keys()
+        .filter(|t| removals && !tags.contains_key(*t))
+    {
+        store
+            .delete_property(owner, &format!("{TAG_PREFIX}{tag}"))
+            .await?;
+        changed = true;
+    }
+    for (tag, version) in tags {
+        let Some(version) = version.as_str().filter(|v| kept.iter().any(|k| k == v)) else {
+            continue;
+        };
+        if current.get(tag).and_then(Value::as_str) != Some(version) {
+            store
+                .set_property(owner, &format!("{TAG_PREFIX}{tag}"), version)
+                .await?;
+            changed = true;
+        }
+    }
+    if changed {
+        store
+            .set_property(owner, MODIFIED, &Timestamp::now().0.to_string())
+            .await?;
+    }
+    Ok(())
+}
+
+/// `DELETE /{name}/-rev/{rev}`: `npm unpublish pkg --force` removes every version.
+pub(crate) async fn unpublish(ctx: &Ctx<'_>, name: &str) -> Result<Response> {
+    let package = target_package(ctx, name).await?;
+    ctx.state.store.delete_package(package.id).await?;
+    Ok(ok())
+}
+
+/// `DELETE /{name}/-/{file}/-rev/{rev}`: the tarball of a version being unpublished (the
+/// packument update before it has usually removed it already).
+pub(crate) async fn delete_tarball(ctx: &Ctx<'_>, name: &str, file: &str) -> Result<Response> {
+    ctx.require(Scope::Write)?;
+    let target = wharf_server::groups::hosted_target(ctx.state, &ctx.repo).await?;
+    if let Some(version) = names::version_of_tarball(name, file)
+        && let Some(entry) = ctx.state.store.file(target.id, name, version, file).await?
+    {
+        ctx.state.store.delete_file(entry.id).await?;
+    }
+    Ok(ok())
+}
+
+/// `PUT|DELETE /-/package/{name}/dist-tags/{tag}`: `npm dist-tag add|rm`. The body of a PUT
+/// is the version as a JSON string.
+pub(crate) async fn dist_tag(
+    ctx: &Ctx<'_>,
+    name: &str,
+    tag: &str,
+    set: bool,
+    body: Body,
+) -> Result<Response> {
+    let package = target_package(ctx, name).await?;
+    let owner = PropertyOwner::Package(package.id);
+    let key = format!("{TAG_PREFIX}{tag}");
+    let store = &ctx.state.store;
+    if set {
+        let bytes = axum::body::to_bytes(body, 4096)
+            .await
+            .map_err(|e| Error::invalid(format!("the dist-tag body could not be read: {e}")))?;
+        let version: String = serde_json::from_slice(&bytes).map_err(|_| {
+            Error::invalid("the body of a dist-tag request is the version as a JSON string")
+        })?;
+        if semver::VersionReq::parse(tag).is_ok() {
+            return Err(Error::invalid(format!(
+                "{tag:?} cannot be a dist-tag: it reads as a version range"
+            )));
+        }
+        store
+            .version(package.id, &version)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("version not found: {name}@{version}")))?;
+        store.set_property(owner, &key, &version).await?;
+    } else {
+        if tag == "latest" {
+            return Err(Error::invalid("the latest tag cannot be removed"));
+        }
+        if !store.delete_property(owner, &key).await? {
+            return Err(Error::not_found(format!("{name} has no dist-tag {tag}")));
+        }
+    }
+    store
+        .set_property(owner, MODIFIED, &Timestamp::now().0.to_string())
+        .await?;
+    Ok(ok())
+}
