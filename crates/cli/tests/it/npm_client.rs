@@ -85,6 +85,80 @@ fn install_and_run(dir: &Path, registry: &str, spec: &str, expr: &str) -> String
     ok(&out, "node").trim().to_owned()
 }
 
+/// Publishes a pre-release under `beta`, moves dist-tags, deprecates and un-deprecates.
+fn tags_and_deprecation(root: &Path, registry: &str, greeter: &Path) {
+    // A pre-release under its own tag is not what `latest` installs.
+    let manifest = std::fs::read_to_string(greeter.join("package.json")).unwrap();
+    std::fs::write(
+        greeter.join("package.json"),
+        manifest.replace("2.0.0", "2.1.0-beta.1"),
+    )
+    .unwrap();
+    ok(
+        &npm(greeter, &["publish", "--tag", "beta"]),
+        "publish --tag beta",
+    );
+    let tags = ok(&npm(greeter, &["dist-tag", "ls", "greeter"]), "dist-tag ls");
+    assert!(
+        tags.contains("beta: 2.1.0-beta.1") && tags.contains("latest: 2.0.0"),
+        "{tags}"
+    );
+    let version = install_and_run(
+        &root.join("app2"),
+        registry,
+        "greeter",
+        "require('greeter/package.json').version",
+    );
+    assert_eq!(version, "2.0.0");
+    ok(
+        &npm(greeter, &["dist-tag", "add", "greeter@2.0.0", "stable"]),
+        "dist-tag add",
+    );
+    ok(
+        &npm(greeter, &["dist-tag", "rm", "greeter", "beta"]),
+        "dist-tag rm",
+    );
+    let tags = ok(&npm(greeter, &["dist-tag", "ls", "greeter"]), "dist-tag ls");
+    assert!(
+        tags.contains("stable: 2.0.0") && !tags.contains("beta"),
+        "{tags}"
+    );
+
+    ok(
+        &npm(greeter, &["deprecate", "greeter@2.0.0", "use greeter 3"]),
+        "deprecate",
+    );
+    let view = ok(
+        &npm(greeter, &["view", "greeter@2.0.0", "deprecated"]),
+        "view",
+    );
+    assert_eq!(view.trim(), "use greeter 3");
+    let app3 = root.join("app3");
+    project(
+        &app3,
+        r#"{"name":"consumer","version":"0.0.0"}"#,
+        registry,
+        None,
+    );
+    let warned = ok(
+        &npm(&app3, &["install", "greeter@2.0.0"]),
+        "install deprecated",
+    );
+    assert!(
+        warned.contains("deprecated greeter@2.0.0: use greeter 3"),
+        "{warned}"
+    );
+    ok(
+        &npm(greeter, &["deprecate", "greeter@2.0.0", ""]),
+        "un-deprecate",
+    );
+    let view = ok(
+        &npm(greeter, &["view", "greeter@2.0.0", "deprecated"]),
+        "view",
+    );
+    assert_eq!(view.trim(), "");
+}
+
 #[test]
 fn npm_publishes_installs_and_manages_packages() {
     let root = tempfile::tempdir().unwrap();
@@ -115,82 +189,7 @@ fn npm_publishes_installs_and_manages_packages() {
     assert!(lock.contains("\"node_modules/@acme/util\""), "{lock}");
     assert!(lock.contains("sha512-"), "{lock}");
 
-    // A pre-release under its own tag is not what `latest` installs.
-    let manifest = std::fs::read_to_string(greeter.join("package.json")).unwrap();
-    std::fs::write(
-        greeter.join("package.json"),
-        manifest.replace("2.0.0", "2.1.0-beta.1"),
-    )
-    .unwrap();
-    ok(
-        &npm(&greeter, &["publish", "--tag", "beta"]),
-        "publish --tag beta",
-    );
-    let tags = ok(
-        &npm(&greeter, &["dist-tag", "ls", "greeter"]),
-        "dist-tag ls",
-    );
-    assert!(
-        tags.contains("beta: 2.1.0-beta.1") && tags.contains("latest: 2.0.0"),
-        "{tags}"
-    );
-    let version = install_and_run(
-        &root.join("app2"),
-        &registry,
-        "greeter",
-        "require('greeter/package.json').version",
-    );
-    assert_eq!(version, "2.0.0");
-    ok(
-        &npm(&greeter, &["dist-tag", "add", "greeter@2.0.0", "stable"]),
-        "dist-tag add",
-    );
-    ok(
-        &npm(&greeter, &["dist-tag", "rm", "greeter", "beta"]),
-        "dist-tag rm",
-    );
-    let tags = ok(
-        &npm(&greeter, &["dist-tag", "ls", "greeter"]),
-        "dist-tag ls",
-    );
-    assert!(
-        tags.contains("stable: 2.0.0") && !tags.contains("beta"),
-        "{tags}"
-    );
-
-    ok(
-        &npm(&greeter, &["deprecate", "greeter@2.0.0", "use greeter 3"]),
-        "deprecate",
-    );
-    let view = ok(
-        &npm(&greeter, &["view", "greeter@2.0.0", "deprecated"]),
-        "view",
-    );
-    assert_eq!(view.trim(), "use greeter 3");
-    let app3 = root.join("app3");
-    project(
-        &app3,
-        r#"{"name":"consumer","version":"0.0.0"}"#,
-        &registry,
-        None,
-    );
-    let warned = ok(
-        &npm(&app3, &["install", "greeter@2.0.0"]),
-        "install deprecated",
-    );
-    assert!(
-        warned.contains("deprecated greeter@2.0.0: use greeter 3"),
-        "{warned}"
-    );
-    ok(
-        &npm(&greeter, &["deprecate", "greeter@2.0.0", ""]),
-        "un-deprecate",
-    );
-    let view = ok(
-        &npm(&greeter, &["view", "greeter@2.0.0", "deprecated"]),
-        "view",
-    );
-    assert_eq!(view.trim(), "");
+    tags_and_deprecation(root, &registry, &greeter);
 
     ok(
         &npm(&greeter, &["unpublish", "greeter@2.1.0-beta.1"]),
@@ -223,6 +222,21 @@ fn npm_publishes_installs_and_manages_packages() {
     assert!(String::from_utf8_lossy(&gone.stderr).contains("404"));
 }
 
+/// Runs `login` (an `npm login` command line) on a pseudo-terminal made by `script`, typing
+/// `ann` and `password` after the prompts.
+fn typed_login(home: &Path, login: &str, password: &str) -> Output {
+    let typed = format!("sleep 3; printf 'ann\\r'; sleep 2; printf '{password}\\r'; sleep 4");
+    Command::new("sh")
+        .current_dir(home)
+        .args([
+            "-c",
+            &format!("({typed}) | script -qec '{login}' /dev/null"),
+        ])
+        .env("npm_config_cache", home.join(".npm-cache"))
+        .output()
+        .expect("script (util-linux) must be installed")
+}
+
 #[test]
 fn npm_login_whoami_and_logout() {
     let root = tempfile::tempdir().unwrap();
@@ -236,18 +250,7 @@ fn npm_login_whoami_and_logout() {
         "npm login --auth-type=legacy --registry {registry} --userconfig {}",
         home.join(".npmrc").display()
     );
-    // `script` gives npm the terminal it prompts on; the answers are typed after the prompts.
-    let typed = format!("sleep 3; printf 'ann\\r'; sleep 2; printf '{PASSWORD}\\r'; sleep 4");
-    let out = Command::new("sh")
-        .current_dir(&home)
-        .args([
-            "-c",
-            &format!("({typed}) | script -qec '{login}' /dev/null"),
-        ])
-        .env("npm_config_cache", home.join(".npm-cache"))
-        .output()
-        .expect("script (util-linux) must be installed");
-    let said = ok(&out, "npm login");
+    let said = ok(&typed_login(&home, &login, PASSWORD), "npm login");
     assert!(said.contains("Logged in on"), "{said}");
     let npmrc = std::fs::read_to_string(home.join(".npmrc")).unwrap();
     assert!(npmrc.contains(":_authToken=wharf_"), "{npmrc}");
@@ -258,16 +261,7 @@ fn npm_login_whoami_and_logout() {
     let npmrc = std::fs::read_to_string(home.join(".npmrc")).unwrap_or_default();
     let token = npmrc.lines().find(|l| l.contains("_authToken"));
     assert!(token.is_none(), "{npmrc}");
-    let wrong = format!("sleep 3; printf 'ann\\r'; sleep 2; printf 'wrong-password\\r'; sleep 4");
-    let out = Command::new("sh")
-        .current_dir(&home)
-        .args([
-            "-c",
-            &format!("({wrong}) | script -qec '{login}' /dev/null"),
-        ])
-        .env("npm_config_cache", home.join(".npm-cache"))
-        .output()
-        .unwrap();
+    let out = typed_login(&home, &login, "wrong-password");
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

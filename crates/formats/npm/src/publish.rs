@@ -70,7 +70,7 @@ fn parse(reader: impl Read, sink: mpsc::Sender<std::io::Result<Bytes>>) -> Resul
                     "data" => {
                         let Some(sink) = sink.take() else {
                             return Err(Error::invalid(
-                                "the publish has more than one attachment; send one tarball",
+                                "a publish carries exactly one tarball in _attachments; this one has more",
                             ));
                         };
                         let data = json.next_string_reader().map_err(bad_json)?;
@@ -127,14 +127,16 @@ pub(crate) async fn read_body(
         parsed
     });
     let _in_flight = UploadInFlight::start();
-    let mut decoded = Box::pin(futures::stream::unfold(decoded, |mut rx| async move {
+    // Owned by the staging future, so that a refused upload drops the receiver and the
+    // parsing thread stops sending.
+    let decoded = Box::pin(futures::stream::unfold(decoded, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     }));
     let options = StageOptions {
         max_size: Some(limit),
         expected_sha256: None,
     };
-    let staging = blobs.stage(&mut decoded, &options);
+    let staging = blobs.stage(decoded, &options);
     let (parsed, staged) = tokio::join!(json, staging);
     let parsed = parsed.map_err(|e| Error::internal("reading the publish body", e))?;
     let (parsed, staged) = match (parsed, staged) {

@@ -214,14 +214,22 @@ async fn apply_update(
     doc: &Map<String, Value>,
     removals: bool,
 ) -> Result<Response> {
-    let package = target_package(ctx, name).await?;
+    let no_tarball = || Error::invalid("a publish needs the version's tarball in _attachments");
+    let package = match target_package(ctx, name).await {
+        Err(Error::NotFound(_)) if !removals => return Err(no_tarball()),
+        other => other?,
+    };
     let Some(Value::Object(sent)) = doc.get("versions") else {
         return Err(Error::invalid("the packument has no `versions` object"));
     };
     let store = &ctx.state.store;
+    let stored = store.list_versions(package.id).await?;
+    if !removals && sent.keys().any(|v| !stored.iter().any(|s| &s.version == v)) {
+        return Err(no_tarball());
+    }
     let now = Timestamp::now();
     let mut kept = Vec::new();
-    for version in store.list_versions(package.id).await? {
+    for version in stored {
         let Some(manifest) = sent.get(&version.version) else {
             if removals {
                 store.delete_version(version.id).await?;
