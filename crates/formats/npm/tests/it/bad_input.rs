@@ -143,7 +143,7 @@ async fn credentials_and_limits() {
         .await;
     let r = publish_as(&app, &elsewhere, "a", &body).await;
     assert_eq!(r.status, 403, "{}", r.text());
-    let big: Vec<u8> = (0..20_000u32).flat_map(|i| i.to_le_bytes()).collect();
+    let big: Vec<u8> = (0..20_000u32).flat_map(u32::to_le_bytes).collect();
     let token = app.admin_token.clone();
     let r = publish_as(&app, &token, "a", &publish_body("a", "1.0.0", &big)).await;
     assert_eq!(r.status, 413, "{}", r.text());
