@@ -5,6 +5,7 @@
 mod admin;
 mod cargo_client;
 mod config;
+mod js_clients;
 mod npm_client;
 mod platform_curl;
 mod pypi_client;

@@ -16,7 +16,7 @@ const PASSWORD: &str = "correct-horse-battery";
 
 /// Runs npm in `dir` with its own cache and user config (`dir/.npmrc`); fails loudly when npm
 /// is missing.
-fn npm(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn npm(dir: &Path, args: &[&str]) -> Output {
     Command::new("npm")
         .current_dir(dir)
         .args(args)
@@ -31,7 +31,7 @@ fn npm(dir: &Path, args: &[&str]) -> Output {
 
 /// A project directory with `package.json` and an `.npmrc` pointing at `registry` (with
 /// `token` when given).
-fn project(dir: &Path, package_json: &str, registry: &str, token: Option<&str>) {
+pub(crate) fn project(dir: &Path, package_json: &str, registry: &str, token: Option<&str>) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("package.json"), package_json).unwrap();
     let host = registry.split_once("://").unwrap().1;
@@ -41,7 +41,11 @@ fn project(dir: &Path, package_json: &str, registry: &str, token: Option<&str>) 
     std::fs::write(dir.join(".npmrc"), format!("registry={registry}\n{auth}")).unwrap();
 }
 
-fn producers(root: &Path, registry: &str, token: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+pub(crate) fn producers(
+    root: &Path,
+    registry: &str,
+    token: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let util = root.join("util");
     project(
         &util,
