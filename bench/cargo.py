@@ -27,10 +27,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import free_port, wait_port, wrk  # noqa: E402
+from common import WHARF, free_port, progress, start_wharf, wait_port, wrk  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WHARF = os.path.join(ROOT, "target", "release", "wharf")
 CRATE = "benchcrate"
 
 
@@ -84,20 +82,6 @@ def check_index(port, path, count):
     lines = response.read().decode().strip().splitlines()
     if response.status != 200 or len(lines) != count:
         raise RuntimeError(f"{path}: {response.status} with {len(lines)} lines, expected {count}")
-
-
-def start_wharf(work):
-    data = os.path.join(work, "wharf-data")
-    port = free_port()
-    proc = subprocess.Popen([WHARF, "--data-dir", data, "serve", "--listen", f"127.0.0.1:{port}"],
-                            env=dict(os.environ, RUST_LOG="warn"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
-    subprocess.run([WHARF, "--data-dir", data, "user", "create", "bench", "--role", "admin"],
-                   input=b"bench-password", check=True, capture_output=True)
-    token = subprocess.run([WHARF, "--data-dir", data, "token", "create", "--user", "bench",
-                            "--scope", "admin"], check=True, capture_output=True).stdout.decode().strip()
-    return proc, port, token
 
 
 def start_kellnr(binary, work):

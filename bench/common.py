@@ -1,11 +1,21 @@
-"""What the benchmark harnesses share: free ports, waiting for a server to listen, and wrk runs
-with the server pinned to core 0 and the load generator to core 1."""
+"""What the benchmark harnesses share: progress lines, free ports, waiting for a server to
+listen, starting a release Wharf with an admin token, and wrk runs with the server pinned to
+core 0 and the load generator to core 1."""
 
+import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WHARF = os.path.join(ROOT, "target", "release", "wharf")
+
+
+def progress(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def free_port():
@@ -43,3 +53,19 @@ def wrk(url, pid, seconds, headers=()):
         value, unit = float(m.group(1)), m.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
     return rps, pct(50), pct(99), out
+
+
+def start_wharf(work, name="wharf"):
+    """Starts the release Wharf on a free port with its data under `work/name`; returns the
+    process, the port and an admin token."""
+    data = os.path.join(work, name)
+    port = free_port()
+    proc = subprocess.Popen([WHARF, "--data-dir", data, "serve", "--listen", f"127.0.0.1:{port}"],
+                            env=dict(os.environ, RUST_LOG="warn"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    subprocess.run([WHARF, "--data-dir", data, "user", "create", "bench", "--role", "admin"],
+                   input=b"bench-password", check=True, capture_output=True)
+    token = subprocess.run([WHARF, "--data-dir", data, "token", "create", "--user", "bench",
+                            "--scope", "admin"], check=True, capture_output=True).stdout.decode().strip()
+    return proc, port, token

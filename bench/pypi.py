@@ -25,18 +25,12 @@ import time
 import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import free_port, wait_port, wrk  # noqa: E402
+from common import ROOT, WHARF, free_port, progress, start_wharf, wait_port, wrk  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WHARF = os.path.join(ROOT, "target", "release", "wharf")
 TOOLS = os.path.join(ROOT, "target", "bench-tools", "pypi")
 PROJECT = "benchpkg"
 JSON = "application/vnd.pypi.simple.v1+json"
 BOUNDARY = "wharf-bench-boundary"
-
-
-def progress(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def tools():
@@ -119,20 +113,6 @@ def load(url, pid, seconds, accept=None, gzip=True):
     return wrk(url, pid, seconds, headers)[:3]
 
 
-def start_wharf(work, name):
-    data = os.path.join(work, name)
-    port = free_port()
-    proc = subprocess.Popen([WHARF, "--data-dir", data, "serve", "--listen", f"127.0.0.1:{port}"],
-                            env=dict(os.environ, RUST_LOG="warn"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
-    subprocess.run([WHARF, "--data-dir", data, "user", "create", "bench", "--role", "admin"],
-                   input=b"bench-password", check=True, capture_output=True)
-    token = subprocess.run([WHARF, "--data-dir", data, "token", "create", "--user", "bench",
-                            "--scope", "admin"], check=True, capture_output=True).stdout.decode().strip()
-    return proc, port, f"Bearer {token}"
-
-
 def start_pypiserver(work, count):
     packages = os.path.join(work, "pypiserver-packages")
     os.makedirs(packages)
@@ -180,7 +160,8 @@ def peak_rss_mib(pid):
 
 def big_upload(work, mib):
     """Uploads a wheel of about `mib` MiB to a fresh Wharf; returns its peak RSS and seconds."""
-    proc, port, auth = start_wharf(work, "wharf-big")
+    proc, port, token = start_wharf(work, "wharf-big")
+    auth = f"Bearer {token}"
     data = wheel("9.9.9", os.urandom(mib << 20))
     start = time.perf_counter()
     upload(port, "/pypi/main/", auth, "9.9.9", data)
@@ -204,7 +185,8 @@ def main():
     rows = []
 
     progress("Wharf: uploading")
-    proc, port, auth = start_wharf(work, "wharf")
+    proc, port, token = start_wharf(work, "wharf")
+    auth = f"Bearer {token}"
     for v, tag in releases(args.files):
         upload(port, "/pypi/main/", auth, v, wheel(v), tag)
     page = f"http://127.0.0.1:{port}/pypi/main/simple/{PROJECT}/"
