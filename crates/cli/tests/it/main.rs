@@ -7,6 +7,7 @@ mod cargo_client;
 mod config;
 mod js_clients;
 mod npm_client;
+mod npm_sources;
 mod platform_curl;
 mod pypi_client;
 mod pypi_sources;

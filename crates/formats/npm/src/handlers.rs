@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::Value;
 use wharf_core::auth::{Principal, authorize};
-use wharf_core::model::{Package, PropertyOwner, Repository, Scope};
+use wharf_core::model::{Package, PropertyOwner, RepoKind, Repository, Scope};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::auth::authenticate;
@@ -23,7 +23,7 @@ use wharf_server::render_cache::{RenderCache, Rendered};
 use crate::error::NpmError;
 use crate::manifest::{FULL, TAG_PREFIX, parse_member, with_base};
 use crate::request::{Endpoint, parse};
-use crate::{names, packument, search, users, writes};
+use crate::{packument, search, sources, users, writes};
 
 const FORMAT: &str = "npm";
 
@@ -153,11 +153,26 @@ async fn handle(
 /// application/vnd.npm.install-v1+json`. Rendered once per change of the package and
 /// representation, gzipped once for clients that accept it, with an `ETag`.
 async fn get_packument(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result<Response> {
-    let package = ctx.package_in(&ctx.repo, name).await?;
     let abbreviated = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains(ABBREVIATED));
+    if ctx.repo.kind != RepoKind::Hosted {
+        let doc = sources::packument_of(ctx.state, &ctx.repo, name, abbreviated, &ctx.registry)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("package {name} not found")))?;
+        let content_type = if abbreviated {
+            ABBREVIATED
+        } else {
+            "application/json"
+        };
+        return Ok((
+            [(header::CONTENT_TYPE, content_type)],
+            Value::Object(doc).to_string(),
+        )
+            .into_response());
+    }
+    let package = ctx.package_in(&ctx.repo, name).await?;
     let gzip = accepts_gzip(headers);
     let tag = package.content_tag();
     let etag = format!(
@@ -232,6 +247,17 @@ pub(crate) async fn resolve_spec(ctx: &Ctx<'_>, package: &Package, spec: &str) -
 
 /// `GET /{name}/{version-or-tag}`: one version's manifest.
 async fn get_manifest(ctx: &Ctx<'_>, name: &str, spec: &str) -> Result<Response> {
+    if ctx.repo.kind != RepoKind::Hosted {
+        let doc = sources::packument_of(ctx.state, &ctx.repo, name, false, &ctx.registry)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("package {name} not found")))?;
+        let version = doc["dist-tags"][spec].as_str().unwrap_or(spec);
+        let manifest = doc["versions"]
+            .get(version)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("version not found: {name}@{spec}")))?;
+        return Ok(Json(manifest).into_response());
+    }
     let package = ctx.package_in(&ctx.repo, name).await?;
     let wanted = resolve_spec(ctx, &package, spec).await?;
     let missing = || Error::not_found(format!("version not found: {name}@{spec}"));
@@ -262,14 +288,9 @@ async fn get_tarball(
     name: &str,
     file: &str,
 ) -> Result<Response> {
-    let missing = || Error::not_found(format!("tarball {file} of {name} not found"));
-    let version = names::version_of_tarball(name, file).ok_or_else(missing)?;
-    let entry = ctx
-        .state
-        .store
-        .file(ctx.repo.id, name, version, file)
+    let entry = sources::tarball_of(ctx.state, &ctx.repo, name, file)
         .await?
-        .ok_or_else(missing)?;
+        .ok_or_else(|| Error::not_found(format!("tarball {file} of {name} not found")))?;
     serve_blob(
         &ctx.state.blobs,
         method,
@@ -285,6 +306,12 @@ async fn get_tarball(
 
 /// `GET /-/package/{name}/dist-tags`.
 async fn dist_tags(ctx: &Ctx<'_>, name: &str) -> Result<Response> {
+    if ctx.repo.kind != RepoKind::Hosted {
+        let doc = sources::packument_of(ctx.state, &ctx.repo, name, true, &ctx.registry)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("package {name} not found")))?;
+        return Ok(Json(doc.get("dist-tags").cloned().unwrap_or_default()).into_response());
+    }
     let package = ctx.package_in(&ctx.repo, name).await?;
     let head = packument::head(ctx.state, &package).await?;
     Ok(Json(Value::Object(head.tags)).into_response())

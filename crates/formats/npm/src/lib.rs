@@ -4,7 +4,8 @@
 //! Each npm package is a package (scoped names as `@scope/name`), each version holds one
 //! tarball `{name}-{version}.tgz`, and the version's manifest is stored once at publish time
 //! as the members packuments are joined from (see [`manifest`]); dist-tags are package
-//! properties. Packuments are rendered once per change and kept in memory.
+//! properties. Packuments are rendered once per change and kept in memory. Proxy and group
+//! repositories are read through [`sources`].
 
 mod error;
 mod handlers;
@@ -14,6 +15,7 @@ mod packument;
 mod publish;
 mod request;
 mod search;
+mod sources;
 mod users;
 mod writes;
 
@@ -21,6 +23,7 @@ use std::sync::Arc;
 
 use axum::routing::any;
 use axum::{Extension, Router};
+use wharf_core::model::RepoKind;
 use wharf_server::render_cache::RenderCache;
 use wharf_server::{AppState, Format};
 
@@ -31,6 +34,14 @@ pub struct NpmFormat;
 impl Format for NpmFormat {
     fn name(&self) -> &'static str {
         "npm"
+    }
+
+    fn kinds(&self) -> &'static [RepoKind] {
+        &[RepoKind::Hosted, RepoKind::Proxy, RepoKind::Group]
+    }
+
+    fn default_upstream(&self) -> Option<&'static str> {
+        Some("https://registry.npmjs.org/")
     }
 
     fn routes(&self) -> Router<AppState> {

@@ -2,6 +2,7 @@
 //! sends them.
 
 mod bad_input;
+mod proxy;
 mod registry;
 
 use base64::Engine as _;

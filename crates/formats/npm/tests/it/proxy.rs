@@ -1,0 +1,161 @@
+use std::time::Duration;
+
+use http::Method;
+use serde_json::{Value, json};
+use wharf_test_support::{Served, TestApp};
+
+use crate::{good, publish_as};
+
+async fn create(app: &TestApp, body: Value) {
+    let r = app
+        .admin_json(Method::POST, "/api/v1/repositories", &body)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+#[tokio::test]
+async fn a_proxy_points_tarballs_at_itself_and_keeps_them() {
+    let upstream = TestApp::new().await;
+    let token = upstream.admin_token.clone();
+    assert_eq!(
+        publish_as(
+            &upstream,
+            &token,
+            "@acme/util",
+            &good("@acme/util", "1.0.0")
+        )
+        .await
+        .status,
+        201
+    );
+    let (mut served, seen) = Served::counted(upstream.router.clone()).await;
+    let app = TestApp::builder()
+        .proxy_max_age(Duration::from_secs(600))
+        .build()
+        .await;
+    create(
+        &app,
+        json!({"name": "mirror", "format": "npm", "kind": "proxy",
+                        "upstream": format!("{}/npm/main/", served.url)}),
+    )
+    .await;
+    let doc = app
+        .request(
+            Method::GET,
+            "/npm/mirror/@acme%2futil",
+            &[("host", "me")],
+            "",
+        )
+        .await
+        .json();
+    let tarball = "http://me/npm/mirror/@acme/util/-/util-1.0.0.tgz";
+    assert_eq!(doc["versions"]["1.0.0"]["dist"]["tarball"], tarball);
+    let first = app.get("/npm/mirror/@acme/util/-/util-1.0.0.tgz").await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let theirs = upstream.get("/npm/main/@acme/util/-/util-1.0.0.tgz").await;
+    assert_eq!(first.body, theirs.body);
+    served.stop();
+    let again = app.get("/npm/mirror/@acme/util/-/util-1.0.0.tgz").await;
+    assert_eq!(again.status, 200, "a fetched tarball is kept");
+    let tags = app
+        .get("/npm/mirror/-/package/@acme%2futil/dist-tags")
+        .await
+        .json();
+    assert_eq!(tags, json!({"latest": "1.0.0"}));
+    let fetched = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, path, _)| path.ends_with(".tgz"))
+        .count();
+    assert_eq!(fetched, 1, "the tarball was fetched once");
+    app.finish().await;
+    upstream.finish().await;
+}
+
+#[tokio::test]
+async fn a_proxy_refuses_a_tarball_that_does_not_match_its_integrity() {
+    let upstream = TestApp::new().await;
+    let token = upstream.admin_token.clone();
+    publish_as(&upstream, &token, "a", &good("a", "1.0.0")).await;
+    let served = Served::tampering(upstream.router.clone(), |path| path.ends_with(".tgz")).await;
+    let app = TestApp::new().await;
+    create(
+        &app,
+        json!({"name": "mirror", "format": "npm", "kind": "proxy",
+                        "upstream": format!("{}/npm/main", served.url)}),
+    )
+    .await;
+    let r = app.get("/npm/mirror/a/-/a-1.0.0.tgz").await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert!(r.json()["error"].as_str().unwrap().contains("integrity"));
+    assert_eq!(
+        app.state.store.blob_totals().await.unwrap().0,
+        0,
+        "nothing cached"
+    );
+    app.finish().await;
+    upstream.finish().await;
+}
+
+#[tokio::test]
+async fn a_group_merges_members_and_guards_hosted_names() {
+    let upstream = TestApp::new().await;
+    let token = upstream.admin_token.clone();
+    for (name, version) in [("shared", "2.0.0"), ("theirs", "1.0.0")] {
+        publish_as(&upstream, &token, name, &good(name, version)).await;
+    }
+    let served = Served::start(upstream.router.clone()).await;
+    let app = TestApp::new().await;
+    let token = app.admin_token.clone();
+    publish_as(&app, &token, "shared", &good("shared", "1.0.0")).await;
+    create(
+        &app,
+        json!({"name": "mirror", "format": "npm", "kind": "proxy",
+                        "upstream": format!("{}/npm/main/", served.url)}),
+    )
+    .await;
+    create(
+        &app,
+        json!({"name": "all", "format": "npm", "kind": "group",
+                        "members": ["main", "mirror"]}),
+    )
+    .await;
+    let shared = app.get("/npm/all/shared").await.json();
+    let versions: Vec<&String> = shared["versions"].as_object().unwrap().keys().collect();
+    assert_eq!(versions, ["1.0.0"], "the proxy's shared@2.0.0 is hidden");
+    assert_eq!(
+        shared["versions"]["1.0.0"]["dist"]["tarball"],
+        "http://localhost/npm/all/shared/-/shared-1.0.0.tgz"
+    );
+    let theirs = app.get("/npm/all/theirs").await.json();
+    assert_eq!(theirs["dist-tags"]["latest"], "1.0.0");
+    assert_eq!(
+        app.get("/npm/all/theirs/-/theirs-1.0.0.tgz").await.status,
+        200
+    );
+    assert_eq!(
+        app.get("/npm/all/shared/-/shared-2.0.0.tgz").await.status,
+        404
+    );
+    let r = publish_as(&app, &token, "new-one", &good("new-one", "1.0.0")).await;
+    assert_eq!(r.status, 201);
+    let r = app
+        .send_as(
+            &token,
+            Method::PUT,
+            "/npm/all/new-one",
+            good("new-one", "1.0.1").to_string(),
+        )
+        .await;
+    assert_eq!(
+        r.status, 201,
+        "a publish to a group goes to its hosted member"
+    );
+    assert_eq!(
+        app.get("/npm/main/new-one").await.json()["dist-tags"]["latest"],
+        "1.0.1"
+    );
+    app.finish().await;
+    upstream.finish().await;
+}
