@@ -38,7 +38,12 @@ async fn repositories_crud() {
         .collect();
     assert_eq!(
         names,
-        vec!["/cargo/main/", "/generic/main/", "/npm/main/", "/pypi/main/"],
+        vec![
+            "/cargo/main/",
+            "/generic/main/",
+            "/npm/main/",
+            "/pypi/main/"
+        ],
         "private repositories are hidden from anonymous callers"
     );
     let patched = app
