@@ -2,15 +2,15 @@
 //! npm, pnpm and yarn install from, and the full form `npm view`, `npm deprecate` and
 //! `npm unpublish` read. A few queries whatever the number of versions, then string joins.
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value, json};
 use wharf_core::Result;
 use wharf_core::model::{Package, PropertyOwner};
 use wharf_core::time::Timestamp;
 use wharf_server::AppState;
 
-use crate::manifest::{
-    ABBREV, CHANGED, FULL, MODIFIED, README, SUMMARY, TAG_PREFIX, TIME, with_base,
-};
+use crate::manifest::{ABBREV, BASE, CHANGED, FULL, MODIFIED, README, SUMMARY, TAG_PREFIX, TIME};
 
 /// A package's package-level state: dist-tags, when they last changed, its summary.
 pub(crate) struct Head {
@@ -47,8 +47,22 @@ pub(crate) async fn head(state: &AppState, package: &Package) -> Result<Head> {
     Ok(head)
 }
 
-fn versions_object(lines: Option<String>) -> String {
-    format!("{{{}}}", lines.unwrap_or_default().replace('\n', ","))
+/// Appends stored members (one per line) as the inside of a JSON object, in one pass: lines
+/// joined by `,` and the tarball marker replaced by `registry`.
+fn push_members(out: &mut String, members: &str, registry: &str) {
+    let base = format!("\"{registry}");
+    for (i, member) in members.split('\n').enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut rest = member;
+        while let Some(at) = rest.find(BASE) {
+            out.push_str(&rest[..at]);
+            out.push_str(&base);
+            rest = &rest[at + BASE.len()..];
+        }
+        out.push_str(rest);
+    }
 }
 
 /// Renders a packument; `registry` is the repository's URL (no trailing `/`). `None` when
@@ -68,47 +82,54 @@ pub(crate) async fn render(
     let (members, changed) = store
         .joined_version_property(package.id, if abbreviated { ABBREV } else { FULL }, CHANGED)
         .await?;
-    if members.is_none() {
+    let Some(members) = members else {
         return Ok(None);
-    }
-    let modified = head.modified.max(Timestamp(changed.unwrap_or(0)));
-    let tags = Value::Object(head.tags.clone());
-    let versions = versions_object(members);
-    let text = if abbreviated {
-        format!(
-            "{{\"name\":{name},\"modified\":{},\"dist-tags\":{tags},\"versions\":{versions}}}",
-            Value::from(modified.rfc3339())
-        )
-    } else {
-        let (times, _) = store
-            .joined_version_property(package.id, TIME, CHANGED)
-            .await?;
-        let times = times.unwrap_or_default().replace('\n', ",");
-        let readme = latest_readme(state, package, &head).await?;
-        let mut top = Map::new();
-        top.insert("_id".into(), name.clone());
-        top.insert(
-            "_rev".into(),
-            json!(format!("{}-{}", package.revision, package.id)),
-        );
-        top.insert("name".into(), name);
-        for key in ["description", "keywords"] {
-            if let Some(value) = head.summary.get(key).filter(|v| !v.is_null()) {
-                top.insert(key.into(), value.clone());
-            }
-        }
-        top.insert("dist-tags".into(), tags);
-        top.insert("readme".into(), json!(readme.unwrap_or_default()));
-        let top = Value::Object(top).to_string();
-        format!(
-            "{},\"versions\":{versions},\"time\":{{\"created\":{},\"modified\":{}{}{times}}}}}",
-            &top[..top.len() - 1],
-            Value::from(package.created_at.rfc3339()),
-            Value::from(modified.rfc3339()),
-            if times.is_empty() { "" } else { "," },
-        )
     };
-    Ok(Some(with_base(&text, registry)))
+    let modified = Value::from(head.modified.max(Timestamp(changed.unwrap_or(0))).rfc3339());
+    let tags = Value::Object(head.tags.clone());
+    let mut out = String::with_capacity(members.len() + members.len() / 8 + 4096);
+    if abbreviated {
+        let _ = write!(
+            out,
+            "{{\"name\":{name},\"modified\":{modified},\"dist-tags\":{tags},\"versions\":{{"
+        );
+        push_members(&mut out, &members, registry);
+        out.push_str("}}");
+        return Ok(Some(out));
+    }
+    let (times, _) = store
+        .joined_version_property(package.id, TIME, CHANGED)
+        .await?;
+    let readme = latest_readme(state, package, &head).await?;
+    let mut top = Map::new();
+    top.insert("_id".into(), name.clone());
+    top.insert(
+        "_rev".into(),
+        json!(format!("{}-{}", package.revision, package.id)),
+    );
+    top.insert("name".into(), name);
+    for key in ["description", "keywords"] {
+        if let Some(value) = head.summary.get(key).filter(|v| !v.is_null()) {
+            top.insert(key.into(), value.clone());
+        }
+    }
+    top.insert("dist-tags".into(), tags);
+    top.insert("readme".into(), json!(readme.unwrap_or_default()));
+    let top = Value::Object(top).to_string();
+    out.push_str(&top[..top.len() - 1]);
+    out.push_str(",\"versions\":{");
+    push_members(&mut out, &members, registry);
+    let _ = write!(
+        out,
+        "}},\"time\":{{\"created\":{},\"modified\":{modified}",
+        Value::from(package.created_at.rfc3339())
+    );
+    if let Some(times) = times.filter(|t| !t.is_empty()) {
+        out.push(',');
+        push_members(&mut out, &times, registry);
+    }
+    out.push_str("}}");
+    Ok(Some(out))
 }
 
 /// The readme of the version tagged `latest`.
