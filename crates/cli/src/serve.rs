@@ -59,7 +59,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if config.gc.enabled {
         tokio::spawn(collect_periodically(state.clone(), config.gc.interval));
     }
-    let app = build_router(state, &formats);
+    tokio::spawn(flush_downloads_periodically(state.clone()));
+    let app = build_router(state.clone(), &formats);
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
@@ -69,6 +70,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown())
         .await
         .context("serving")?;
+    if let Err(e) = state.downloads.flush(state.store.as_ref()).await {
+        tracing::error!(error = %e, "download counts could not be saved");
+    }
     tracing::info!("wharf stopped");
     Ok(())
 }
@@ -87,6 +91,16 @@ async fn collect_periodically(state: AppState, interval: std::time::Duration) {
         .await
         {
             tracing::error!(error = %e, "garbage collection failed");
+        }
+    }
+}
+
+async fn flush_downloads_periodically(state: AppState) {
+    let mut ticker = tokio::time::interval(wharf_server::downloads::FLUSH_EVERY);
+    loop {
+        ticker.tick().await;
+        if let Err(e) = state.downloads.flush(state.store.as_ref()).await {
+            tracing::warn!(error = %e, "download counts could not be saved; kept for the next try");
         }
     }
 }

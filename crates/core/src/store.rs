@@ -258,10 +258,37 @@ pub trait LeaseStore: Send + Sync {
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
 }
 
+/// Downloads of one version on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadCount {
+    /// The version string.
+    pub version: String,
+    /// Days since the Unix epoch (UTC).
+    pub day: i64,
+    /// How many downloads.
+    pub count: u64,
+}
+
+/// Download counts, per version and day; several instances add to them.
+#[async_trait]
+pub trait DownloadStore: Send + Sync {
+    /// Adds `(version id, day, count)` counts in one transaction (versions deleted meanwhile
+    /// are skipped).
+    async fn add_downloads(&self, counts: &[(i64, i64, u64)]) -> Result<()>;
+    /// A package's counts from day `since` on, by day then version.
+    async fn downloads(&self, package_id: i64, since: i64) -> Result<Vec<DownloadCount>>;
+}
+
 /// The whole metadata store.
 #[async_trait]
 pub trait MetadataStore:
-    RepositoryStore + PackageStore + BlobIndex + UserStore + LeaseStore + UpstreamCacheStore
+    RepositoryStore
+    + PackageStore
+    + BlobIndex
+    + UserStore
+    + LeaseStore
+    + UpstreamCacheStore
+    + DownloadStore
 {
     /// Answers when the database does (for `/readyz`).
     async fn ping(&self) -> Result<()>;

@@ -7,6 +7,7 @@
 //! PostgreSQL uses one pool for both. sqlx errors never leave this crate.
 
 mod blobs;
+mod downloads;
 mod error;
 mod leases;
 mod package_cache;

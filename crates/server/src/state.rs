@@ -74,6 +74,8 @@ pub struct AppState {
     pub formats: Arc<[FormatInfo]>,
     /// Upstream access of proxy repositories.
     pub upstream: crate::upstream::Upstream,
+    /// Downloads counted and not yet in the database.
+    pub downloads: crate::downloads::Downloads,
     /// Recently read repository definitions, by format and name.
     repositories: Arc<Mutex<RepositoryCache>>,
 }
@@ -98,6 +100,7 @@ impl AppState {
             store,
             blobs,
             upstream: crate::upstream::Upstream::new(config.upstream_timeout),
+            downloads: crate::downloads::Downloads::default(),
             repositories: Arc::default(),
             config: Arc::new(config),
             formats: formats

@@ -2,6 +2,7 @@
 //! `WHARF_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
 mod blobs;
+mod downloads;
 mod packages;
 mod reads;
 mod repositories;

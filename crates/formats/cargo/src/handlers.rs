@@ -224,7 +224,7 @@ async fn download_crate(
     let entry = sources::crate_file(ctx, &ctx.repo, name, version)
         .await?
         .ok_or_else(|| Error::not_found(format!("crate `{name}` has no version {version}")))?;
-    serve_blob(
+    let response = serve_blob(
         &ctx.state.blobs,
         method,
         headers,
@@ -234,7 +234,11 @@ async fn download_crate(
             content_type: "application/gzip",
         },
     )
-    .await
+    .await?;
+    Ok(ctx
+        .state
+        .downloads
+        .counted(method, response, entry.version_id))
 }
 
 /// `PUT /api/v1/crates/new`: checks, stores and indexes a new version.

@@ -117,7 +117,7 @@ async fn download_file(
 ) -> Result<Response> {
     let repo = repository(state, caller, f.repo.as_str(), Scope::Read).await?;
     let file = find_file(state, &repo, f).await?;
-    let mut response = serve_blob(
+    let response = serve_blob(
         &state.blobs,
         method,
         headers,
@@ -128,6 +128,7 @@ async fn download_file(
         },
     )
     .await?;
+    let mut response = state.downloads.counted(method, response, file.version_id);
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"{}\"",
         file.name.replace('"', "")

@@ -291,7 +291,7 @@ async fn get_tarball(
     let entry = sources::tarball_of(ctx.state, &ctx.repo, name, file)
         .await?
         .ok_or_else(|| Error::not_found(format!("tarball {file} of {name} not found")))?;
-    serve_blob(
+    let response = serve_blob(
         &ctx.state.blobs,
         method,
         headers,
@@ -301,7 +301,11 @@ async fn get_tarball(
             content_type: "application/octet-stream",
         },
     )
-    .await
+    .await?;
+    Ok(ctx
+        .state
+        .downloads
+        .counted(method, response, entry.version_id))
 }
 
 /// `GET /-/package/{name}/dist-tags`.

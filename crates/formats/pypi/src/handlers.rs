@@ -85,7 +85,7 @@ pub(crate) async fn dispatch(
                 let entry = sources::file_entry(&state, &repo, &project, &version, &file)
                     .await?
                     .ok_or_else(|| Error::not_found(format!("{file} not found")))?;
-                serve_blob(
+                let response = serve_blob(
                     &state.blobs,
                     &method,
                     &headers,
@@ -95,7 +95,8 @@ pub(crate) async fn dispatch(
                         content_type: "application/octet-stream",
                     },
                 )
-                .await
+                .await?;
+                Ok(state.downloads.counted(&method, response, entry.version_id))
             }
             Endpoint::Metadata {
                 project,

@@ -2,6 +2,7 @@
 //! `/openapi.json` (browsable at `/docs`). Errors use [`crate::error::ErrorBody`].
 
 mod caller;
+mod downloads;
 mod extract;
 mod packages;
 mod repositories;
@@ -40,6 +41,7 @@ use crate::state::AppState;
         packages::yank_version,
         packages::unyank_version,
         packages::delete_file,
+        downloads::get_downloads,
         users::whoami,
         users::list_users,
         users::create_user,
@@ -90,6 +92,10 @@ pub fn router() -> Router<AppState> {
         .route(
             &format!("{repo}/packages/{{package}}"),
             get(packages::get_package).delete(packages::delete_package),
+        )
+        .route(
+            &format!("{repo}/packages/{{package}}/downloads"),
+            get(downloads::get_downloads),
         )
         .route(
             &format!("{repo}/packages/{{package}}/versions/{{version}}"),

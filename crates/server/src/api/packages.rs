@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-async fn repository(
+pub(super) async fn repository(
     state: &AppState,
     caller: Option<&wharf_core::auth::Principal>,
     format: &str,
@@ -27,7 +27,11 @@ async fn repository(
     Ok(repo)
 }
 
-async fn package(state: &AppState, repo: &Repository, name: &str) -> CoreResult<Package> {
+pub(super) async fn package(
+    state: &AppState,
+    repo: &Repository,
+    name: &str,
+) -> CoreResult<Package> {
     state
         .store
         .package(repo.id, name)

@@ -224,7 +224,7 @@ async fn get_package(
         },
     )
     .await?;
-    Ok(response)
+    Ok(state.downloads.counted(&method, response, entry.version_id))
 }
 
 /// Upload a package: `PUT /packages/{file}` — 200 with an empty body; 400 with the reason

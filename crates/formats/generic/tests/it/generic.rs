@@ -342,3 +342,56 @@ fn base64_encode(s: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
+
+#[tokio::test]
+async fn whole_file_gets_are_counted_as_downloads() {
+    let app = TestApp::new().await;
+    assert_eq!(app.admin(Method::PUT, FILE, "0123456789").await.status, 201);
+    assert_eq!(
+        app.admin(Method::PUT, "/generic/main/app/2.0.0/app.tar.gz", "x")
+            .await
+            .status,
+        201
+    );
+    for _ in 0..3 {
+        assert_eq!(app.get(FILE).await.status, 200);
+    }
+    assert_eq!(
+        app.get("/generic/main/app/2.0.0/app.tar.gz").await.status,
+        200
+    );
+    let etag = app.get(FILE).await.header("etag").unwrap().to_owned();
+    let not_counted = [
+        app.request(Method::HEAD, FILE, &[], "").await.status,
+        app.request(Method::GET, FILE, &[("range", "bytes=0-3")], "")
+            .await
+            .status,
+        app.request(Method::GET, FILE, &[("if-none-match", &etag)], "")
+            .await
+            .status,
+    ];
+    assert_eq!(not_counted.map(|s| s.as_u16()), [200, 206, 304]);
+    app.state
+        .downloads
+        .flush(app.state.store.as_ref())
+        .await
+        .unwrap();
+    let r = app
+        .get("/api/v1/repositories/generic/main/packages/app/downloads?days=7")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let doc = r.json();
+    assert_eq!(doc["total"], 5);
+    assert_eq!(doc["versions"], serde_json::json!({"1.0.0": 4, "2.0.0": 1}));
+    let daily = doc["daily"].as_array().unwrap();
+    assert_eq!(daily.len(), 7);
+    assert_eq!(daily[6]["count"], 5, "today is last");
+    assert!(daily[..6].iter().all(|d| d["count"] == 0));
+    assert_eq!(
+        app.get("/api/v1/repositories/generic/main/packages/none/downloads")
+            .await
+            .status,
+        404
+    );
+    app.finish().await;
+}

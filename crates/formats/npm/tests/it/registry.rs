@@ -89,6 +89,16 @@ async fn packuments_full_and_abbreviated() {
     let tgz = app.get("/npm/main/@acme/util/-/util-1.1.0.tgz").await;
     assert_eq!(tgz.status, 200);
     assert_eq!(&tgz.body[..2], &[0x1f, 0x8b]);
+    app.state
+        .downloads
+        .flush(app.state.store.as_ref())
+        .await
+        .unwrap();
+    let downloads = app
+        .get("/api/v1/repositories/npm/main/packages/@acme%2futil/downloads")
+        .await
+        .json();
+    assert_eq!(downloads["versions"], json!({"1.1.0": 1}), "{downloads}");
     assert_eq!(
         app.get("/npm/main/@acme/util/-/util-9.0.0.tgz")
             .await
