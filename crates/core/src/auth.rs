@@ -110,6 +110,29 @@ pub fn authorize(
     authorize_server(principal, Some(repository), scope)
 }
 
+/// The signed-in caller.
+///
+/// # Errors
+/// [`Error::Unauthorized`] without one.
+pub fn signed_in(principal: Option<&Principal>) -> Result<&Principal> {
+    principal
+        .ok_or_else(|| Error::Unauthorized("authentication required: send a Wharf token".into()))
+}
+
+/// Like [`authorize`], and the caller must be signed in even where anonymous reads pass: for
+/// writes and for reads that act as somebody.
+///
+/// # Errors
+/// As [`authorize`], and [`Error::Unauthorized`] without a principal.
+pub fn require<'a>(
+    principal: Option<&'a Principal>,
+    repository: &Repository,
+    scope: Scope,
+) -> Result<&'a Principal> {
+    authorize(principal, repository, scope)?;
+    signed_in(principal)
+}
+
 /// Like [`authorize`] for actions that are not reads of a public repository (or concern the
 /// whole server when `repository` is `None`).
 ///

@@ -1,4 +1,4 @@
-//! Rendered documents (cargo index files, PyPI simple pages), kept in memory and checked on
+//! Rendered documents (cargo index files, PyPI simple pages, npm packuments), kept in memory and checked on
 //! every request against the package's content tag read from the database
 //! ([`wharf_core::model::Package::content_tag`]), which every change bumps. Any instance that
 //! changes a package changes its tag, so a cached document is never served after a change;
@@ -8,7 +8,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use bytes::Bytes;
+use wharf_core::Result;
 use wharf_core::time::Timestamp;
+
+use crate::compress;
+use crate::upstream::Upstream;
 
 /// The most bytes of documents kept.
 const MAX_BYTES: usize = 32 << 20;
@@ -31,6 +35,49 @@ pub struct RenderCache {
 }
 
 impl RenderCache {
+    /// The document under `key` rendered from content `tag`: from the cache, or made by
+    /// `render` (and gzipped when `gzip`) by one request while the others for the same key
+    /// wait for it (`flights`), then kept.
+    ///
+    /// # Errors
+    /// What `render` fails with.
+    pub async fn get_or_render<F, Fut>(
+        &self,
+        flights: &Upstream,
+        key: String,
+        tag: &str,
+        changed: Timestamp,
+        gzip: bool,
+        render: F,
+    ) -> Result<Bytes>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<String>>,
+    {
+        if let Some(hit) = self.get(&key, tag) {
+            return Ok(hit.body);
+        }
+        let _flight = flights.flight(format!("render:{key}")).await;
+        if let Some(hit) = self.get(&key, tag) {
+            return Ok(hit.body);
+        }
+        let text = render().await?;
+        let body = if gzip {
+            compress::gzip(text.as_bytes())
+        } else {
+            Bytes::from(text)
+        };
+        self.put(
+            key,
+            Rendered {
+                tag: tag.to_owned(),
+                body: body.clone(),
+                changed,
+            },
+        );
+        Ok(body)
+    }
+
     /// The cached document under `key` if it was rendered from `tag`.
     pub fn get(&self, key: &str, tag: &str) -> Option<Rendered> {
         let entries = self

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use wharf_test_support::WharfProcess;
 
 use crate::bin;
-use crate::npm_client::{npm, producers, project};
+use crate::npm_client::{greeter_says, npm, producers, project};
 use crate::python::ok;
 
 /// A client named by an environment variable scripts/test sets.
@@ -29,16 +29,6 @@ fn run(program: &str, dir: &Path, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("{program} must be installed ({e}); scripts/test installs it"))
 }
 
-/// What node prints of `require('greeter')()` in `dir`.
-fn greeting(dir: &Path) -> String {
-    let out = Command::new("node")
-        .current_dir(dir)
-        .args(["-e", "console.log(require('greeter')())"])
-        .output()
-        .expect("node comes with npm");
-    ok(&out, "node").trim().to_owned()
-}
-
 #[test]
 fn pnpm_and_yarn_install_what_npm_published() {
     let root = tempfile::tempdir().unwrap();
@@ -56,7 +46,7 @@ fn pnpm_and_yarn_install_what_npm_published() {
     let store = dir.join(".pnpm-store");
     let args = ["add", "greeter", "--store-dir", store.to_str().unwrap()];
     ok(&run(&tool("WHARF_TEST_PNPM"), &dir, &args), "pnpm add");
-    assert_eq!(greeting(&dir), "hello 42");
+    assert_eq!(greeter_says(&dir), "hello 42");
     let lock = std::fs::read_to_string(dir.join("pnpm-lock.yaml")).unwrap();
     assert!(lock.contains("'@acme/util@1.0.0'"), "{lock}");
 
@@ -70,7 +60,7 @@ fn pnpm_and_yarn_install_what_npm_published() {
         ),
         "yarn 1 add",
     );
-    assert_eq!(greeting(&dir), "hello 42");
+    assert_eq!(greeter_says(&dir), "hello 42");
     let lock = std::fs::read_to_string(dir.join("yarn.lock")).unwrap();
     assert!(
         lock.contains(&format!("{registry}greeter/-/greeter-2.0.0.tgz")),
@@ -93,7 +83,7 @@ fn pnpm_and_yarn_install_what_npm_published() {
         &run(&tool("WHARF_TEST_YARN4"), &dir, &["add", "greeter"]),
         "yarn 4 add",
     );
-    assert_eq!(greeting(&dir), "hello 42");
+    assert_eq!(greeter_says(&dir), "hello 42");
     let lock = std::fs::read_to_string(dir.join("yarn.lock")).unwrap();
     assert!(lock.contains("\"@acme/util@npm:^1.0.0\""), "{lock}");
 }

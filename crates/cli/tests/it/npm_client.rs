@@ -81,6 +81,16 @@ fn install_and_run(dir: &Path, registry: &str, spec: &str, expr: &str) -> String
         None,
     );
     ok(&npm(dir, &["install", spec]), "npm install");
+    node_prints(dir, expr)
+}
+
+/// What the `greeter` installed in `dir` says.
+pub(crate) fn greeter_says(dir: &Path) -> String {
+    node_prints(dir, "require('greeter')()")
+}
+
+/// What node prints of `expr`, run in `dir`.
+pub(crate) fn node_prints(dir: &Path, expr: &str) -> String {
     let out = Command::new("node")
         .current_dir(dir)
         .args(["-e", &format!("console.log({expr})")])

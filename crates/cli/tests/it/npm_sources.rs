@@ -7,17 +7,8 @@
 use wharf_test_support::WharfProcess;
 
 use crate::bin;
-use crate::npm_client::{npm, producers, project};
+use crate::npm_client::{greeter_says, npm, producers, project};
 use crate::python::ok;
-
-fn node_says(dir: &std::path::Path) -> String {
-    let out = std::process::Command::new("node")
-        .current_dir(dir)
-        .args(["-e", "console.log(require('greeter')())"])
-        .output()
-        .expect("node comes with npm");
-    ok(&out, "node").trim().to_owned()
-}
 
 #[test]
 fn npm_installs_through_a_proxy_and_a_group() {
@@ -82,7 +73,7 @@ fn npm_installs_through_a_proxy_and_a_group() {
         &npm(&through_mirror, &["install", "greeter"]),
         "install through the proxy",
     );
-    assert_eq!(node_says(&through_mirror), "hello 42");
+    assert_eq!(greeter_says(&through_mirror), "hello 42");
     let tarball = ok(
         &npm(&through_mirror, &["view", "greeter", "dist.tarball"]),
         "npm view",
@@ -105,7 +96,7 @@ fn npm_installs_through_a_proxy_and_a_group() {
         "install through the group",
     );
     assert_eq!(
-        node_says(&through_group),
+        greeter_says(&through_group),
         "hello 7",
         "the group took @acme/util from the proxy"
     );
@@ -122,5 +113,5 @@ fn npm_installs_through_a_proxy_and_a_group() {
         &npm(&offline, &["install", "greeter"]),
         "install through the proxy, upstream gone",
     );
-    assert_eq!(node_says(&offline), "hello 42");
+    assert_eq!(greeter_says(&offline), "hello 42");
 }

@@ -45,10 +45,7 @@ impl Ctx<'_> {
 
     /// Authorizes a signed-in caller and returns it.
     pub(crate) fn require(&self, scope: Scope) -> Result<&Principal> {
-        self.allow(scope)?;
-        self.caller
-            .as_ref()
-            .ok_or_else(|| Error::Unauthorized("authentication required".into()))
+        wharf_core::auth::require(self.caller.as_ref(), &self.repo, scope)
     }
 
     /// A crate of a (hosted) repository.

@@ -8,7 +8,6 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::Value;
 use wharf_core::auth::{Principal, authorize};
@@ -17,8 +16,8 @@ use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::auth::authenticate;
 use wharf_server::body::{Download, not_modified, serve_blob};
-use wharf_server::compress::{self, accepts_gzip};
-use wharf_server::render_cache::{RenderCache, Rendered};
+use wharf_server::compress::accepts_gzip;
+use wharf_server::render_cache::RenderCache;
 
 use crate::error::NpmError;
 use crate::manifest::{FULL, TAG_PREFIX, parse_member, with_base};
@@ -48,10 +47,7 @@ impl Ctx<'_> {
 
     /// Authorizes a signed-in caller and returns it.
     pub(crate) fn require(&self, scope: Scope) -> Result<&Principal> {
-        self.allow(scope)?;
-        self.caller
-            .as_ref()
-            .ok_or_else(|| Error::Unauthorized("authentication required".into()))
+        wharf_core::auth::require(self.caller.as_ref(), &self.repo, scope)
     }
 
     /// A package of `repo`, or npm's 404.
@@ -184,34 +180,21 @@ async fn get_packument(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
     let key = format!("{}|{abbreviated}|{gzip}|{}", package.id, ctx.registry);
-    let mut hit = ctx.cache.get(&key, &tag);
-    let mut _flight = None;
-    if hit.is_none() {
-        // One request renders a changed packument; the others wait for it, then read the cache.
-        _flight = Some(ctx.state.upstream.flight(format!("npm:{key}")).await);
-        hit = ctx.cache.get(&key, &tag);
-    }
-    let body = if let Some(hit) = hit {
-        hit.body
-    } else {
-        let text = packument::render(ctx.state, &package, abbreviated, &ctx.registry)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("package {name} not found")))?;
-        let body = if gzip {
-            compress::gzip(text.as_bytes())
-        } else {
-            Bytes::from(text)
-        };
-        ctx.cache.put(
+    let body = ctx
+        .cache
+        .get_or_render(
+            &ctx.state.upstream,
             key,
-            Rendered {
-                tag,
-                body: body.clone(),
-                changed: package.created_at,
+            &tag,
+            package.created_at,
+            gzip,
+            || async {
+                packument::render(ctx.state, &package, abbreviated, &ctx.registry)
+                    .await?
+                    .ok_or_else(|| Error::not_found(format!("package {name} not found")))
             },
-        );
-        body
-    };
+        )
+        .await?;
     let content_type = if abbreviated {
         ABBREVIATED
     } else {

@@ -10,7 +10,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
-use wharf_core::auth::{Credential, Principal, generate_token, hash_token};
+use wharf_core::auth::{Credential, Principal, generate_token, hash_token, signed_in};
 use wharf_core::model::{NewToken, Scope, TokenInfo};
 use wharf_core::{Error, Result};
 use wharf_server::auth::password_login;
@@ -92,19 +92,13 @@ pub(crate) async fn login(ctx: &Ctx<'_>, user: &str, body: Body) -> Result<Respo
 
 /// `GET /-/whoami`.
 pub(crate) fn whoami(ctx: &Ctx<'_>) -> Result<Response> {
-    let caller = ctx
-        .caller
-        .as_ref()
-        .ok_or_else(|| Error::Unauthorized("authentication required".into()))?;
+    let caller = signed_in(ctx.caller.as_ref())?;
     Ok(Json(json!({"username": caller.user.name})).into_response())
 }
 
 /// `DELETE /-/user/token/{token}`: `npm logout` revokes the token it signed in with.
 pub(crate) async fn logout(ctx: &Ctx<'_>, token: &str) -> Result<Response> {
-    let caller = ctx
-        .caller
-        .as_ref()
-        .ok_or_else(|| Error::Unauthorized("authentication required".into()))?;
+    let caller = signed_in(ctx.caller.as_ref())?;
     let found = ctx
         .state
         .store
@@ -124,15 +118,9 @@ fn key(info: &TokenInfo) -> String {
     hex::encode(Sha256::digest(format!("wharf-token:{}", info.id)))
 }
 
-fn signed_in<'a>(ctx: &'a Ctx<'_>) -> Result<&'a Principal> {
-    ctx.caller
-        .as_ref()
-        .ok_or_else(|| Error::Unauthorized("authentication required".into()))
-}
-
 /// `GET /-/npm/v1/tokens`: the caller's tokens, secrets never shown.
 pub(crate) async fn list_tokens(ctx: &Ctx<'_>) -> Result<Response> {
-    let caller = signed_in(ctx)?;
+    let caller = signed_in(ctx.caller.as_ref())?;
     let objects: Vec<_> = ctx
         .state
         .store
@@ -157,7 +145,7 @@ pub(crate) async fn list_tokens(ctx: &Ctx<'_>) -> Result<Response> {
 /// `POST /-/npm/v1/tokens`: a new token; a password sign-in is asked to repeat the password
 /// as npm sends it.
 pub(crate) async fn create_token(ctx: &Ctx<'_>, body: Body) -> Result<Response> {
-    let caller = signed_in(ctx)?;
+    let caller = signed_in(ctx.caller.as_ref())?;
     let body: CreateTokenBody = json_body(body).await?;
     if let Some(password) = &body.password {
         password_login(ctx.state, &caller.user.name, password).await?;
@@ -180,7 +168,7 @@ pub(crate) async fn create_token(ctx: &Ctx<'_>, body: Body) -> Result<Response> 
 
 /// `DELETE /-/npm/v1/tokens/token/{key}`: `npm token revoke`.
 pub(crate) async fn revoke_token(ctx: &Ctx<'_>, wanted: &str) -> Result<Response> {
-    let caller = signed_in(ctx)?;
+    let caller = signed_in(ctx.caller.as_ref())?;
     let store = &ctx.state.store;
     let token = store
         .list_tokens(caller.user.id)

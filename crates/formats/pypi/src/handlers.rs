@@ -16,10 +16,10 @@ use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::auth::authenticate;
 use wharf_server::body::{Download, not_modified, serve_blob};
-use wharf_server::compress::{self, accepts_gzip};
+use wharf_server::compress::accepts_gzip;
 use wharf_server::groups::hosted_target;
 use wharf_server::query::parse_query;
-use wharf_server::render_cache::{RenderCache, Rendered};
+use wharf_server::render_cache::RenderCache;
 
 use crate::error::PypiError;
 use crate::names::normalize;
@@ -319,33 +319,20 @@ async fn simple_project(req: &PageRequest<'_>, project: &str) -> Result<Response
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
     let key = format!("{}|{json}|{gzip}|{base}", package.id);
-    let mut hit = req.cache.get(&key, &tag);
-    let mut _flight = None;
-    if hit.is_none() {
-        // One request renders a changed page; the others wait for it, then read the cache.
-        _flight = Some(req.state.upstream.flight(format!("render:{key}")).await);
-        hit = req.cache.get(&key, &tag);
-    }
-    let body = if let Some(hit) = hit {
-        hit.body
-    } else {
-        let files = sources::hosted_files(req.state, &shown, &package, &normalized).await?;
-        let text = render(json, &normalized, &files);
-        let body = if gzip {
-            compress::gzip(text.as_bytes())
-        } else {
-            Bytes::from(text)
-        };
-        req.cache.put(
+    let body = req
+        .cache
+        .get_or_render(
+            &req.state.upstream,
             key,
-            Rendered {
-                tag,
-                body: body.clone(),
-                changed: package.created_at,
+            &tag,
+            package.created_at,
+            gzip,
+            || async {
+                let files = sources::hosted_files(req.state, &shown, &package, &normalized).await?;
+                Ok(render(json, &normalized, &files))
             },
-        );
-        body
-    };
+        )
+        .await?;
     let mut response = page(json, body);
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&etag) {
