@@ -13,6 +13,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize, Serializer};
 use wharf_core::blob::StorageConfig;
 use wharf_format_generic::PlatformConfig;
+use wharf_format_npm::PantryConfig;
+
+/// The seed APIs `compat.root` can put at `/`.
+const COMPAT_ROOTS: [&str; 2] = ["platform", "pantry"];
 
 const ENV_PREFIX: &str = "WHARF_";
 /// Variables that are flags of their own, not configuration keys.
@@ -65,6 +69,9 @@ pub struct Config {
     /// `[platform]`: the Platform Package Repository API.
     #[serde(default)]
     pub platform: PlatformConfig,
+    /// `[pantry]`: the Pantry registry API.
+    #[serde(default)]
+    pub pantry: PantryConfig,
     /// `[log]`.
     #[serde(default)]
     pub log: LogSection,
@@ -209,7 +216,7 @@ impl Default for ProxySection {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompatSection {
-    /// A seed API to serve at `/` as well: `platform`.
+    /// A seed API to serve at `/` as well: `platform` or `pantry`.
     #[serde(default)]
     pub root: Option<String>,
 }
@@ -263,6 +270,7 @@ impl Default for Config {
             proxy: ProxySection::default(),
             compat: CompatSection::default(),
             platform: PlatformConfig::default(),
+            pantry: PantryConfig::default(),
             log: LogSection::default(),
         }
     }
@@ -341,10 +349,10 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config
         anyhow::anyhow!("invalid configuration:{}", details.concat())
     })?;
     if let Some(root) = &config.compat.root
-        && root != "platform"
+        && !COMPAT_ROOTS.contains(&root.as_str())
     {
         bail!(
-            "invalid configuration: compat.root = {root:?}; the only compatibility root is \"platform\""
+            "invalid configuration: compat.root = {root:?}; compatibility roots are \"platform\" and \"pantry\""
         );
     }
     Ok(config)

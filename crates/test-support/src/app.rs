@@ -94,7 +94,7 @@ impl TestAppBuilder {
             Arc::new(GenericFormat::new(self.platform)),
             Arc::new(CargoFormat),
             Arc::new(PypiFormat),
-            Arc::new(NpmFormat),
+            Arc::new(NpmFormat::default()),
         ];
         let state = AppState::new(Arc::new(db.db.clone()), blobs, self.config, &formats);
         for format in &formats {

@@ -12,6 +12,7 @@ mod handlers;
 mod manifest;
 mod names;
 mod packument;
+mod pantry;
 mod publish;
 mod request;
 mod search;
@@ -27,9 +28,21 @@ use wharf_core::model::RepoKind;
 use wharf_server::render_cache::RenderCache;
 use wharf_server::{AppState, Format};
 
-/// The npm format.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NpmFormat;
+pub use pantry::PantryConfig;
+
+/// The npm format, with the Pantry API over one of its repositories.
+#[derive(Debug, Clone, Default)]
+pub struct NpmFormat {
+    pantry: PantryConfig,
+}
+
+impl NpmFormat {
+    /// The format, its Pantry API serving `pantry.repository`.
+    #[must_use]
+    pub fn new(pantry: PantryConfig) -> Self {
+        Self { pantry }
+    }
+}
 
 impl Format for NpmFormat {
     fn name(&self) -> &'static str {
@@ -48,5 +61,20 @@ impl Format for NpmFormat {
         Router::new()
             .route("/{*path}", any(handlers::dispatch))
             .layer(Extension(Arc::new(RenderCache::default())))
+    }
+
+    fn root_routes(&self) -> Router<AppState> {
+        pantry::routes("/pantry", &self.pantry)
+    }
+
+    fn compat_roots(&self) -> &'static [&'static str] {
+        &["pantry"]
+    }
+
+    fn compat_routes(&self, root: &str) -> Router<AppState> {
+        match root {
+            "pantry" => pantry::routes("", &self.pantry),
+            _ => Router::new(),
+        }
     }
 }

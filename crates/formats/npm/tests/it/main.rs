@@ -2,6 +2,7 @@
 //! sends them.
 
 mod bad_input;
+mod pantry;
 mod proxy;
 mod registry;
 

@@ -1,0 +1,172 @@
+//! Download analytics in the original's shapes, from Wharf's download counts (whole-file
+//! `GET`s of a package's tarballs through npm or Pantry): `GET /analytics[/top]`,
+//! `/analytics/{name}` and `/analytics/{name}/timeline?days=30`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use http::{HeaderMap, Method};
+use serde::Deserialize;
+use serde_json::json;
+use wharf_core::Result;
+use wharf_core::model::{Package, Repository};
+use wharf_core::time::Timestamp;
+use wharf_server::AppState;
+use wharf_server::downloads::day_of;
+use wharf_server::query::parse_query;
+
+use super::packages::total_downloads;
+use super::{Mount, PantryResult, not_found, preflight, repository, split_name};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Packages read per page of the repository listing.
+const PAGE: u32 = 500;
+
+/// Every package of `repo`.
+pub(crate) async fn all_packages(state: &AppState, repo: &Repository) -> Result<Vec<Package>> {
+    let mut all = Vec::new();
+    loop {
+        let after = all.last().map(|p: &Package| p.name.clone());
+        let page = state
+            .store
+            .list_packages(repo.id, after.as_deref(), PAGE)
+            .await?;
+        let full = page.len() == PAGE as usize;
+        all.extend(page);
+        if !full {
+            return Ok(all);
+        }
+    }
+}
+
+fn date(day: i64) -> String {
+    Timestamp(day * DAY_MS).rfc3339_seconds()[..10].to_owned()
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct Days {
+    days: Option<u32>,
+}
+
+/// `GET /analytics` and `/analytics/top?limit=10`: the most downloaded packages.
+pub(crate) async fn top(
+    State(state): State<AppState>,
+    Extension(mount): Extension<Arc<Mount>>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> PantryResult {
+    if let Some(done) = preflight(&method, &Method::GET) {
+        return done;
+    }
+    top_packages(&state, &mount, query.as_deref(), &headers).await
+}
+
+async fn top_packages(
+    state: &AppState,
+    mount: &Mount,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> PantryResult {
+    let limit = parse_query::<Limit>(query)?
+        .limit
+        .unwrap_or(10)
+        .clamp(1, 1000);
+    let repo = repository(state, mount, headers).await?;
+    let mut ranked = Vec::new();
+    for package in all_packages(state, &repo).await? {
+        let downloads = total_downloads(state, &package).await?;
+        if downloads > 0 {
+            ranked.push((downloads, package.name));
+        }
+    }
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let packages: Vec<_> = ranked
+        .into_iter()
+        .take(limit)
+        .map(|(downloads, name)| json!({"name": name, "downloads": downloads}))
+        .collect();
+    Ok(Json(json!({"packages": packages})).into_response())
+}
+
+/// `GET /analytics/top`, `/analytics/{name}` and `/analytics/{name}/timeline`.
+pub(crate) async fn dispatch(
+    State(state): State<AppState>,
+    Extension(mount): Extension<Arc<Mount>>,
+    method: Method,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> PantryResult {
+    if let Some(done) = preflight(&method, &Method::GET) {
+        return done;
+    }
+    if path == "top" {
+        return top_packages(&state, &mount, query.as_deref(), &headers).await;
+    }
+    let (name, rest) = split_name(&path).ok_or_else(|| not_found("Not found"))?;
+    let repo = repository(&state, &mount, &headers).await?;
+    let none = || not_found("No analytics data for this package");
+    let package = state
+        .store
+        .package(repo.id, &name)
+        .await?
+        .ok_or_else(none)?;
+    let today = day_of(Timestamp::now());
+    match rest {
+        None => {
+            let counts = state.store.downloads(package.id, 0).await?;
+            if counts.is_empty() {
+                return Err(none());
+            }
+            let within = |days: i64| -> u64 {
+                counts
+                    .iter()
+                    .filter(|c| c.day > today - days)
+                    .map(|c| c.count)
+                    .sum()
+            };
+            let mut versions = BTreeMap::<String, u64>::new();
+            for c in &counts {
+                *versions.entry(c.version.clone()).or_default() += c.count;
+            }
+            let last = counts.iter().map(|c| c.day).max().map(date);
+            Ok(Json(json!({
+                "packageName": package.name,
+                "totalDownloads": counts.iter().map(|c| c.count).sum::<u64>(),
+                "weeklyDownloads": within(7),
+                "monthlyDownloads": within(30),
+                "versionDownloads": versions,
+                "lastDownload": last,
+            }))
+            .into_response())
+        }
+        Some("timeline") => {
+            let days = i64::from(
+                parse_query::<Days>(query.as_deref())?
+                    .days
+                    .unwrap_or(30)
+                    .clamp(1, 3660),
+            );
+            let first = today - days + 1;
+            let mut per_day = BTreeMap::<i64, u64>::new();
+            for c in state.store.downloads(package.id, first).await? {
+                *per_day.entry(c.day).or_default() += c.count;
+            }
+            let timeline: Vec<_> = (first..=today)
+                .map(|day| json!({"date": date(day), "count": per_day.get(&day).copied().unwrap_or(0)}))
+                .collect();
+            Ok(Json(json!({"packageName": package.name, "timeline": timeline})).into_response())
+        }
+        Some(_) => Err(not_found("Not found")),
+    }
+}

@@ -1,0 +1,181 @@
+//! The Pantry registry API (seed 002, `@stacksjs/registry`) over an npm repository, at
+//! `/pantry/…` (or at `/` with `compat.root = "pantry"`): package metadata, versions and
+//! tarballs, search, health, and download analytics from Wharf's download counts. Every
+//! answer carries the original's CORS headers; errors are `{"error": "…"}` with its messages.
+
+mod analytics;
+mod packages;
+
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Extension, Json, Router};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde::Deserialize;
+use serde_json::json;
+use wharf_core::model::Repository;
+use wharf_core::time::Timestamp;
+use wharf_core::{Error, Result};
+use wharf_server::AppState;
+
+/// `[pantry]`: which npm repository the Pantry API serves.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct PantryConfig {
+    /// The npm repository (default `main`).
+    #[serde(default = "default_repository")]
+    pub repository: String,
+}
+
+fn default_repository() -> String {
+    "main".into()
+}
+
+impl Default for PantryConfig {
+    fn default() -> Self {
+        Self {
+            repository: default_repository(),
+        }
+    }
+}
+
+/// Where the API is mounted and what it serves.
+pub(crate) struct Mount {
+    /// `/pantry`, or empty at the root.
+    pub prefix: String,
+    /// The npm repository.
+    pub repository: String,
+}
+
+/// The Pantry routes under `prefix` (`/pantry`, or empty at the root).
+pub(crate) fn routes(prefix: &str, config: &PantryConfig) -> Router<AppState> {
+    let mount = Mount {
+        prefix: prefix.to_owned(),
+        repository: config.repository.clone(),
+    };
+    Router::new()
+        .route(&format!("{prefix}/health"), any(health))
+        .route(
+            &format!("{prefix}/packages/{{*path}}"),
+            any(packages::dispatch),
+        )
+        .route(&format!("{prefix}/search"), any(packages::search))
+        .route(&format!("{prefix}/analytics"), any(analytics::top))
+        .route(
+            &format!("{prefix}/analytics/{{*path}}"),
+            any(analytics::dispatch),
+        )
+        .layer(axum::middleware::map_response(cors))
+        .layer(Extension(Arc::new(mount)))
+}
+
+/// The original's CORS headers, on every answer.
+async fn cors(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Content-Type, Authorization"),
+    );
+    response
+}
+
+/// An error in Pantry's shape: `{"error": "…"}`.
+pub(crate) struct PantryError(pub StatusCode, pub String);
+
+impl From<Error> for PantryError {
+    fn from(e: Error) -> Self {
+        let (status, message, _) = wharf_server::error::parts(&e);
+        Self(status, message)
+    }
+}
+
+impl IntoResponse for PantryError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+pub(crate) type PantryResult = std::result::Result<Response, PantryError>;
+
+/// 404 with one of the original's messages.
+pub(crate) fn not_found(message: &str) -> PantryError {
+    PantryError(StatusCode::NOT_FOUND, message.to_owned())
+}
+
+/// `OPTIONS` → 200 with no body; other methods than `allowed` → 404 `Not found`.
+pub(crate) fn preflight(method: &Method, allowed: &Method) -> Option<PantryResult> {
+    if method == Method::OPTIONS {
+        return Some(Ok(StatusCode::OK.into_response()));
+    }
+    (method != allowed && !(allowed == Method::GET && method == Method::HEAD))
+        .then(|| Err(not_found("Not found")))
+}
+
+/// The npm repository the API serves; reads need what the repository asks for.
+pub(crate) async fn repository(
+    state: &AppState,
+    mount: &Mount,
+    headers: &HeaderMap,
+) -> Result<Repository> {
+    let repo = state.repository("npm", &mount.repository).await?;
+    let caller = wharf_server::auth::authenticate(state, headers).await?;
+    wharf_core::auth::authorize(caller.as_ref(), &repo, wharf_core::model::Scope::Read)?;
+    Ok(repo)
+}
+
+/// A name and what follows it in a path: `@scope/name` takes two segments (the original's
+/// fixed route rule).
+pub(crate) fn split_name(path: &str) -> Option<(String, Option<&str>)> {
+    let (name_end, rest) = if path.starts_with('@') {
+        let first = path.find('/')?;
+        match path[first + 1..].find('/') {
+            Some(second) => (first + 1 + second, Some(&path[first + 2 + second..])),
+            None => (path.len(), None),
+        }
+    } else {
+        match path.find('/') {
+            Some(at) => (at, Some(&path[at + 1..])),
+            None => (path.len(), None),
+        }
+    };
+    let name = &path[..name_end];
+    (!name.is_empty() && !name.ends_with('/'))
+        .then(|| (name.to_owned(), rest.filter(|r| !r.is_empty())))
+}
+
+/// `GET /health`.
+async fn health(method: Method) -> PantryResult {
+    if let Some(done) = preflight(&method, &Method::GET) {
+        return done;
+    }
+    Ok(Json(json!({"status": "ok", "timestamp": Timestamp::now().rfc3339()})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_name;
+
+    #[test]
+    fn names_follow_the_fixed_route_rule() {
+        assert_eq!(split_name("foo"), Some(("foo".into(), None)));
+        assert_eq!(
+            split_name("foo/versions"),
+            Some(("foo".into(), Some("versions")))
+        );
+        assert_eq!(split_name("@s/foo"), Some(("@s/foo".into(), None)));
+        assert_eq!(
+            split_name("@s/foo/1.0.0/tarball"),
+            Some(("@s/foo".into(), Some("1.0.0/tarball")))
+        );
+        assert_eq!(split_name("@s"), None);
+        assert_eq!(split_name(""), None);
+    }
+}
