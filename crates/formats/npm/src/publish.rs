@@ -10,7 +10,6 @@ use base64::engine::general_purpose::STANDARD;
 use base64::read::DecoderReader;
 use bytes::Bytes;
 use futures::TryStreamExt;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use struson::reader::{JsonReader, JsonStreamReader};
 use tokio::sync::mpsc;
@@ -42,12 +41,12 @@ struct Parsed {
     files: Vec<(String, Option<u64>)>,
 }
 
-fn bad_json(e: impl std::fmt::Display) -> Error {
+pub(crate) fn bad_json(e: impl std::fmt::Display) -> Error {
     Error::invalid(format!("the publish body is not a valid packument: {e}"))
 }
 
 /// Reads the packument, sending the first attachment's decoded bytes to `sink`.
-fn parse(reader: impl Read, sink: mpsc::Sender<std::io::Result<Bytes>>) -> Result<Parsed> {
+fn parse(reader: &mut dyn Read, sink: mpsc::Sender<std::io::Result<Bytes>>) -> Result<Parsed> {
     let mut json = JsonStreamReader::new(reader);
     let mut doc = Map::new();
     let mut files = Vec::new();
@@ -90,7 +89,10 @@ fn parse(reader: impl Read, sink: mpsc::Sender<std::io::Result<Bytes>>) -> Resul
     Ok(Parsed { doc, files })
 }
 
-fn send_decoded(mut data: impl Read, sink: &mpsc::Sender<std::io::Result<Bytes>>) -> Result<()> {
+pub(crate) fn send_decoded(
+    mut data: impl Read,
+    sink: &mpsc::Sender<std::io::Result<Bytes>>,
+) -> Result<()> {
     let mut buf = vec![0u8; 256 << 10];
     loop {
         let n = data.read(&mut buf).map_err(|e| {
@@ -104,16 +106,22 @@ fn send_decoded(mut data: impl Read, sink: &mpsc::Sender<std::io::Result<Bytes>>
     }
 }
 
-/// Reads a publish body, staging its tarball; `limit` bounds the tarball.
+/// Reads a JSON body with `parse` on a blocking thread while the base64 string it sends to
+/// its sink is decoded into a staged blob (empty when it sends none); `limit` bounds the
+/// decoded bytes, and the JSON around them may add [`MAX_DOCUMENT`].
 ///
 /// # Errors
-/// [`Error::Invalid`] for a body that is not a packument or has several attachments,
-/// [`Error::TooLarge`] for a tarball over `limit` or a document over [`MAX_DOCUMENT`].
-pub(crate) async fn read_body(
+/// What `parse` fails with, [`Error::TooLarge`] past the limits.
+pub(crate) async fn stream_json<T, P>(
     blobs: &BlobStore,
     body: axum::body::Body,
     limit: u64,
-) -> Result<PublishBody> {
+    parse: P,
+) -> Result<(T, StagedBlob)>
+where
+    T: Send + 'static,
+    P: FnOnce(&mut dyn Read, mpsc::Sender<std::io::Result<Bytes>>) -> Result<T> + Send + 'static,
+{
     let cap = limit / 3 * 4 + MAX_DOCUMENT;
     let stream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
     let reader = SyncIoBridge::new(StreamReader::new(stream));
@@ -139,10 +147,23 @@ pub(crate) async fn read_body(
     let staging = blobs.stage(decoded, &options);
     let (parsed, staged) = tokio::join!(json, staging);
     let parsed = parsed.map_err(|e| Error::internal("reading the publish body", e))?;
-    let (parsed, staged) = match (parsed, staged) {
-        (Ok(parsed), Ok(staged)) => (parsed, staged),
-        (Err(Error::BodyRead(_)) | Ok(_), Err(e)) | (Err(e), _) => return Err(e),
-    };
+    match (parsed, staged) {
+        (Ok(parsed), Ok(staged)) => Ok((parsed, staged)),
+        (Err(Error::BodyRead(_)) | Ok(_), Err(e)) | (Err(e), _) => Err(e),
+    }
+}
+
+/// Reads a publish body, staging its tarball; `limit` bounds the tarball.
+///
+/// # Errors
+/// [`Error::Invalid`] for a body that is not a packument or has several attachments,
+/// [`Error::TooLarge`] for a tarball over `limit` or a document over [`MAX_DOCUMENT`].
+pub(crate) async fn read_body(
+    blobs: &BlobStore,
+    body: axum::body::Body,
+    limit: u64,
+) -> Result<PublishBody> {
+    let (parsed, staged) = stream_json(blobs, body, limit, parse).await?;
     let (file, length) = match <[_; 1]>::try_from(parsed.files) {
         Ok([file]) => file,
         Err(files) if files.is_empty() => {
@@ -172,13 +193,8 @@ pub(crate) async fn read_body(
     })
 }
 
-#[derive(Deserialize)]
-struct PackageJson {
-    name: String,
-    version: String,
-}
-
-/// Checks the tarball: a gzip tar with `package/package.json` naming `name` and `version`.
+/// Checks the tarball: a gzip tar with `package/package.json` naming `name` and `version`,
+/// and returns that `package.json`.
 ///
 /// # Errors
 /// [`Error::Invalid`] saying what is wrong.
@@ -187,7 +203,7 @@ pub(crate) async fn verify_tarball(
     staged: &StagedBlob,
     name: &str,
     version: &str,
-) -> Result<()> {
+) -> Result<Map<String, Value>> {
     let reader = SyncIoBridge::new(StreamReader::new(blobs.read_staged(staged).await?));
     let found = tokio::task::spawn_blocking(move || {
         read_from_tar_gz(reader, LIMITS, |p| p == "package/package.json")
@@ -199,16 +215,28 @@ pub(crate) async fn verify_tarball(
         other => other,
     })?;
     let content = found.ok_or_else(|| Error::invalid("the tarball has no package/package.json"))?;
-    let manifest: PackageJson = serde_json::from_slice(&content).map_err(|e| {
+    let manifest: Map<String, Value> = serde_json::from_slice(&content).map_err(|e| {
         Error::invalid(format!(
             "package/package.json in the tarball does not parse: {e}"
         ))
     })?;
-    if manifest.name != name || manifest.version != version {
+    let field = |key: &str| {
+        manifest
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    if field("name").is_empty() || field("version").is_empty() {
+        return Err(Error::invalid(
+            "package/package.json in the tarball does not parse: it needs a name and a version",
+        ));
+    }
+    if field("name") != name || field("version") != version {
         return Err(Error::invalid(format!(
             "the tarball holds {}@{} but the publish is for {name}@{version}",
-            manifest.name, manifest.version
+            field("name"),
+            field("version")
         )));
     }
-    Ok(())
+    Ok(manifest)
 }

@@ -7,11 +7,13 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
-use wharf_core::model::{Package, PropertyOwner, Scope};
+use wharf_core::blob::StagedBlob;
+use wharf_core::model::{Package, PropertyOwner, Repository, Scope};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
+use wharf_server::AppState;
 use wharf_server::body::check_content_length;
 
 use crate::handlers::Ctx;
@@ -60,44 +62,17 @@ pub(crate) async fn publish(
             "the attachment {attached} is not the tarball of {name}@{version}"
         )));
     }
-    if let Some(existing) = ctx.state.store.package(target.id, name).await?
-        && ctx
-            .state
-            .store
-            .version(existing.id, &version)
-            .await?
-            .is_some()
-    {
-        return Err(already_published(name, &version));
-    }
-    verify_tarball(&ctx.state.blobs, &staged, name, &version).await?;
-    let file = names::tarball(name, &version);
-    let now = Timestamp::now();
-    let stored = fragments(
-        manifest,
-        &crate::manifest::Published {
+    store_version(
+        ctx.state,
+        &target,
+        NewVersion {
             name,
             version: &version,
-            file: &file,
-            digests: &staged.digests,
+            manifest,
+            staged,
             publisher: &principal.user.name,
-            at: now,
+            tags: tags_for(&doc, &version),
         },
-    )?;
-    let properties = properties(&doc, &version, stored, now);
-    publish_file(
-        ctx.state.store.as_ref(),
-        &ctx.state.blobs,
-        PublishFile {
-            repository: &target,
-            package: &PackageName::new(name)?,
-            canonical: None,
-            version: &VersionName::new(&version)?,
-            file: &FileName::new(&file)?,
-            mode: PublishMode::CreateVersion,
-            properties,
-        },
-        staged,
     )
     .await
     .map_err(|e| match e {
@@ -105,6 +80,74 @@ pub(crate) async fn publish(
         other => other,
     })?;
     Ok((StatusCode::CREATED, Json(json!({"ok": true, "id": name}))).into_response())
+}
+
+/// A version to store.
+pub(crate) struct NewVersion<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    /// The version's manifest (the client's, or the tarball's `package.json`).
+    pub manifest: Map<String, Value>,
+    pub staged: StagedBlob,
+    pub publisher: &'a str,
+    /// The dist-tags to point at it.
+    pub tags: Vec<String>,
+}
+
+/// Stores a new version with its tarball (checked to be the version's), its manifest
+/// members and dist-tags, in one publish.
+///
+/// # Errors
+/// [`Error::Conflict`] when the version exists, [`Error::Invalid`] for a tarball that is not
+/// the version's.
+pub(crate) async fn store_version(
+    state: &AppState,
+    target: &Repository,
+    new: NewVersion<'_>,
+) -> Result<()> {
+    let NewVersion {
+        name,
+        version,
+        manifest,
+        staged,
+        publisher,
+        tags,
+    } = new;
+    if let Some(existing) = state.store.package(target.id, name).await?
+        && state.store.version(existing.id, version).await?.is_some()
+    {
+        return Err(Error::conflict(format!("{name}@{version} exists")));
+    }
+    verify_tarball(&state.blobs, &staged, name, version).await?;
+    let file = names::tarball(name, version);
+    let now = Timestamp::now();
+    let stored = fragments(
+        manifest,
+        &crate::manifest::Published {
+            name,
+            version,
+            file: &file,
+            digests: &staged.digests,
+            publisher,
+            at: now,
+        },
+    )?;
+    publish_file(
+        state.store.as_ref(),
+        &state.blobs,
+        PublishFile {
+            repository: target,
+            package: &PackageName::new(name)?,
+            canonical: None,
+            version: &VersionName::new(version)?,
+            file: &FileName::new(&file)?,
+            mode: PublishMode::CreateVersion,
+            properties: properties(tags, version, stored, now),
+        },
+        staged,
+    )
+    .await?;
+    Ok(())
 }
 
 /// The one version a publish carries, checked against the URL's name.
@@ -141,14 +184,8 @@ fn the_version(doc: &mut Map<String, Value>, name: &str) -> Result<(String, Map<
     Ok((version, manifest))
 }
 
-/// What a publish stores: the version's fragments, and the dist-tags the client sent that
-/// point at it (`latest` when none does) with the package's summary when `latest` moves.
-fn properties(
-    doc: &Map<String, Value>,
-    version: &str,
-    stored: Fragments,
-    now: Timestamp,
-) -> Vec<(PropertyTarget, String, String)> {
+/// The dist-tags a publish body points at `version` (`latest` when none does).
+fn tags_for(doc: &Map<String, Value>, version: &str) -> Vec<String> {
     let mut tags: Vec<String> = doc
         .get("dist-tags")
         .and_then(Value::as_object)
@@ -162,6 +199,17 @@ fn properties(
     if tags.is_empty() {
         tags.push("latest".into());
     }
+    tags
+}
+
+/// What a publish stores: the version's fragments, its dist-tags, and the package's summary
+/// when `latest` moves.
+fn properties(
+    tags: Vec<String>,
+    version: &str,
+    stored: Fragments,
+    now: Timestamp,
+) -> Vec<(PropertyTarget, String, String)> {
     let mut properties = vec![
         (PropertyTarget::Version, FULL.to_owned(), stored.full),
         (PropertyTarget::Version, ABBREV.to_owned(), stored.abbrev),
