@@ -68,7 +68,7 @@ pub(crate) async fn publish(
         NewVersion {
             name,
             version: &version,
-            manifest,
+            manifest: Some(manifest),
             staged,
             publisher: &principal.user.name,
             tags: tags_for(&doc, &version),
@@ -86,8 +86,8 @@ pub(crate) async fn publish(
 pub(crate) struct NewVersion<'a> {
     pub name: &'a str,
     pub version: &'a str,
-    /// The version's manifest (the client's, or the tarball's `package.json`).
-    pub manifest: Map<String, Value>,
+    /// The version's manifest as the client sent it (`None`: the tarball's `package.json`).
+    pub manifest: Option<Map<String, Value>>,
     pub staged: StagedBlob,
     pub publisher: &'a str,
     /// The dist-tags to point at it.
@@ -118,7 +118,8 @@ pub(crate) async fn store_version(
     {
         return Err(Error::conflict(format!("{name}@{version} exists")));
     }
-    verify_tarball(&state.blobs, &staged, name, version).await?;
+    let package_json = verify_tarball(&state.blobs, &staged, name, version).await?;
+    let manifest = manifest.unwrap_or(package_json);
     let file = names::tarball(name, version);
     let now = Timestamp::now();
     let stored = fragments(

@@ -1,10 +1,11 @@
 //! The Pantry registry API (seed 002, `@stacksjs/registry`) over an npm repository, at
 //! `/pantry/…` (or at `/` with `compat.root = "pantry"`): package metadata, versions and
-//! tarballs, search, health, and download analytics from Wharf's download counts. Every
+//! tarballs, publish, search, health, and download analytics from Wharf's download counts. Every
 //! answer carries the original's CORS headers; errors are `{"error": "…"}` with its messages.
 
 mod analytics;
 mod packages;
+mod publish;
 
 use std::sync::Arc;
 
@@ -60,6 +61,7 @@ pub(crate) fn routes(prefix: &str, config: &PantryConfig) -> Router<AppState> {
             any(packages::dispatch),
         )
         .route(&format!("{prefix}/search"), any(packages::search))
+        .route(&format!("{prefix}/publish"), any(publish::publish))
         .route(&format!("{prefix}/analytics"), any(analytics::top))
         .route(
             &format!("{prefix}/analytics/{{*path}}"),

@@ -1,4 +1,5 @@
 use http::Method;
+use serde_json::Value;
 use serde_json::json;
 use sha2::Digest as _;
 use wharf_test_support::TestApp;
@@ -158,5 +159,178 @@ async fn the_compat_root_serves_pantry_at_the_root() {
             .ends_with("/packages/left-pad/1.3.0/tarball")
     );
     assert_eq!(app.get("/health").await.json()["status"], "ok");
+    app.finish().await;
+}
+
+/// A multipart body with the given text fields and an optional `tarball` file.
+fn form(fields: &[(&str, &str)], tarball: Option<&[u8]>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--b0undary\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some(bytes) = tarball {
+        body.extend_from_slice(
+            b"--b0undary\r\nContent-Disposition: form-data; name=\"tarball\"; filename=\"p.tgz\"\r\n\
+              Content-Type: application/octet-stream\r\n\r\n",
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--b0undary--\r\n");
+    body
+}
+
+async fn post(
+    app: &TestApp,
+    token: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", content_type)];
+    if let Some(auth) = &auth {
+        headers.push(("authorization", auth));
+    }
+    let r = app
+        .request(Method::POST, "/pantry/publish", &headers, body)
+        .await;
+    (r.status.as_u16(), r.json())
+}
+
+#[tokio::test]
+async fn publish_takes_the_originals_multipart_and_json_bodies() {
+    let app = TestApp::builder().max_upload(64 << 10).build().await;
+    let token = app.admin_token.clone();
+    let multipart = "multipart/form-data; boundary=b0undary";
+    let tgz = crate::tarball(Some(&crate::manifest("my-package", "1.0.0")));
+    let metadata = r#"{"name":"my-package","version":"1.0.0"}"#;
+    let (status, body) = post(
+        &app,
+        Some(&token),
+        multipart,
+        form(&[("metadata", metadata)], Some(&tgz)),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body,
+        json!({"success": true, "message": "Published my-package@1.0.0"})
+    );
+    let packument = app.get("/npm/main/my-package").await.json();
+    assert_eq!(packument["dist-tags"]["latest"], "1.0.0");
+    assert_eq!(
+        packument["versions"]["1.0.0"]["description"], "my-package things",
+        "the tarball's package.json"
+    );
+
+    let tgz2 = crate::tarball(Some(&crate::manifest("my-package", "1.1.0")));
+    let json_body = json!({"metadata": {"name": "my-package", "version": "1.1.0"},
+                           "tarball": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &tgz2)});
+    let (status, body) = post(
+        &app,
+        Some(&token),
+        "application/json",
+        json_body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let meta = app.get("/pantry/packages/my-package").await.json();
+    assert_eq!(meta["version"], "1.1.0");
+
+    let (status, body) = post(
+        &app,
+        Some(&token),
+        multipart,
+        form(&[("metadata", metadata)], Some(&tgz)),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (409, json!({"error": "Version already exists"}))
+    );
+    let blobs = app.state.store.blob_totals().await.unwrap().0;
+
+    let cases: Vec<(Option<&str>, &str, Vec<u8>, u16, &str)> = vec![
+        (
+            None,
+            multipart,
+            form(&[("metadata", metadata)], Some(&tgz)),
+            401,
+            "Authorization required",
+        ),
+        (
+            Some("wharf_0000"),
+            multipart,
+            form(&[("metadata", metadata)], Some(&tgz)),
+            401,
+            "Invalid token",
+        ),
+        (
+            Some(&token),
+            "text/plain",
+            b"x".to_vec(),
+            415,
+            "Unsupported content type",
+        ),
+        (
+            Some(&token),
+            multipart,
+            form(&[("metadata", metadata)], None),
+            400,
+            "Missing tarball",
+        ),
+        (
+            Some(&token),
+            multipart,
+            form(&[], Some(&tgz)),
+            400,
+            "Missing metadata",
+        ),
+        (
+            Some(&token),
+            "application/json",
+            b"{}".to_vec(),
+            400,
+            "Missing metadata or tarball",
+        ),
+        (
+            Some(&token),
+            multipart,
+            form(
+                &[("metadata", r#"{"name":"other","version":"2.0.0"}"#)],
+                Some(&tgz),
+            ),
+            400,
+            "the tarball holds my-package@1.0.0",
+        ),
+        (
+            Some(&token),
+            multipart,
+            form(
+                &[("metadata", r#"{"name":"my-package","version":"3.0.0"}"#)],
+                Some(&[7u8; 70 << 10]),
+            ),
+            413,
+            "",
+        ),
+    ];
+    for (token, content_type, body, status, error) in cases {
+        let (got, answer) = post(&app, token, content_type, body).await;
+        assert_eq!(got, status, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(error),
+            "{answer} (wanted {error})"
+        );
+    }
+    assert_eq!(
+        app.state.store.blob_totals().await.unwrap().0,
+        blobs,
+        "nothing more stored"
+    );
     app.finish().await;
 }

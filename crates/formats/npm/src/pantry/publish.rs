@@ -1,0 +1,200 @@
+//! `POST /publish`: a package version as the original takes it — multipart (`metadata` JSON
+//! field, `tarball` file) or JSON (`{"metadata":{…},"tarball":"<base64>"}`) — stored as an npm
+//! version of the repository (its manifest is the tarball's `package.json`, whose name and
+//! version must be the metadata's). The tarball streams into a staged blob either way.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use http::{Method, StatusCode, header};
+use serde_json::{Value, json};
+use struson::reader::{JsonReader, JsonStreamReader};
+use wharf_core::blob::{StageOptions, StagedBlob};
+use wharf_core::model::Scope;
+use wharf_core::{Error, Result};
+use wharf_server::AppState;
+use wharf_server::metrics::{UploadInFlight, bytes_stored};
+
+use super::{Mount, PantryError, PantryResult, preflight};
+use crate::names;
+use crate::publish::{bad_json, send_decoded, stream_json};
+use crate::writes::{NewVersion, store_version};
+
+/// The original's largest tarball.
+const MAX_TARBALL: u64 = 50 << 20;
+
+/// The largest `metadata` field.
+const MAX_METADATA: usize = 1 << 20;
+
+fn bad(message: &str) -> PantryError {
+    PantryError(StatusCode::BAD_REQUEST, message.to_owned())
+}
+
+/// `POST /publish`.
+pub(crate) async fn publish(
+    State(state): State<AppState>,
+    Extension(mount): Extension<Arc<Mount>>,
+    request: Request,
+) -> PantryResult {
+    if let Some(done) = preflight(request.method(), &Method::POST) {
+        return done;
+    }
+    let caller = match wharf_server::auth::authenticate(&state, request.headers()).await {
+        Ok(Some(caller)) => caller,
+        Ok(None) => {
+            return Err(PantryError(
+                StatusCode::UNAUTHORIZED,
+                "Authorization required".into(),
+            ));
+        }
+        Err(_) => {
+            return Err(PantryError(
+                StatusCode::UNAUTHORIZED,
+                "Invalid token".into(),
+            ));
+        }
+    };
+    let repo = state.repository("npm", &mount.repository).await?;
+    let target = wharf_server::groups::hosted_target(&state, &repo).await?;
+    wharf_core::auth::authorize(Some(&caller), &target, Scope::Write)?;
+    let limit = state.upload_limit(&target).min(MAX_TARBALL);
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let (metadata, staged) = if content_type.starts_with("multipart/form-data") {
+        let form = Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| bad(&format!("the form could not be read: {e}")))?;
+        read_form(&state, form, limit).await?
+    } else if content_type.starts_with("application/json") {
+        let (metadata, staged) =
+            stream_json(&state.blobs, request.into_body(), limit, parse_json).await?;
+        (metadata, (staged.size > 0).then_some(staged))
+    } else {
+        return Err(PantryError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported content type".into(),
+        ));
+    };
+    let (metadata, staged) = match (metadata, staged) {
+        (Some(m), Some(s)) => (m, s),
+        (None, Some(_)) => return Err(bad("Missing metadata")),
+        (Some(_), None) => return Err(bad("Missing tarball")),
+        (None, None) => return Err(bad("Missing metadata or tarball")),
+    };
+    let text = |key: &str| metadata.get(key).and_then(Value::as_str).map(str::to_owned);
+    let (Some(name), Some(version)) = (text("name"), text("version")) else {
+        return Err(bad("Missing metadata"));
+    };
+    names::validate(&name)?;
+    semver::Version::parse(&version)
+        .map_err(|e| bad(&format!("invalid version {version:?}: {e}")))?;
+    bytes_stored(staged.size);
+    let stored = store_version(
+        &state,
+        &target,
+        NewVersion {
+            name: &name,
+            version: &version,
+            manifest: None,
+            staged,
+            publisher: &caller.user.name,
+            tags: vec!["latest".into()],
+        },
+    )
+    .await;
+    match stored {
+        Ok(()) => Ok((
+            StatusCode::CREATED,
+            Json(json!({"success": true, "message": format!("Published {name}@{version}")})),
+        )
+            .into_response()),
+        Err(Error::Conflict(_)) => Err(PantryError(
+            StatusCode::CONFLICT,
+            "Version already exists".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The `metadata` field and the `tarball` file of a multipart publish.
+async fn read_form(
+    state: &AppState,
+    mut form: Multipart,
+    limit: u64,
+) -> Result<(Option<serde_json::Map<String, Value>>, Option<StagedBlob>)> {
+    let mut metadata = None;
+    let mut staged = None;
+    let broken = |e: axum::extract::multipart::MultipartError| {
+        Error::invalid(format!("the form could not be read: {e}"))
+    };
+    while let Some(mut part) = form.next_field().await.map_err(broken)? {
+        match part.name().unwrap_or_default() {
+            "tarball" if staged.is_none() => {
+                let _in_flight = UploadInFlight::start();
+                let options = StageOptions {
+                    max_size: Some(limit),
+                    expected_sha256: None,
+                };
+                staged = Some(state.blobs.stage(&mut part, &options).await?);
+            }
+            "metadata" if metadata.is_none() => {
+                let mut value = Vec::new();
+                while let Some(chunk) = part.chunk().await.map_err(broken)? {
+                    if value.len() + chunk.len() > MAX_METADATA {
+                        return Err(Error::invalid("the metadata field is too large"));
+                    }
+                    value.extend_from_slice(&chunk);
+                }
+                let parsed: serde_json::Map<String, Value> = serde_json::from_slice(&value)
+                    .map_err(|e| {
+                        Error::invalid(format!("the metadata is not a JSON object: {e}"))
+                    })?;
+                metadata = Some(parsed);
+            }
+            _ => {}
+        }
+    }
+    Ok((metadata, staged))
+}
+
+/// `{"metadata":{…},"tarball":"<base64>"}`: the metadata, with the tarball sent to `sink`.
+fn parse_json(
+    reader: &mut dyn std::io::Read,
+    sink: tokio::sync::mpsc::Sender<std::io::Result<bytes::Bytes>>,
+) -> Result<Option<serde_json::Map<String, Value>>> {
+    let mut json = JsonStreamReader::new(reader);
+    let mut metadata = None;
+    let mut sink = Some(sink);
+    json.begin_object().map_err(bad_json)?;
+    while json.has_next().map_err(bad_json)? {
+        match json.next_name_owned().map_err(bad_json)?.as_str() {
+            "metadata" => match json.deserialize_next::<Value>().map_err(bad_json)? {
+                Value::Object(m) => metadata = Some(m),
+                _ => return Err(Error::invalid("the metadata is not a JSON object")),
+            },
+            "tarball" => {
+                let sink = sink
+                    .take()
+                    .ok_or_else(|| Error::invalid("the body has two tarballs"))?;
+                let data = json.next_string_reader().map_err(bad_json)?;
+                send_decoded(
+                    base64::read::DecoderReader::new(
+                        data,
+                        &base64::engine::general_purpose::STANDARD,
+                    ),
+                    &sink,
+                )?;
+            }
+            _ => json.skip_value().map_err(bad_json)?,
+        }
+    }
+    json.end_object().map_err(bad_json)?;
+    json.consume_trailing_whitespace().map_err(bad_json)?;
+    Ok(metadata)
+}
