@@ -242,63 +242,76 @@ async fn publish_takes_the_originals_multipart_and_json_bodies() {
     let meta = app.get("/pantry/packages/my-package").await.json();
     assert_eq!(meta["version"], "1.1.0");
 
-    let (status, body) = post(
-        &app,
-        Some(&token),
-        multipart,
-        form(&[("metadata", metadata)], Some(&tgz)),
-    )
-    .await;
-    assert_eq!(
-        (status, body),
-        (409, json!({"error": "Version already exists"}))
-    );
-    let blobs = app.state.store.blob_totals().await.unwrap().0;
+    app.finish().await;
+}
 
-    let cases: Vec<(Option<&str>, &str, Vec<u8>, u16, &str)> = vec![
-        (
-            None,
+/// A publish Pantry refuses, and how.
+struct Refusal {
+    token: Option<String>,
+    content_type: &'static str,
+    body: Vec<u8>,
+    status: u16,
+    error: &'static str,
+}
+
+#[tokio::test]
+async fn bad_publishes_get_the_originals_answers_and_store_nothing() {
+    let app = TestApp::builder().max_upload(64 << 10).build().await;
+    let token = app.admin_token.clone();
+    let multipart = "multipart/form-data; boundary=b0undary";
+    let tgz = crate::tarball(Some(&crate::manifest("my-package", "1.0.0")));
+    let metadata = r#"{"name":"my-package","version":"1.0.0"}"#;
+    let good = || form(&[("metadata", metadata)], Some(&tgz));
+    let big = vec![7u8; 70 << 10];
+    let (status, _) = post(&app, Some(&token), multipart, good()).await;
+    assert_eq!(status, 201);
+    let blobs = app.state.store.blob_totals().await.unwrap().0;
+    let refusal = |token: Option<&str>, content_type, body, status, error| Refusal {
+        token: token.map(str::to_owned),
+        content_type,
+        body,
+        status,
+        error,
+    };
+    let cases = [
+        refusal(
+            Some(&token),
             multipart,
-            form(&[("metadata", metadata)], Some(&tgz)),
-            401,
-            "Authorization required",
+            good(),
+            409,
+            "Version already exists",
         ),
-        (
-            Some("wharf_0000"),
-            multipart,
-            form(&[("metadata", metadata)], Some(&tgz)),
-            401,
-            "Invalid token",
-        ),
-        (
+        refusal(None, multipart, good(), 401, "Authorization required"),
+        refusal(Some("wharf_0000"), multipart, good(), 401, "Invalid token"),
+        refusal(
             Some(&token),
             "text/plain",
             b"x".to_vec(),
             415,
             "Unsupported content type",
         ),
-        (
+        refusal(
             Some(&token),
             multipart,
             form(&[("metadata", metadata)], None),
             400,
             "Missing tarball",
         ),
-        (
+        refusal(
             Some(&token),
             multipart,
             form(&[], Some(&tgz)),
             400,
             "Missing metadata",
         ),
-        (
+        refusal(
             Some(&token),
             "application/json",
             b"{}".to_vec(),
             400,
             "Missing metadata or tarball",
         ),
-        (
+        refusal(
             Some(&token),
             multipart,
             form(
@@ -308,23 +321,25 @@ async fn publish_takes_the_originals_multipart_and_json_bodies() {
             400,
             "the tarball holds my-package@1.0.0",
         ),
-        (
+        refusal(
             Some(&token),
             multipart,
             form(
                 &[("metadata", r#"{"name":"my-package","version":"3.0.0"}"#)],
-                Some(&[7u8; 70 << 10]),
+                Some(&big),
             ),
             413,
             "",
         ),
     ];
-    for (token, content_type, body, status, error) in cases {
-        let (got, answer) = post(&app, token, content_type, body).await;
-        assert_eq!(got, status, "{answer}");
+    for case in cases {
+        let (got, answer) = post(&app, case.token.as_deref(), case.content_type, case.body).await;
+        assert_eq!(got, case.status, "{answer}");
+        let error = answer["error"].as_str().unwrap();
         assert!(
-            answer["error"].as_str().unwrap().contains(error),
-            "{answer} (wanted {error})"
+            error.contains(case.error),
+            "{answer} (wanted {})",
+            case.error
         );
     }
     assert_eq!(
