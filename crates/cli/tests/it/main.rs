@@ -1,5 +1,5 @@
 //! End-to-end tests of the real `wharf` binary: configuration layering, admin commands, the
-//! Platform API driven with curl as the seed's users do, the real cargo and npm, and the real pip, uv,
+//! Platform and Pantry APIs driven with curl as the seeds' users do, the real cargo and npm, and the real pip, uv,
 //! twine and poetry.
 
 mod admin;
@@ -8,6 +8,7 @@ mod config;
 mod js_clients;
 mod npm_client;
 mod npm_sources;
+mod pantry_curl;
 mod platform_curl;
 mod pypi_client;
 mod pypi_sources;
