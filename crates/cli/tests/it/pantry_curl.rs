@@ -39,6 +39,26 @@ fn packed(dir: &std::path::Path, registry: &str, version: &str) -> std::path::Pa
     dir.join(packed[0]["filename"].as_str().unwrap())
 }
 
+/// The README's multipart publish: `curl -X POST http://localhost:3000/publish -H
+/// "Authorization: Bearer your-token" -F "metadata={…}" -F "tarball=@my-package-1.0.0.tgz"`,
+/// with `extra` curl flags first.
+fn publish_form(host: &str, token: &str, tarball: &std::path::Path, extra: &[&str]) -> Vec<u8> {
+    let mut args: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
+    args.extend([
+        "-X".into(),
+        "POST".into(),
+        format!("{host}/publish"),
+        "-H".into(),
+        format!("Authorization: Bearer {token}"),
+        "-F".into(),
+        "metadata={\"name\":\"my-package\",\"version\":\"1.0.0\"}".into(),
+        "-F".into(),
+        format!("tarball=@{}", tarball.display()),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    curl(&args).stdout
+}
+
 #[test]
 fn seed_readme_publish_with_curl_then_npm_install() {
     let dir = tempfile::tempdir().unwrap();
@@ -54,20 +74,8 @@ fn seed_readme_publish_with_curl_then_npm_install() {
         first.display()
     );
 
-    // curl -X POST http://localhost:3000/publish -H "Authorization: Bearer your-token"
-    //   -F "metadata={\"name\":\"my-package\",\"version\":\"1.0.0\"}" -F "tarball=@my-package-1.0.0.tgz"
-    let out = curl(&[
-        "-X",
-        "POST",
-        &format!("{host}/publish"),
-        "-H",
-        &format!("Authorization: Bearer {token}"),
-        "-F",
-        "metadata={\"name\":\"my-package\",\"version\":\"1.0.0\"}",
-        "-F",
-        &format!("tarball=@{}", first.display()),
-    ]);
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = publish_form(host, &token, &first, &[]);
+    let answer: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(
         answer,
         serde_json::json!({"success": true, "message": "Published my-package@1.0.0"})
@@ -102,23 +110,13 @@ fn seed_readme_publish_with_curl_then_npm_install() {
         versions,
         serde_json::json!({"versions": ["1.1.0", "1.0.0"]})
     );
-    let again = curl(&[
-        "-s",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "-X",
-        "POST",
-        &format!("{host}/publish"),
-        "-H",
-        &format!("Authorization: Bearer {token}"),
-        "-F",
-        "metadata={\"name\":\"my-package\",\"version\":\"1.0.0\"}",
-        "-F",
-        &format!("tarball=@{}", first.display()),
-    ]);
-    assert_eq!(String::from_utf8_lossy(&again.stdout), "409");
+    let again = publish_form(
+        host,
+        &token,
+        &first,
+        &["-o", "/dev/null", "-w", "%{http_code}"],
+    );
+    assert_eq!(String::from_utf8_lossy(&again), "409");
 
     let app = root.join("app");
     project(&app, r#"{"name":"app","version":"0.0.0"}"#, &registry, None);

@@ -230,12 +230,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn stores_members_with_the_base_marker() {
-        let manifest = json!({"name": "a", "version": "1.0.0", "readme": "# A",
-            "dependencies": {"b": "^1"}, "scripts": {"postinstall": "x"}, "description": "d\u{1}/"});
+    /// The fragments of `a@1.0.0` published by `ann` with `manifest`.
+    fn fragments_of(manifest: &Value) -> Result<Fragments> {
         let digests = digests();
-        let f = fragments(
+        fragments(
             manifest.as_object().unwrap().clone(),
             &Published {
                 name: "a",
@@ -246,7 +244,13 @@ mod tests {
                 at: Timestamp(0),
             },
         )
-        .unwrap();
+    }
+
+    #[test]
+    fn stores_members_with_the_base_marker() {
+        let manifest = json!({"name": "a", "version": "1.0.0", "readme": "# A",
+            "dependencies": {"b": "^1"}, "scripts": {"postinstall": "x"}, "description": "d\u{1}/"});
+        let f = fragments_of(&manifest).unwrap();
         assert_eq!(f.readme.as_deref(), Some("# A"));
         let abbrev = with_base(&f.abbrev, "http://h/npm/main");
         assert!(abbrev.contains("\"tarball\":\"http://h/npm/main/a/-/a-1.0.0.tgz\""));
@@ -262,18 +266,7 @@ mod tests {
     #[test]
     fn refuses_a_dist_that_disagrees() {
         let manifest = json!({"dist": {"shasum": "0000"}});
-        let digests = digests();
-        let e = fragments(
-            manifest.as_object().unwrap().clone(),
-            &Published {
-                name: "a",
-                version: "1.0.0",
-                file: "a-1.0.0.tgz",
-                digests: &digests,
-                publisher: "ann",
-                at: Timestamp(0),
-            },
-        );
+        let e = fragments_of(&manifest);
         assert!(matches!(e, Err(Error::DigestMismatch { .. })));
     }
 }
