@@ -23,6 +23,12 @@ pub fn day_of(at: Timestamp) -> i64 {
     at.0.div_euclid(DAY_MS)
 }
 
+/// `YYYY-MM-DD` of a day since the Unix epoch (UTC).
+#[must_use]
+pub fn date_of(day: i64) -> String {
+    Timestamp(day * DAY_MS).rfc3339_seconds()[..10].to_owned()
+}
+
 /// Counts not yet in the database.
 #[derive(Debug, Clone, Default)]
 pub struct Downloads {

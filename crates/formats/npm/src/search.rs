@@ -13,9 +13,6 @@ use wharf_server::query::parse_query;
 use crate::handlers::Ctx;
 use crate::packument;
 
-/// Packages read per page of the repository listing.
-const PAGE: u32 = 500;
-
 /// How well a package matches every word of `words` (0: it does not).
 fn score(name: &str, summary: &Map<String, Value>, words: &[String]) -> f64 {
     let description = summary
@@ -75,27 +72,15 @@ pub(crate) async fn search(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Respons
     let from = query.from.unwrap_or(0);
     let repo = wharf_server::groups::hosted_target(ctx.state, &ctx.repo).await?;
     let mut found = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = ctx
-            .state
-            .store
-            .list_packages(repo.id, after.as_deref(), PAGE)
-            .await?;
-        for package in &page {
-            let head = packument::head(ctx.state, package).await?;
-            let points = if words.is_empty() {
-                1.0
-            } else {
-                score(&package.name, &head.summary, &words)
-            };
-            if points > 0.0 {
-                found.push((points, package.name.clone(), head.summary));
-            }
-        }
-        match page.last() {
-            Some(last) if page.len() == PAGE as usize => after = Some(last.name.clone()),
-            _ => break,
+    for package in packument::all_packages(ctx.state, &repo).await? {
+        let head = packument::head(ctx.state, &package).await?;
+        let points = if words.is_empty() {
+            1.0
+        } else {
+            score(&package.name, &head.summary, &words)
+        };
+        if points > 0.0 {
+            found.push((points, package.name, head.summary));
         }
     }
     found.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));

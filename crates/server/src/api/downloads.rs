@@ -12,11 +12,9 @@ use wharf_core::time::Timestamp;
 use super::Caller;
 use super::extract::ApiQuery;
 use super::packages::{package, repository};
-use crate::downloads::day_of;
+use crate::downloads::{date_of, day_of};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
-
-const DAY_MS: i64 = 86_400_000;
 
 /// The period of a downloads query.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -47,10 +45,6 @@ pub struct DayCount {
     pub date: String,
     /// Downloads that day.
     pub count: u64,
-}
-
-fn date(day: i64) -> String {
-    Timestamp(day * DAY_MS).rfc3339_seconds()[..10].to_owned()
 }
 
 /// Shows a package's downloads (whole-file `GET`s of its files through any protocol, counted
@@ -89,7 +83,7 @@ pub async fn get_downloads(
         daily: (first..=today)
             .zip(per_day)
             .map(|(day, count)| DayCount {
-                date: date(day),
+                date: date_of(day),
                 count,
             })
             .collect(),

@@ -11,41 +11,14 @@ use axum::{Extension, Json};
 use http::{HeaderMap, Method};
 use serde::Deserialize;
 use serde_json::json;
-use wharf_core::Result;
-use wharf_core::model::{Package, Repository};
 use wharf_core::time::Timestamp;
 use wharf_server::AppState;
-use wharf_server::downloads::day_of;
+use wharf_server::downloads::{date_of, day_of};
 use wharf_server::query::parse_query;
 
 use super::packages::total_downloads;
 use super::{Mount, PantryResult, not_found, preflight, repository, split_name};
-
-const DAY_MS: i64 = 86_400_000;
-
-/// Packages read per page of the repository listing.
-const PAGE: u32 = 500;
-
-/// Every package of `repo`.
-pub(crate) async fn all_packages(state: &AppState, repo: &Repository) -> Result<Vec<Package>> {
-    let mut all = Vec::new();
-    loop {
-        let after = all.last().map(|p: &Package| p.name.clone());
-        let page = state
-            .store
-            .list_packages(repo.id, after.as_deref(), PAGE)
-            .await?;
-        let full = page.len() == PAGE as usize;
-        all.extend(page);
-        if !full {
-            return Ok(all);
-        }
-    }
-}
-
-fn date(day: i64) -> String {
-    Timestamp(day * DAY_MS).rfc3339_seconds()[..10].to_owned()
-}
+use crate::packument;
 
 #[derive(Deserialize)]
 struct Limit {
@@ -83,7 +56,7 @@ async fn top_packages(
         .clamp(1, 1000);
     let repo = repository(state, mount, headers).await?;
     let mut ranked = Vec::new();
-    for package in all_packages(state, &repo).await? {
+    for package in packument::all_packages(state, &repo).await? {
         let downloads = total_downloads(state, &package).await?;
         if downloads > 0 {
             ranked.push((downloads, package.name));
@@ -139,7 +112,7 @@ pub(crate) async fn dispatch(
             for c in &counts {
                 *versions.entry(c.version.clone()).or_default() += c.count;
             }
-            let last = counts.iter().map(|c| c.day).max().map(date);
+            let last = counts.iter().map(|c| c.day).max().map(date_of);
             Ok(Json(json!({
                 "packageName": package.name,
                 "totalDownloads": counts.iter().map(|c| c.count).sum::<u64>(),
@@ -163,7 +136,7 @@ pub(crate) async fn dispatch(
                 *per_day.entry(c.day).or_default() += c.count;
             }
             let timeline: Vec<_> = (first..=today)
-                .map(|day| json!({"date": date(day), "count": per_day.get(&day).copied().unwrap_or(0)}))
+                .map(|day| json!({"date": date_of(day), "count": per_day.get(&day).copied().unwrap_or(0)}))
                 .collect();
             Ok(Json(json!({"packageName": package.name, "timeline": timeline})).into_response())
         }

@@ -228,7 +228,7 @@ pub(crate) async fn search(
     let limit = query.limit.unwrap_or(20).clamp(1, 250);
     let repo = repository(&state, &mount, &headers).await?;
     let mut results = Vec::new();
-    for package in super::analytics::all_packages(&state, &repo).await? {
+    for package in packument::all_packages(&state, &repo).await? {
         let summary = packument::head(&state, &package).await?.summary;
         let text = |key: &str| {
             summary
