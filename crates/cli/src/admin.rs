@@ -120,6 +120,9 @@ pub enum RepoCommand {
         /// Require a token to read.
         #[arg(long)]
         private: bool,
+        /// Remove versions this many days after their publish.
+        #[arg(long)]
+        retention_days: Option<u32>,
     },
     /// List repositories.
     List,
@@ -166,6 +169,7 @@ pub async fn repo(config: &Config, cmd: RepoCommand) -> anyhow::Result<ExitCode>
             allow_overwrite,
             max_upload_size,
             private,
+            retention_days,
         } => {
             let Some(known) = formats.iter().find(|f| f.name() == format) else {
                 bail!("unknown format {format:?}");
@@ -194,6 +198,7 @@ pub async fn repo(config: &Config, cmd: RepoCommand) -> anyhow::Result<ExitCode>
                         allow_overwrite,
                         max_upload_size,
                         anonymous_read: !private,
+                        retention_days: retention_days.filter(|d| *d > 0),
                     },
                 },
             )

@@ -51,6 +51,9 @@ pub struct RepoPolicy {
     pub max_upload_size: Option<u64>,
     /// Whether reads need no token.
     pub anonymous_read: bool,
+    /// Days a version is kept after it was published; `None` keeps it for ever.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
 }
 
 impl Default for RepoPolicy {
@@ -59,6 +62,7 @@ impl Default for RepoPolicy {
             allow_overwrite: false,
             max_upload_size: None,
             anonymous_read: true,
+            retention_days: None,
         }
     }
 }

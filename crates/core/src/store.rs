@@ -102,6 +102,14 @@ pub trait PackageStore: Send + Sync {
     async fn versions_with_prefix(&self, package_id: i64, prefix: &str) -> Result<Vec<Version>>;
     /// A version by its string (case-insensitive).
     async fn version(&self, package_id: i64, version: &str) -> Result<Option<Version>>;
+    /// Up to `limit` versions of a repository published before `before`, oldest first (what
+    /// a retention period removes).
+    async fn versions_before(
+        &self,
+        repository_id: i64,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Version>>;
     /// The files of a version, by name.
     async fn list_files(&self, version_id: i64) -> Result<Vec<FileEntry>>;
     /// One file by package, version and file name, in one query (the download path).

@@ -256,6 +256,28 @@ impl PackageStore for Db {
         .collect()
     }
 
+    async fn versions_before(
+        &self,
+        repository_id: i64,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Version>> {
+        sqlx::query(
+            "SELECT v.id, v.package_id, v.version, v.created_at FROM versions v \
+             JOIN packages p ON p.id = v.package_id \
+             WHERE p.repository_id = $1 AND v.created_at < $2 ORDER BY v.created_at, v.id LIMIT $3",
+        )
+        .bind(repository_id)
+        .bind(before.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::version)
+        .collect()
+    }
+
     async fn version(&self, package_id: i64, version: &str) -> Result<Option<Version>> {
         sqlx::query("SELECT id, package_id, version, created_at FROM versions WHERE package_id = $1 AND lower_version = $2")
             .bind(package_id)

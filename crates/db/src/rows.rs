@@ -14,7 +14,7 @@ use wharf_core::{Error, Result};
 use crate::error::db_err;
 
 pub(crate) const PACKAGE_COLUMNS: &str = "id, repository_id, name, created_at, revision";
-pub(crate) const REPOSITORY_COLUMNS: &str = "id, name, format, kind, upstream, members, allow_overwrite, max_upload_size, anonymous_read, created_at";
+pub(crate) const REPOSITORY_COLUMNS: &str = "id, name, format, kind, upstream, members, allow_overwrite, max_upload_size, anonymous_read, retention_days, created_at";
 
 fn corrupt(what: &str) -> Error {
     Error::internal_msg(format!("database holds an invalid {what}"))
@@ -33,6 +33,7 @@ pub(crate) fn repository(row: &AnyRow) -> Result<Repository> {
     let kind: String = row.try_get("kind").map_err(db_err)?;
     let members: String = row.try_get("members").map_err(db_err)?;
     let max: Option<i64> = row.try_get("max_upload_size").map_err(db_err)?;
+    let retention: Option<i64> = row.try_get("retention_days").map_err(db_err)?;
     Ok(Repository {
         id: row.try_get("id").map_err(db_err)?,
         name: RepoName::new(name).map_err(|_| corrupt("repository name"))?,
@@ -44,6 +45,7 @@ pub(crate) fn repository(row: &AnyRow) -> Result<Repository> {
             allow_overwrite: row.try_get::<i64, _>("allow_overwrite").map_err(db_err)? != 0,
             max_upload_size: max.map(u64_of),
             anonymous_read: row.try_get::<i64, _>("anonymous_read").map_err(db_err)? != 0,
+            retention_days: retention.and_then(|d| u32::try_from(d).ok()),
         },
         created_at: Timestamp(row.try_get("created_at").map_err(db_err)?),
     })

@@ -1,5 +1,6 @@
-//! Garbage collection of blobs no file references, after a grace period, under a lease so
-//! that only one process collects at a time. See [`crate::store::BlobIndex`] for why a
+//! Garbage collection, under a lease so that only one process collects at a time: first the
+//! versions past their repository's retention (see [`super::retention`]), then blobs no file
+//! references, after a grace period. See [`crate::store::BlobIndex`] for why a
 //! concurrent publish can never lose its blob.
 
 use std::time::Duration;
@@ -28,6 +29,8 @@ pub struct GcReport {
     pub bytes_freed: u64,
     /// Temporary objects of crashed uploads removed.
     pub temp_removed: u64,
+    /// Versions removed because their repository's retention period had passed.
+    pub versions_expired: u64,
 }
 
 /// Collects garbage once. `Ok(None)` when another process holds the lease.
@@ -50,11 +53,12 @@ pub async fn collect_garbage(
     let result = collect(store, blobs, grace, holder, now).await;
     store.release_lease(GC_LEASE, holder).await?;
     let report = result?;
-    if report.deleted > 0 || report.temp_removed > 0 {
+    if report.deleted > 0 || report.temp_removed > 0 || report.versions_expired > 0 {
         tracing::info!(
             deleted = report.deleted,
             bytes = report.bytes_freed,
             temp = report.temp_removed,
+            expired = report.versions_expired,
             "garbage collected"
         );
     }
@@ -68,7 +72,10 @@ async fn collect(
     holder: &str,
     now: Timestamp,
 ) -> Result<GcReport> {
-    let mut report = GcReport::default();
+    let mut report = GcReport {
+        versions_expired: super::retention::expire_versions(store, now).await?,
+        ..GcReport::default()
+    };
     let before = now.minus(grace);
     let mut after_id = 0;
     loop {

@@ -4,8 +4,10 @@ pub mod fsck;
 pub mod gc;
 pub mod publish;
 pub mod repositories;
+pub mod retention;
 
 pub use fsck::{FsckReport, fsck};
 pub use gc::{GcReport, collect_garbage};
 pub use publish::{PropertyTarget, PublishFile, PublishMode, Published, publish_file};
 pub use repositories::create_repository;
+pub use retention::expire_versions;

@@ -2,9 +2,9 @@ use std::time::Duration;
 
 use wharf_core::blob::BlobStore;
 use wharf_core::digest::digest_bytes;
-use wharf_core::store::{BlobIndex, PackageStore};
+use wharf_core::store::{BlobIndex, PackageStore, RepositoryStore};
 use wharf_core::time::Timestamp;
-use wharf_core::usecases::{PublishMode, collect_garbage, fsck};
+use wharf_core::usecases::{PublishMode, collect_garbage, expire_versions, fsck};
 
 use crate::packages::publish;
 use crate::{hosted, on_every_engine};
@@ -142,6 +142,56 @@ async fn gc_removes_only_unreferenced_blobs_and_fsck_agrees() {
         let check = fsck(db, &blobs).await.unwrap();
         assert!(check.damaged());
         assert_eq!(check.missing, vec![kept.digests.sha256.clone()]);
+    });
+}
+
+#[tokio::test]
+async fn retention_removes_old_versions_only_where_set_and_gc_frees_their_blobs() {
+    on_every_engine!(|db| {
+        let blobs = BlobStore::memory();
+        let kept_repo = hosted(db, "releases").await;
+        let mut repo = hosted(db, "commits").await;
+        repo.policy.retention_days = Some(1);
+        assert!(db.update_policy(repo.id, &repo.policy).await.unwrap());
+        let old = publish(
+            db,
+            &blobs,
+            &repo,
+            ("app", "abc", "app.tgz"),
+            PublishMode::CreateOrAdd,
+            b"old",
+        )
+        .await
+        .unwrap();
+        publish(
+            db,
+            &blobs,
+            &kept_repo,
+            ("app", "1.0", "app.tgz"),
+            PublishMode::CreateOrAdd,
+            b"kept",
+        )
+        .await
+        .unwrap();
+        let now = Timestamp::now();
+        assert_eq!(
+            expire_versions(db, now).await.unwrap(),
+            0,
+            "a day has not passed"
+        );
+        let later = now.plus(Duration::from_hours(25));
+        assert_eq!(expire_versions(db, later).await.unwrap(), 1);
+        assert!(
+            db.package(repo.id, "app").await.unwrap().is_none(),
+            "the emptied package went too"
+        );
+        assert!(db.package(kept_repo.id, "app").await.unwrap().is_some());
+        let report = collect_garbage(db, &blobs, Duration::ZERO, "t")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(report.deleted, 1);
+        assert!(blobs.stat(&old.digests.sha256).await.unwrap().is_none());
     });
 }
 

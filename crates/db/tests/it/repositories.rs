@@ -33,6 +33,7 @@ async fn repositories_are_unique_per_format_and_round_trip() {
                     allow_overwrite: true,
                     max_upload_size: Some(1024),
                     anonymous_read: false,
+                    retention_days: Some(90),
                 },
             })
             .await
@@ -44,8 +45,10 @@ async fn repositories_are_unique_per_format_and_round_trip() {
             Some(group.clone())
         );
         assert_eq!(db.list_repositories().await.unwrap().len(), 2);
+        assert_eq!(group.policy.retention_days, Some(90));
         let policy = RepoPolicy {
             max_upload_size: None,
+            retention_days: None,
             ..group.policy.clone()
         };
         assert!(db.update_policy(group.id, &policy).await.unwrap());

@@ -82,6 +82,7 @@ pub async fn create_repository(
                 allow_overwrite: req.allow_overwrite.unwrap_or(false),
                 max_upload_size: req.max_upload_size,
                 anonymous_read: req.anonymous_read.unwrap_or(true),
+                retention_days: req.retention_days.filter(|d| *d > 0),
             },
         },
     )
@@ -124,6 +125,9 @@ pub async fn update_repository(
     }
     if let Some(v) = req.anonymous_read {
         repo.policy.anonymous_read = v;
+    }
+    if let Some(v) = req.retention_days {
+        repo.policy.retention_days = (v > 0).then_some(v);
     }
     state.store.update_policy(repo.id, &repo.policy).await?;
     state.forget_repositories();

@@ -23,6 +23,8 @@ pub struct RepositoryView {
     pub max_upload_size: Option<u64>,
     /// Whether reads need no token.
     pub anonymous_read: bool,
+    /// Days a version is kept after its publish (`null`: for ever).
+    pub retention_days: Option<u32>,
     /// Where clients find it, relative to the server.
     pub path: String,
     /// RFC 3339.
@@ -40,6 +42,7 @@ impl From<&Repository> for RepositoryView {
             allow_overwrite: r.policy.allow_overwrite,
             max_upload_size: r.policy.max_upload_size,
             anonymous_read: r.policy.anonymous_read,
+            retention_days: r.policy.retention_days,
             path: format!("/{}/{}/", r.format, r.name),
             created_at: r.created_at.rfc3339(),
         }
@@ -72,6 +75,9 @@ pub struct CreateRepository {
     /// Default `true`.
     #[serde(default)]
     pub anonymous_read: Option<bool>,
+    /// Days a version is kept after its publish; default: for ever.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
 }
 
 /// A change of policies; absent fields stay as they are.
@@ -87,6 +93,9 @@ pub struct UpdateRepository {
     /// Whether reads need no token.
     #[serde(default)]
     pub anonymous_read: Option<bool>,
+    /// Days a version is kept after its publish; `0` keeps versions for ever.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
 }
 
 /// A package, with its versions when asked for one package.
