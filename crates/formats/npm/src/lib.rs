@@ -17,6 +17,7 @@ mod publish;
 mod request;
 mod search;
 mod sources;
+mod streamed;
 mod users;
 mod writes;
 

@@ -1,26 +1,18 @@
 //! Reading an `npm publish` body — a packument whose `_attachments` carry the tarball in
-//! base64 — as a stream: the JSON is read token by token (struson) on a blocking thread, the
-//! attachment's data is decoded as it arrives and staged as a blob, never held whole; then
-//! the tarball is checked to be a gzip tar whose `package/package.json` has the published
-//! name and version.
+//! base64 — as a stream (see [`crate::streamed`]); then the tarball is checked to be a gzip
+//! tar whose `package/package.json` has the published name and version.
 
 use std::io::Read;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::read::DecoderReader;
-use bytes::Bytes;
-use futures::TryStreamExt;
 use serde_json::{Map, Value};
 use struson::reader::{JsonReader, JsonStreamReader};
-use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 use wharf_core::archive::{TarLimits, read_from_tar_gz};
-use wharf_core::blob::{BlobStore, StageOptions, StagedBlob};
+use wharf_core::blob::{BlobStore, StagedBlob};
 use wharf_core::{Error, Result};
-use wharf_server::metrics::{UploadInFlight, bytes_stored};
+use wharf_server::metrics::bytes_stored;
 
-/// What the JSON around the tarball may weigh (manifest, readme).
-pub(crate) const MAX_DOCUMENT: u64 = 16 << 20;
+use crate::streamed::{Sinks, stream_json};
 
 /// What reading `package/package.json` out of a tarball may cost.
 const LIMITS: TarLimits = TarLimits {
@@ -45,12 +37,11 @@ pub(crate) fn bad_json(e: impl std::fmt::Display) -> Error {
     Error::invalid(format!("the publish body is not a valid packument: {e}"))
 }
 
-/// Reads the packument, sending the first attachment's decoded bytes to `sink`.
-fn parse(reader: &mut dyn Read, sink: mpsc::Sender<std::io::Result<Bytes>>) -> Result<Parsed> {
+/// Reads the packument, staging the attachment's data.
+fn parse(reader: &mut dyn Read, sinks: &mut Sinks) -> Result<Parsed> {
     let mut json = JsonStreamReader::new(reader);
     let mut doc = Map::new();
     let mut files = Vec::new();
-    let mut sink = Some(sink);
     json.begin_object().map_err(bad_json)?;
     while json.has_next().map_err(bad_json)? {
         let key = json.next_name_owned().map_err(bad_json)?;
@@ -67,13 +58,12 @@ fn parse(reader: &mut dyn Read, sink: mpsc::Sender<std::io::Result<Bytes>>) -> R
             while json.has_next().map_err(bad_json)? {
                 match json.next_name().map_err(bad_json)? {
                     "data" => {
-                        let Some(sink) = sink.take() else {
+                        if sinks.sent() > 0 {
                             return Err(Error::invalid(
                                 "a publish carries exactly one tarball in _attachments; this one has more",
                             ));
-                        };
-                        let data = json.next_string_reader().map_err(bad_json)?;
-                        send_decoded(DecoderReader::new(data, &STANDARD), &sink)?;
+                        }
+                        sinks.stage_base64(json.next_string_reader().map_err(bad_json)?)?;
                     }
                     "length" => length = json.next_number::<u64>().map_err(bad_json)?.ok(),
                     _ => json.skip_value().map_err(bad_json)?,
@@ -89,70 +79,6 @@ fn parse(reader: &mut dyn Read, sink: mpsc::Sender<std::io::Result<Bytes>>) -> R
     Ok(Parsed { doc, files })
 }
 
-pub(crate) fn send_decoded(
-    mut data: impl Read,
-    sink: &mpsc::Sender<std::io::Result<Bytes>>,
-) -> Result<()> {
-    let mut buf = vec![0u8; 256 << 10];
-    loop {
-        let n = data.read(&mut buf).map_err(|e| {
-            Error::invalid(format!("the attachment's data is not valid base64: {e}"))
-        })?;
-        if n == 0 {
-            return Ok(());
-        }
-        sink.blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
-            .map_err(|_| Error::BodyRead("the upload was refused".into()))?;
-    }
-}
-
-/// Reads a JSON body with `parse` on a blocking thread while the base64 string it sends to
-/// its sink is decoded into a staged blob (empty when it sends none); `limit` bounds the
-/// decoded bytes, and the JSON around them may add [`MAX_DOCUMENT`].
-///
-/// # Errors
-/// What `parse` fails with, [`Error::TooLarge`] past the limits.
-pub(crate) async fn stream_json<T, P>(
-    blobs: &BlobStore,
-    body: axum::body::Body,
-    limit: u64,
-    parse: P,
-) -> Result<(T, StagedBlob)>
-where
-    T: Send + 'static,
-    P: FnOnce(&mut dyn Read, mpsc::Sender<std::io::Result<Bytes>>) -> Result<T> + Send + 'static,
-{
-    let cap = limit / 3 * 4 + MAX_DOCUMENT;
-    let stream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
-    let reader = SyncIoBridge::new(StreamReader::new(stream));
-    let (sink, decoded) = mpsc::channel::<std::io::Result<Bytes>>(4);
-    let json = tokio::task::spawn_blocking(move || {
-        let mut capped = reader.take(cap);
-        let parsed = parse(&mut capped, sink);
-        if parsed.is_err() && capped.limit() == 0 {
-            return Err(Error::TooLarge { limit: cap });
-        }
-        parsed
-    });
-    let _in_flight = UploadInFlight::start();
-    // Owned by the staging future, so that a refused upload drops the receiver and the
-    // parsing thread stops sending.
-    let decoded = Box::pin(futures::stream::unfold(decoded, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }));
-    let options = StageOptions {
-        max_size: Some(limit),
-        expected_sha256: None,
-    };
-    let staging = blobs.stage(decoded, &options);
-    let (parsed, staged) = tokio::join!(json, staging);
-    let parsed = parsed.map_err(|e| Error::internal("reading the publish body", e))?;
-    match (parsed, staged) {
-        (Ok(parsed), Ok(staged)) => Ok((parsed, staged)),
-        (Err(Error::BodyRead(_)) | Ok(_), Err(e)) | (Err(e), _) => Err(e),
-    }
-}
-
 /// Reads a publish body, staging its tarball; `limit` bounds the tarball.
 ///
 /// # Errors
@@ -163,7 +89,7 @@ pub(crate) async fn read_body(
     body: axum::body::Body,
     limit: u64,
 ) -> Result<PublishBody> {
-    let (parsed, staged) = stream_json(blobs, body, limit, parse).await?;
+    let (parsed, staged) = stream_json(blobs, body, limit, 1, parse).await?;
     let (file, length) = match <[_; 1]>::try_from(parsed.files) {
         Ok([file]) => file,
         Err(files) if files.is_empty() => {
@@ -179,6 +105,10 @@ pub(crate) async fn read_body(
             )));
         }
     };
+    let staged = staged
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::invalid("the attachment has no data"))?;
     if length.is_some_and(|l| l != staged.size) {
         return Err(Error::invalid(format!(
             "the attachment {file} declares {} bytes but holds {}",

@@ -21,7 +21,8 @@ use crate::manifest::{
     ABBREV, CHANGED, FULL, Fragments, MODIFIED, README, SUMMARY, TAG_PREFIX, TIME, deprecated,
     fragments, parse_member,
 };
-use crate::publish::{MAX_DOCUMENT, PublishBody, read_body, verify_tarball};
+use crate::publish::{PublishBody, read_body, verify_tarball};
+use crate::streamed::MAX_DOCUMENT;
 use crate::{names, packument};
 
 /// The largest packument update (`npm deprecate`, `npm unpublish pkg@version`) accepted.

@@ -19,7 +19,8 @@ use wharf_server::metrics::{UploadInFlight, bytes_stored};
 
 use super::{Mount, PantryError, PantryResult, preflight};
 use crate::names;
-use crate::publish::{bad_json, send_decoded, stream_json};
+use crate::publish::bad_json;
+use crate::streamed::{Sinks, stream_json};
 use crate::writes::{NewVersion, store_version};
 
 /// The original's largest tarball.
@@ -73,8 +74,8 @@ pub(crate) async fn publish(
         read_form(&state, form, limit).await?
     } else if content_type.starts_with("application/json") {
         let (metadata, staged) =
-            stream_json(&state.blobs, request.into_body(), limit, parse_json).await?;
-        (metadata, (staged.size > 0).then_some(staged))
+            stream_json(&state.blobs, request.into_body(), limit, 1, parse_json).await?;
+        (metadata, staged.into_iter().next())
     } else {
         return Err(PantryError(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -166,11 +167,10 @@ async fn read_form(
 /// `{"metadata":{…},"tarball":"<base64>"}`: the metadata, with the tarball sent to `sink`.
 fn parse_json(
     reader: &mut dyn std::io::Read,
-    sink: tokio::sync::mpsc::Sender<std::io::Result<bytes::Bytes>>,
+    sinks: &mut Sinks,
 ) -> Result<Option<serde_json::Map<String, Value>>> {
     let mut json = JsonStreamReader::new(reader);
     let mut metadata = None;
-    let mut sink = Some(sink);
     json.begin_object().map_err(bad_json)?;
     while json.has_next().map_err(bad_json)? {
         match json.next_name_owned().map_err(bad_json)?.as_str() {
@@ -179,17 +179,10 @@ fn parse_json(
                 _ => return Err(Error::invalid("the metadata is not a JSON object")),
             },
             "tarball" => {
-                let sink = sink
-                    .take()
-                    .ok_or_else(|| Error::invalid("the body has two tarballs"))?;
-                let data = json.next_string_reader().map_err(bad_json)?;
-                send_decoded(
-                    base64::read::DecoderReader::new(
-                        data,
-                        &base64::engine::general_purpose::STANDARD,
-                    ),
-                    &sink,
-                )?;
+                if sinks.sent() > 0 {
+                    return Err(Error::invalid("the body has two tarballs"));
+                }
+                sinks.stage_base64(json.next_string_reader().map_err(bad_json)?)?;
             }
             _ => json.skip_value().map_err(bad_json)?,
         }

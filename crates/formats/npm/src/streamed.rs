@@ -1,0 +1,128 @@
+//! JSON bodies that carry tarballs as base64 strings (`npm publish`, Pantry's JSON publishes):
+//! the JSON is read token by token (struson) on a blocking thread, and each base64 string the
+//! parser hands over is decoded as it arrives into a staged blob, one after the other — never
+//! held whole.
+
+use std::io::Read;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::read::DecoderReader;
+use bytes::Bytes;
+use futures::TryStreamExt;
+use tokio::sync::mpsc;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+use wharf_core::blob::{BlobStore, StageOptions, StagedBlob};
+use wharf_core::{Error, Result};
+use wharf_server::metrics::UploadInFlight;
+
+/// What the JSON around the tarballs may weigh (manifest, readme).
+pub(crate) const MAX_DOCUMENT: u64 = 16 << 20;
+
+type Chunks = mpsc::Receiver<std::io::Result<Bytes>>;
+
+/// Where a parser sends the base64 strings it finds; each becomes the next staged blob.
+pub(crate) struct Sinks {
+    next: mpsc::Sender<Chunks>,
+    sent: usize,
+    max: usize,
+}
+
+impl Sinks {
+    /// How many strings were staged so far.
+    pub(crate) fn sent(&self) -> usize {
+        self.sent
+    }
+
+    /// Decodes the base64 string `data` into the next staged blob; returns its index.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for bad base64 or one string too many, [`Error::BodyRead`] when
+    /// the staging side refused the bytes (its own error says why).
+    pub(crate) fn stage_base64(&mut self, data: impl Read) -> Result<usize> {
+        if self.sent == self.max {
+            return Err(Error::invalid(format!(
+                "the body carries more than {} tarballs",
+                self.max
+            )));
+        }
+        let (sink, chunks) = mpsc::channel(4);
+        self.next
+            .blocking_send(chunks)
+            .map_err(|_| Error::BodyRead("the upload was refused".into()))?;
+        let mut data = DecoderReader::new(data, &STANDARD);
+        let mut buf = vec![0u8; 256 << 10];
+        loop {
+            let n = data.read(&mut buf).map_err(|e| {
+                Error::invalid(format!("a tarball's data is not valid base64: {e}"))
+            })?;
+            if n == 0 {
+                break;
+            }
+            sink.blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                .map_err(|_| Error::BodyRead("the upload was refused".into()))?;
+        }
+        self.sent += 1;
+        Ok(self.sent - 1)
+    }
+}
+
+/// Reads a JSON body with `parse` on a blocking thread while every base64 string it hands to
+/// its [`Sinks`] (at most `max_blobs`) is decoded into a staged blob, in order; `limit`
+/// bounds each decoded blob, and the JSON around them may add [`MAX_DOCUMENT`].
+///
+/// # Errors
+/// What `parse` fails with, [`Error::TooLarge`] past the limits.
+pub(crate) async fn stream_json<T, P>(
+    blobs: &BlobStore,
+    body: axum::body::Body,
+    limit: u64,
+    max_blobs: usize,
+    parse: P,
+) -> Result<(T, Vec<StagedBlob>)>
+where
+    T: Send + 'static,
+    P: FnOnce(&mut dyn Read, &mut Sinks) -> Result<T> + Send + 'static,
+{
+    let blob_count = u64::try_from(max_blobs).unwrap_or(u64::MAX);
+    let cap = (limit / 3 * 4).saturating_mul(blob_count) + MAX_DOCUMENT;
+    let stream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
+    let reader = SyncIoBridge::new(StreamReader::new(stream));
+    let (next, mut strings) = mpsc::channel::<Chunks>(1);
+    let json = tokio::task::spawn_blocking(move || {
+        let mut capped = reader.take(cap);
+        let mut sinks = Sinks {
+            next,
+            sent: 0,
+            max: max_blobs,
+        };
+        let parsed = parse(&mut capped, &mut sinks);
+        if parsed.is_err() && capped.limit() == 0 {
+            return Err(Error::TooLarge { limit: cap });
+        }
+        parsed
+    });
+    let _in_flight = UploadInFlight::start();
+    let options = StageOptions {
+        max_size: Some(limit),
+        expected_sha256: None,
+    };
+    // The receivers are owned by the staging future, so that a refused upload drops them and
+    // the parsing thread stops sending.
+    let options = &options;
+    let staging = async move {
+        let mut staged = Vec::new();
+        while let Some(chunks) = strings.recv().await {
+            let decoded = Box::pin(futures::stream::unfold(chunks, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            }));
+            staged.push(blobs.stage(decoded, options).await?);
+        }
+        Ok::<_, Error>(staged)
+    };
+    let (parsed, staged) = tokio::join!(json, staging);
+    let parsed = parsed.map_err(|e| Error::internal("reading the request body", e))?;
+    match (parsed, staged) {
+        (Ok(parsed), Ok(staged)) => Ok((parsed, staged)),
+        (Err(Error::BodyRead(_)) | Ok(_), Err(e)) | (Err(e), _) => Err(e),
+    }
+}
