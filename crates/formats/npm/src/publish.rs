@@ -123,8 +123,8 @@ pub(crate) async fn read_body(
     })
 }
 
-/// Checks the tarball: a gzip tar with `package/package.json` naming `name` and `version`,
-/// and returns that `package.json`.
+/// Checks the tarball: a gzip tar with `package/package.json` naming `name` and `version`
+/// (any version when `None`), and returns that `package.json`.
 ///
 /// # Errors
 /// [`Error::Invalid`] saying what is wrong.
@@ -132,7 +132,7 @@ pub(crate) async fn verify_tarball(
     blobs: &BlobStore,
     staged: &StagedBlob,
     name: &str,
-    version: &str,
+    version: Option<&str>,
 ) -> Result<Map<String, Value>> {
     let reader = SyncIoBridge::new(StreamReader::new(blobs.read_staged(staged).await?));
     let found = tokio::task::spawn_blocking(move || {
@@ -161,11 +161,12 @@ pub(crate) async fn verify_tarball(
             "package/package.json in the tarball does not parse: it needs a name and a version",
         ));
     }
-    if field("name") != name || field("version") != version {
+    if field("name") != name || version.is_some_and(|v| field("version") != v) {
         return Err(Error::invalid(format!(
-            "the tarball holds {}@{} but the publish is for {name}@{version}",
+            "the tarball holds {}@{} but the publish is for {name}@{}",
             field("name"),
-            field("version")
+            field("version"),
+            version.unwrap_or(field("version"))
         )));
     }
     Ok(manifest)

@@ -119,7 +119,7 @@ pub(crate) async fn store_version(
     {
         return Err(Error::conflict(format!("{name}@{version} exists")));
     }
-    let package_json = verify_tarball(&state.blobs, &staged, name, version).await?;
+    let package_json = verify_tarball(&state.blobs, &staged, name, Some(version)).await?;
     let manifest = manifest.unwrap_or(package_json);
     let file = names::tarball(name, version);
     let now = Timestamp::now();

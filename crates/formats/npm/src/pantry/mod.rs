@@ -1,9 +1,12 @@
 //! The Pantry registry API (seed 002, `@stacksjs/registry`) over an npm repository, at
 //! `/pantry/…` (or at `/` with `compat.root = "pantry"`): package metadata, versions and
-//! tarballs, publish, search, health, and download analytics from Wharf's download counts. Every
+//! tarballs, publish, search, health, commit packages, and download analytics from Wharf's
+//! download counts. Every
 //! answer carries the original's CORS headers; errors are `{"error": "…"}` with its messages.
 
 mod analytics;
+mod commit_publish;
+mod commits;
 mod packages;
 mod publish;
 
@@ -20,22 +23,38 @@ use wharf_core::time::Timestamp;
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 
-/// `[pantry]`: which npm repository the Pantry API serves.
+/// `[pantry]`: which npm repository the Pantry API serves, and where commit packages go.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct PantryConfig {
     /// The npm repository (default `main`).
     #[serde(default = "default_repository")]
     pub repository: String,
+    /// The generic repository of commit packages (default `commits`), created on first use.
+    #[serde(default = "default_commits_repository")]
+    pub commits_repository: String,
+    /// Days a commit package is kept when that repository is created (default 90; 0: for ever).
+    #[serde(default = "default_commit_retention_days")]
+    pub commit_retention_days: u32,
 }
 
 fn default_repository() -> String {
     "main".into()
 }
 
+fn default_commits_repository() -> String {
+    "commits".into()
+}
+
+fn default_commit_retention_days() -> u32 {
+    90
+}
+
 impl Default for PantryConfig {
     fn default() -> Self {
         Self {
             repository: default_repository(),
+            commits_repository: default_commits_repository(),
+            commit_retention_days: default_commit_retention_days(),
         }
     }
 }
@@ -46,6 +65,10 @@ pub(crate) struct Mount {
     pub prefix: String,
     /// The npm repository.
     pub repository: String,
+    /// The generic repository of commit packages.
+    pub commits: String,
+    /// Its retention when Wharf creates it.
+    pub commit_retention_days: u32,
 }
 
 /// The Pantry routes under `prefix` (`/pantry`, or empty at the root).
@@ -53,6 +76,8 @@ pub(crate) fn routes(prefix: &str, config: &PantryConfig) -> Router<AppState> {
     let mount = Mount {
         prefix: prefix.to_owned(),
         repository: config.repository.clone(),
+        commits: config.commits_repository.clone(),
+        commit_retention_days: config.commit_retention_days,
     };
     Router::new()
         .route(&format!("{prefix}/health"), any(health))
@@ -62,6 +87,14 @@ pub(crate) fn routes(prefix: &str, config: &PantryConfig) -> Router<AppState> {
         )
         .route(&format!("{prefix}/search"), any(packages::search))
         .route(&format!("{prefix}/publish"), any(publish::publish))
+        .route(
+            &format!("{prefix}/publish/commit"),
+            any(commit_publish::publish_commit),
+        )
+        .route(
+            &format!("{prefix}/commits/{{*path}}"),
+            any(commits::dispatch),
+        )
         .route(&format!("{prefix}/analytics"), any(analytics::top))
         .route(
             &format!("{prefix}/analytics/{{*path}}"),

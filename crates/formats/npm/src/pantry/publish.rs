@@ -8,9 +8,10 @@ use std::sync::Arc;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use http::{Method, StatusCode, header};
+use http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Value, json};
 use struson::reader::{JsonReader, JsonStreamReader};
+use wharf_core::auth::Principal;
 use wharf_core::blob::{StageOptions, StagedBlob};
 use wharf_core::model::Scope;
 use wharf_core::{Error, Result};
@@ -24,12 +25,12 @@ use crate::streamed::{Sinks, stream_json};
 use crate::writes::{NewVersion, store_version};
 
 /// The original's largest tarball.
-const MAX_TARBALL: u64 = 50 << 20;
+pub(crate) const MAX_TARBALL: u64 = 50 << 20;
 
 /// The largest `metadata` field.
 const MAX_METADATA: usize = 1 << 20;
 
-fn bad(message: &str) -> PantryError {
+pub(crate) fn bad(message: &str) -> PantryError {
     PantryError(StatusCode::BAD_REQUEST, message.to_owned())
 }
 
@@ -42,45 +43,23 @@ pub(crate) async fn publish(
     if let Some(done) = preflight(request.method(), &Method::POST) {
         return done;
     }
-    let caller = match wharf_server::auth::authenticate(&state, request.headers()).await {
-        Ok(Some(caller)) => caller,
-        Ok(None) => {
-            return Err(PantryError(
-                StatusCode::UNAUTHORIZED,
-                "Authorization required".into(),
-            ));
-        }
-        Err(_) => {
-            return Err(PantryError(
-                StatusCode::UNAUTHORIZED,
-                "Invalid token".into(),
-            ));
-        }
-    };
+    let caller = publisher(&state, request.headers()).await?;
     let repo = state.repository("npm", &mount.repository).await?;
     let target = wharf_server::groups::hosted_target(&state, &repo).await?;
     wharf_core::auth::authorize(Some(&caller), &target, Scope::Write)?;
     let limit = state.upload_limit(&target).min(MAX_TARBALL);
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let (metadata, staged) = if content_type.starts_with("multipart/form-data") {
-        let form = Multipart::from_request(request, &state)
-            .await
-            .map_err(|e| bad(&format!("the form could not be read: {e}")))?;
-        read_form(&state, form, limit).await?
-    } else if content_type.starts_with("application/json") {
-        let (metadata, staged) =
-            stream_json(&state.blobs, request.into_body(), limit, 1, parse_json).await?;
-        (metadata, staged.into_iter().next())
-    } else {
-        return Err(PantryError(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Unsupported content type".into(),
-        ));
+    let (metadata, staged) = match body_kind(request.headers())? {
+        BodyKind::Multipart => {
+            let form = Multipart::from_request(request, &state)
+                .await
+                .map_err(|e| bad(&format!("the form could not be read: {e}")))?;
+            read_form(&state, form, limit).await?
+        }
+        BodyKind::Json => {
+            let (metadata, staged) =
+                stream_json(&state.blobs, request.into_body(), limit, 1, parse_json).await?;
+            (metadata, staged.into_iter().next())
+        }
     };
     let (metadata, staged) = match (metadata, staged) {
         (Some(m), Some(s)) => (m, s),
@@ -123,6 +102,69 @@ pub(crate) async fn publish(
     }
 }
 
+/// Who publishes, with the original's 401 answers for a missing or unknown token.
+pub(crate) async fn publisher(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> std::result::Result<Principal, PantryError> {
+    match wharf_server::auth::authenticate(state, headers).await {
+        Ok(Some(caller)) => Ok(caller),
+        Ok(None) => Err(PantryError(
+            StatusCode::UNAUTHORIZED,
+            "Authorization required".into(),
+        )),
+        Err(_) => Err(PantryError(
+            StatusCode::UNAUTHORIZED,
+            "Invalid token".into(),
+        )),
+    }
+}
+
+/// What kind of body a publish sent.
+pub(crate) enum BodyKind {
+    Multipart,
+    Json,
+}
+
+/// The body's kind, or the original's 415.
+pub(crate) fn body_kind(headers: &HeaderMap) -> std::result::Result<BodyKind, PantryError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        Ok(BodyKind::Multipart)
+    } else if content_type.starts_with("application/json") {
+        Ok(BodyKind::Json)
+    } else {
+        Err(PantryError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported content type".into(),
+        ))
+    }
+}
+
+/// A form's text field, at most [`MAX_METADATA`] bytes.
+pub(crate) async fn read_field(part: &mut axum::extract::multipart::Field<'_>) -> Result<Vec<u8>> {
+    let mut value = Vec::new();
+    while let Some(chunk) = part.chunk().await.map_err(|e| broken_form(&e))? {
+        if value.len() + chunk.len() > MAX_METADATA {
+            return Err(Error::invalid(format!(
+                "the form field {} is too large",
+                part.name().unwrap_or_default()
+            )));
+        }
+        value.extend_from_slice(&chunk);
+    }
+    Ok(value)
+}
+
+/// A form that cannot be read.
+pub(crate) fn broken_form(e: &axum::extract::multipart::MultipartError) -> Error {
+    Error::invalid(format!("the form could not be read: {e}"))
+}
+
 /// The `metadata` field and the `tarball` file of a multipart publish.
 async fn read_form(
     state: &AppState,
@@ -131,10 +173,7 @@ async fn read_form(
 ) -> Result<(Option<serde_json::Map<String, Value>>, Option<StagedBlob>)> {
     let mut metadata = None;
     let mut staged = None;
-    let broken = |e: axum::extract::multipart::MultipartError| {
-        Error::invalid(format!("the form could not be read: {e}"))
-    };
-    while let Some(mut part) = form.next_field().await.map_err(broken)? {
+    while let Some(mut part) = form.next_field().await.map_err(|e| broken_form(&e))? {
         match part.name().unwrap_or_default() {
             "tarball" if staged.is_none() => {
                 let _in_flight = UploadInFlight::start();
@@ -145,13 +184,7 @@ async fn read_form(
                 staged = Some(state.blobs.stage(&mut part, &options).await?);
             }
             "metadata" if metadata.is_none() => {
-                let mut value = Vec::new();
-                while let Some(chunk) = part.chunk().await.map_err(broken)? {
-                    if value.len() + chunk.len() > MAX_METADATA {
-                        return Err(Error::invalid("the metadata field is too large"));
-                    }
-                    value.extend_from_slice(&chunk);
-                }
+                let value = read_field(&mut part).await?;
                 let parsed: serde_json::Map<String, Value> = serde_json::from_slice(&value)
                     .map_err(|e| {
                         Error::invalid(format!("the metadata is not a JSON object: {e}"))

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod pantry;
+mod pantry_commits;
 mod proxy;
 mod registry;
 
@@ -85,4 +86,31 @@ pub(crate) async fn publish_as(
 /// The `error` of an npm error body.
 pub(crate) fn error(r: &TestResponse) -> String {
     r.json()["error"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A `multipart/form-data` body (boundary `b0undary`) with text `fields`, then `files` as
+/// file fields named as given.
+pub(crate) fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--b0undary\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--b0undary\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"package.tgz\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--b0undary--\r\n");
+    body
 }

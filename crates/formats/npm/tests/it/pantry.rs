@@ -164,25 +164,8 @@ async fn the_compat_root_serves_pantry_at_the_root() {
 
 /// A multipart body with the given text fields and an optional `tarball` file.
 fn form(fields: &[(&str, &str)], tarball: Option<&[u8]>) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!(
-                "--b0undary\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    if let Some(bytes) = tarball {
-        body.extend_from_slice(
-            b"--b0undary\r\nContent-Disposition: form-data; name=\"tarball\"; filename=\"p.tgz\"\r\n\
-              Content-Type: application/octet-stream\r\n\r\n",
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(b"--b0undary--\r\n");
-    body
+    let files: Vec<(&str, &[u8])> = tarball.map(|t| ("tarball", t)).into_iter().collect();
+    crate::multipart(fields, &files)
 }
 
 async fn post(
