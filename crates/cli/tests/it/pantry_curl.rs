@@ -1,6 +1,7 @@
 //! The Pantry registry API driven with curl exactly as its README shows (publish as multipart
-//! and as JSON with a base64 tarball), against the real binary with `--compat-root pantry`;
-//! the tarballs are made by the real `npm pack`, and npm installs what curl published.
+//! and as JSON with a base64 tarball; commit packages as the README's multipart and as the
+//! real client's), against the real binary with `--compat-root pantry`; the tarballs are
+//! made by the real `npm pack`, and npm installs what curl published, by name or by URL.
 
 use base64::Engine as _;
 use wharf_test_support::WharfProcess;
@@ -9,13 +10,13 @@ use crate::npm_client::{npm, project};
 use crate::python::ok;
 use crate::{bin, curl};
 
-/// `npm pack` of `my-package@version`: the tarball's path.
-fn packed(dir: &std::path::Path, registry: &str, version: &str) -> std::path::PathBuf {
-    let src = dir.join(format!("src-{version}"));
+/// `npm pack` of `name@version`: the tarball's path.
+fn packed(dir: &std::path::Path, registry: &str, name: &str, version: &str) -> std::path::PathBuf {
+    let src = dir.join(format!("src-{}-{version}", name.replace('/', "-")));
     project(
         &src,
         &format!(
-            r#"{{"name":"my-package","version":"{version}","main":"index.js","description":"Mine"}}"#
+            r#"{{"name":"{name}","version":"{version}","main":"index.js","description":"Mine"}}"#
         ),
         registry,
         None,
@@ -67,7 +68,7 @@ fn seed_readme_publish_with_curl_then_npm_install() {
     let token = server.admin_token("publisher");
     let host = &server.base_url;
     let registry = format!("{host}/npm/main/");
-    let first = packed(root, &registry, "1.0.0");
+    let first = packed(root, &registry, "my-package", "1.0.0");
     assert!(
         first.ends_with("my-package-1.0.0.tgz"),
         "{}",
@@ -83,7 +84,7 @@ fn seed_readme_publish_with_curl_then_npm_install() {
 
     // curl -X POST http://localhost:3000/publish -H "Authorization: Bearer your-token"
     //   -H "Content-Type: application/json" -d '{"metadata":{…},"tarball":"<base64-encoded-tarball>"}'
-    let second = packed(root, &registry, "1.1.0");
+    let second = packed(root, &registry, "my-package", "1.1.0");
     let body = serde_json::json!({
         "metadata": {"name": "my-package", "version": "1.1.0"},
         "tarball": base64::engine::general_purpose::STANDARD.encode(std::fs::read(&second).unwrap()),
@@ -126,4 +127,109 @@ fn seed_readme_publish_with_curl_then_npm_install() {
     );
     let installed = std::fs::read_to_string(app.join("node_modules/my-package/index.js")).unwrap();
     assert_eq!(installed, "module.exports = \"1.1.0\";\n");
+}
+
+/// The module an installed package exports, as `node` prints it.
+fn installed(app: &std::path::Path, name: &str) -> String {
+    std::fs::read_to_string(app.join("node_modules").join(name).join("index.js")).unwrap()
+}
+
+#[test]
+fn commit_packages_published_with_curl_install_by_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let server = WharfProcess::start(bin(), &root.join("data"), &["--compat-root", "pantry"], &[]);
+    let token = server.admin_token("ci");
+    let host = &server.base_url;
+    let registry = format!("{host}/npm/main/");
+    let mine = packed(root, &registry, "my-package", "1.2.0");
+    let other = packed(root, &registry, "@scope/other", "0.1.0");
+    let auth = format!("Authorization: Bearer {token}");
+
+    // curl -X POST http://localhost:3000/publish/commit -H "Authorization: Bearer your-token"
+    //   -F "sha=abc1234def5678" -F "repository=https://github.com/org/repo"
+    //   -F "package:my-package=@my-package.tgz" -F "package:@scope/other=@other-package.tgz"
+    let out = curl(&[
+        "-X",
+        "POST",
+        &format!("{host}/publish/commit"),
+        "-H",
+        &auth,
+        "-F",
+        "sha=abc1234def5678",
+        "-F",
+        "repository=https://github.com/org/repo",
+        "-F",
+        &format!("package:my-package=@{}", mine.display()),
+        "-F",
+        &format!("package:@scope/other=@{}", other.display()),
+    ]);
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        answer["message"], "Published 2 package(s) from commit abc1234",
+        "{answer}"
+    );
+    let scoped_url = answer["packages"][1]["url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        scoped_url,
+        format!("{host}/commits/abc1234def5678/%40scope%2Fother/tarball")
+    );
+
+    // The real client: `metadata` with packages[], files named `package:<name>`.
+    let metadata = serde_json::json!({"sha": "0a1b2c3d", "repository": "https://github.com/org/repo",
+        "packages": [{"name": "my-package", "packageDir": "packages/mine"}]});
+    let out = curl(&[
+        "-X",
+        "POST",
+        &format!("{host}/publish/commit"),
+        "-H",
+        &auth,
+        "-F",
+        &format!("metadata={metadata}"),
+        "-F",
+        &format!(
+            "package:my-package=@{};filename=package.tgz;type=application/octet-stream",
+            mine.display()
+        ),
+    ]);
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["success"], true, "{answer}");
+
+    // curl http://localhost:3000/commits/abc1234def5678
+    let listed = curl(&[&format!("{host}/commits/abc1234def5678")]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let names: Vec<&str> = listed["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["my-package", "@scope/other"], "{listed}");
+    assert_eq!(listed["repository"], "https://github.com/org/repo");
+
+    // npm install https://registry.example.com/commits/abc1234def5678/my-package/tarball
+    let app = root.join("app");
+    project(&app, r#"{"name":"app","version":"0.0.0"}"#, &registry, None);
+    let url = format!("{host}/commits/abc1234def5678/my-package/tarball");
+    ok(
+        &npm(&app, &["install", &url]),
+        "npm install of a commit package by URL",
+    );
+    ok(
+        &npm(&app, &["install", &scoped_url]),
+        "npm install of a scoped commit package by URL",
+    );
+    assert_eq!(
+        installed(&app, "my-package"),
+        "module.exports = \"1.2.0\";\n"
+    );
+    assert_eq!(
+        installed(&app, "@scope/other"),
+        "module.exports = \"0.1.0\";\n"
+    );
+    let manifest = std::fs::read_to_string(app.join("package.json")).unwrap();
+    assert!(
+        manifest.contains(&url),
+        "package.json records the commit URL: {manifest}"
+    );
 }
