@@ -277,7 +277,23 @@ pub struct DownloadCount {
     pub count: u64,
 }
 
-/// Download counts, per version and day; several instances add to them.
+/// Analytics events clients reported for one name of a repository on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventCount {
+    /// The repository they were reported to.
+    pub repository_id: i64,
+    /// What happened (`install`, `install_on_request`, `build_error`).
+    pub category: String,
+    /// The package name, which need not be stored.
+    pub name: String,
+    /// Days since the Unix epoch (UTC).
+    pub day: i64,
+    /// How many.
+    pub count: u64,
+}
+
+/// Download counts, per version and day, and reported analytics events, per name and day;
+/// several instances add to them.
 #[async_trait]
 pub trait DownloadStore: Send + Sync {
     /// Adds `(version id, day, count)` counts in one transaction (versions deleted meanwhile
@@ -285,6 +301,21 @@ pub trait DownloadStore: Send + Sync {
     async fn add_downloads(&self, counts: &[(i64, i64, u64)]) -> Result<()>;
     /// A package's counts from day `since` on, by day then version.
     async fn downloads(&self, package_id: i64, since: i64) -> Result<Vec<DownloadCount>>;
+    /// Downloads from day `since` on of each package of a repository that has any, by name.
+    async fn repository_downloads(
+        &self,
+        repository_id: i64,
+        since: i64,
+    ) -> Result<Vec<(String, u64)>>;
+    /// Adds event counts in one transaction (repositories deleted meanwhile are skipped).
+    async fn add_events(&self, events: &[EventCount]) -> Result<()>;
+    /// Events of `category` reported to a repository from day `since` on, by name.
+    async fn event_totals(
+        &self,
+        repository_id: i64,
+        category: &str,
+        since: i64,
+    ) -> Result<Vec<(String, u64)>>;
 }
 
 /// The whole metadata store.

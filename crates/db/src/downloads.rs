@@ -1,10 +1,12 @@
-//! [`DownloadStore`]: counts added with one upsert per (version, day), so instances add to the
-//! same rows without reading them first.
+//! [`DownloadStore`]: counts added with one upsert per (version, day) — or per (repository,
+//! category, name, day) for reported events — so instances add to the same rows without
+//! reading them first.
 
 use async_trait::async_trait;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use wharf_core::Result;
-use wharf_core::store::{DownloadCount, DownloadStore};
+use wharf_core::store::{DownloadCount, DownloadStore, EventCount};
 
 use crate::Db;
 use crate::error::db_err;
@@ -50,4 +52,75 @@ impl DownloadStore for Db {
         })
         .collect()
     }
+
+    async fn repository_downloads(
+        &self,
+        repository_id: i64,
+        since: i64,
+    ) -> Result<Vec<(String, u64)>> {
+        sqlx::query(
+            "SELECT p.name, CAST(SUM(d.count) AS BIGINT) AS total FROM downloads d \
+             JOIN versions v ON v.id = d.version_id JOIN packages p ON p.id = v.package_id \
+             WHERE p.repository_id = $1 AND d.day >= $2 GROUP BY p.id, p.name",
+        )
+        .bind(repository_id)
+        .bind(since)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(total)
+        .collect()
+    }
+
+    async fn add_events(&self, events: &[EventCount]) -> Result<()> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        for event in events {
+            sqlx::query(
+                "INSERT INTO analytics_events (repository_id, category, name, day, count) \
+                 SELECT id, $2, $3, $4, $5 FROM repositories WHERE id = $1 \
+                 ON CONFLICT (repository_id, category, name, day) \
+                 DO UPDATE SET count = analytics_events.count + excluded.count",
+            )
+            .bind(event.repository_id)
+            .bind(&event.category)
+            .bind(&event.name)
+            .bind(event.day)
+            .bind(i64::try_from(event.count).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn event_totals(
+        &self,
+        repository_id: i64,
+        category: &str,
+        since: i64,
+    ) -> Result<Vec<(String, u64)>> {
+        sqlx::query(
+            "SELECT name, CAST(SUM(count) AS BIGINT) AS total FROM analytics_events \
+             WHERE repository_id = $1 AND category = $2 AND day >= $3 GROUP BY name",
+        )
+        .bind(repository_id)
+        .bind(category)
+        .bind(since)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(total)
+        .collect()
+    }
+}
+
+/// A `(name, total)` row.
+fn total(row: &AnyRow) -> Result<(String, u64)> {
+    let total: i64 = row.try_get("total").map_err(db_err)?;
+    Ok((
+        row.try_get("name").map_err(db_err)?,
+        u64::try_from(total).unwrap_or(0),
+    ))
 }

@@ -1,6 +1,7 @@
-//! Download counting. A download adds one to an in-memory count per (version, UTC day); the
-//! counts are added to the database every few seconds and at shutdown, by one upsert per row
-//! that several instances can run side by side. A failed flush keeps its counts for the next.
+//! Download counting. A download adds one to an in-memory count per (version, UTC day), a
+//! reported analytics event one per (repository, category, name, UTC day); the counts are
+//! added to the database every few seconds and at shutdown, by one upsert per row that several
+//! instances can run side by side. A failed flush keeps its counts for the next.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,7 +10,7 @@ use std::time::Duration;
 use axum::response::Response;
 use http::{Method, StatusCode};
 use wharf_core::Result;
-use wharf_core::store::MetadataStore;
+use wharf_core::store::{EventCount, MetadataStore};
 use wharf_core::time::Timestamp;
 
 /// How often counts reach the database.
@@ -29,18 +30,46 @@ pub fn date_of(day: i64) -> String {
     Timestamp(day * DAY_MS).rfc3339_seconds()[..10].to_owned()
 }
 
+/// An event's key: repository, category, name, day.
+type EventKey = (i64, String, String, i64);
+
+/// Counts not yet in the database.
+#[derive(Debug, Default)]
+struct Pending {
+    downloads: HashMap<(i64, i64), u64>,
+    events: HashMap<EventKey, u64>,
+}
+
 /// Counts not yet in the database.
 #[derive(Debug, Clone, Default)]
 pub struct Downloads {
-    pending: Arc<Mutex<HashMap<(i64, i64), u64>>>,
+    pending: Arc<Mutex<Pending>>,
 }
 
 impl Downloads {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Counts one download of the version `version_id`, now.
     pub fn count(&self, version_id: i64) {
         let day = day_of(Timestamp::now());
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        *pending.entry((version_id, day)).or_default() += 1;
+        *self
+            .pending()
+            .downloads
+            .entry((version_id, day))
+            .or_default() += 1;
+    }
+
+    /// Counts one analytics event of `category` about `name`, reported to a repository now.
+    pub fn count_event(&self, repository_id: i64, category: &str, name: &str) {
+        let key = (
+            repository_id,
+            category.to_owned(),
+            name.to_owned(),
+            day_of(Timestamp::now()),
+        );
+        *self.pending().events.entry(key).or_default() += 1;
     }
 
     /// Counts a download of `version_id` when `response` hands the whole file to a `GET`
@@ -56,21 +85,53 @@ impl Downloads {
     /// Adds the pending counts to the database.
     ///
     /// # Errors
-    /// A database failure; the counts are kept for the next flush.
+    /// A database failure; the counts not saved are kept for the next flush.
     pub async fn flush(&self, store: &dyn MetadataStore) -> Result<()> {
-        let taken =
-            std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
-        if taken.is_empty() {
-            return Ok(());
-        }
-        let rows: Vec<(i64, i64, u64)> = taken.iter().map(|(&(v, d), &n)| (v, d, n)).collect();
-        let result = store.add_downloads(&rows).await;
-        if result.is_err() {
-            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            for (key, n) in taken {
-                *pending.entry(key).or_default() += n;
+        let taken = std::mem::take(&mut *self.pending());
+        if !taken.downloads.is_empty() {
+            let rows: Vec<(i64, i64, u64)> = taken
+                .downloads
+                .iter()
+                .map(|(&(v, d), &n)| (v, d, n))
+                .collect();
+            if let Err(e) = store.add_downloads(&rows).await {
+                self.restore(taken);
+                return Err(e);
             }
         }
-        result
+        if !taken.events.is_empty() {
+            let rows: Vec<EventCount> = taken
+                .events
+                .iter()
+                .map(
+                    |((repository_id, category, name, day), &count)| EventCount {
+                        repository_id: *repository_id,
+                        category: category.clone(),
+                        name: name.clone(),
+                        day: *day,
+                        count,
+                    },
+                )
+                .collect();
+            if let Err(e) = store.add_events(&rows).await {
+                self.restore(Pending {
+                    downloads: HashMap::new(),
+                    events: taken.events,
+                });
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts counts that could not be saved back.
+    fn restore(&self, taken: Pending) {
+        let mut pending = self.pending();
+        for (key, n) in taken.downloads {
+            *pending.downloads.entry(key).or_default() += n;
+        }
+        for (key, n) in taken.events {
+            *pending.events.entry(key).or_default() += n;
+        }
     }
 }

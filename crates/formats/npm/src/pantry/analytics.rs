@@ -1,6 +1,7 @@
 //! Download analytics in the original's shapes, from Wharf's download counts (whole-file
 //! `GET`s of a package's tarballs through npm or Pantry): `GET /analytics[/top]`,
-//! `/analytics/{name}` and `/analytics/{name}/timeline?days=30`.
+//! `/analytics/{name}` and `/analytics/{name}/timeline?days=30`; the category reports and
+//! reported events are in [`super::categories`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,9 +17,7 @@ use wharf_server::AppState;
 use wharf_server::downloads::{date_of, day_of};
 use wharf_server::query::parse_query;
 
-use super::packages::total_downloads;
-use super::{Mount, PantryResult, not_found, preflight, repository, split_name};
-use crate::packument;
+use super::{Mount, PantryResult, categories, not_found, preflight, repository, split_name};
 
 #[derive(Deserialize)]
 struct Limit {
@@ -55,13 +54,12 @@ async fn top_packages(
         .unwrap_or(10)
         .clamp(1, 1000);
     let repo = repository(state, mount, headers).await?;
-    let mut ranked = Vec::new();
-    for package in packument::all_packages(state, &repo).await? {
-        let downloads = total_downloads(state, &package).await?;
-        if downloads > 0 {
-            ranked.push((downloads, package.name));
-        }
-    }
+    let mut ranked: Vec<(u64, String)> = categories::downloads_by_name(state, &repo, 0)
+        .await?
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| (n, name))
+        .collect();
     ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     let packages: Vec<_> = ranked
         .into_iter()
@@ -71,7 +69,8 @@ async fn top_packages(
     Ok(Json(json!({"packages": packages})).into_response())
 }
 
-/// `GET /analytics/top`, `/analytics/{name}` and `/analytics/{name}/timeline`.
+/// `GET /analytics/top`, `/analytics/{category}/{period}`, `/analytics/{name}`,
+/// `/analytics/{name}/timeline` and `POST /analytics/events`.
 pub(crate) async fn dispatch(
     State(state): State<AppState>,
     Extension(mount): Extension<Arc<Mount>>,
@@ -79,12 +78,24 @@ pub(crate) async fn dispatch(
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    body: axum::body::Body,
 ) -> PantryResult {
+    if path == "events" {
+        if let Some(done) = preflight(&method, &Method::POST) {
+            return done;
+        }
+        return categories::event(&state, &mount, &headers, body).await;
+    }
     if let Some(done) = preflight(&method, &Method::GET) {
         return done;
     }
     if path == "top" {
         return top_packages(&state, &mount, query.as_deref(), &headers).await;
+    }
+    if let Some((category, period)) = path.split_once('/')
+        && let Some((key, days)) = categories::parse(category, period)
+    {
+        return categories::report(&state, &mount, &headers, key, days).await;
     }
     let (name, rest) = split_name(&path).ok_or_else(|| not_found("Not found"))?;
     let repo = repository(&state, &mount, &headers).await?;

@@ -5,6 +5,7 @@
 //! answer carries the original's CORS headers; errors are `{"error": "…"}` with its messages.
 
 mod analytics;
+mod categories;
 mod commit_publish;
 mod commits;
 mod packages;
@@ -99,6 +100,10 @@ pub(crate) fn routes(prefix: &str, config: &PantryConfig) -> Router<AppState> {
         .route(
             &format!("{prefix}/analytics/{{*path}}"),
             any(analytics::dispatch),
+        )
+        .route(
+            &format!("{prefix}/api/analytics/{{*path}}"),
+            any(categories::api),
         )
         .layer(axum::middleware::map_response(cors))
         .layer(Extension(Arc::new(mount)))

@@ -227,6 +227,7 @@ pub(crate) async fn search(
     let needle = query.q.to_lowercase();
     let limit = query.limit.unwrap_or(20).clamp(1, 250);
     let repo = repository(&state, &mount, &headers).await?;
+    let totals = super::categories::downloads_by_name(&state, &repo, 0).await?;
     let mut results = Vec::new();
     for package in packument::all_packages(&state, &repo).await? {
         let summary = packument::head(&state, &package).await?.summary;
@@ -251,7 +252,7 @@ pub(crate) async fn search(
             || text("description").contains(&needle)
             || keywords.iter().any(|k| k.contains(&needle));
         if matches {
-            let downloads = total_downloads(&state, &package).await?;
+            let downloads = totals.get(&package.name).copied().unwrap_or(0);
             let mut hit = Map::new();
             hit.insert("name".into(), json!(package.name));
             for key in ["version", "description", "keywords", "author"] {

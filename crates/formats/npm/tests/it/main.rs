@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod pantry;
+mod pantry_categories;
 mod pantry_commits;
 mod proxy;
 mod registry;

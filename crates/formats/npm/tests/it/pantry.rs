@@ -6,7 +6,7 @@ use wharf_test_support::TestApp;
 
 use crate::{good, publish_as};
 
-async fn published(app: &TestApp) {
+pub(crate) async fn published(app: &TestApp) {
     let token = app.admin_token.clone();
     for (name, version) in [
         ("@acme/util", "1.0.0"),
