@@ -14,7 +14,7 @@ use wharf_core::model::{NewRepository, NewToken, RepoKind, RepoPolicy, Scope};
 use wharf_core::names::RepoName;
 use wharf_format_cargo::CargoFormat;
 use wharf_format_generic::{GenericFormat, PlatformConfig};
-use wharf_format_npm::NpmFormat;
+use wharf_format_npm::{NpmFormat, PantryConfig};
 use wharf_format_pypi::PypiFormat;
 use wharf_server::{AppState, Format, ServerConfig, build_router};
 
@@ -25,6 +25,7 @@ use crate::db::TestDb;
 pub struct TestAppBuilder {
     config: ServerConfig,
     platform: PlatformConfig,
+    pantry: PantryConfig,
     fs_blobs: bool,
 }
 
@@ -47,6 +48,13 @@ impl TestAppBuilder {
     #[must_use]
     pub fn platform(mut self, platform: PlatformConfig) -> Self {
         self.platform = platform;
+        self
+    }
+
+    /// Configures the Pantry API (which npm repository it serves).
+    #[must_use]
+    pub fn pantry(mut self, pantry: PantryConfig) -> Self {
+        self.pantry = pantry;
         self
     }
 
@@ -94,7 +102,7 @@ impl TestAppBuilder {
             Arc::new(GenericFormat::new(self.platform)),
             Arc::new(CargoFormat),
             Arc::new(PypiFormat),
-            Arc::new(NpmFormat::default()),
+            Arc::new(NpmFormat::new(self.pantry)),
         ];
         let state = AppState::new(Arc::new(db.db.clone()), blobs, self.config, &formats);
         for format in &formats {

@@ -100,11 +100,14 @@ pub(crate) async fn dispatch(
     let (name, rest) = split_name(&path).ok_or_else(|| not_found("Not found"))?;
     let repo = repository(&state, &mount, &headers).await?;
     let none = || not_found("No analytics data for this package");
-    let package = state
-        .store
-        .package(repo.id, &name)
-        .await?
-        .ok_or_else(none)?;
+    let mut found = None;
+    for member in categories::counted(&state, &repo).await? {
+        found = state.store.package(member.id, &name).await?;
+        if found.is_some() {
+            break;
+        }
+    }
+    let package = found.ok_or_else(none)?;
     let today = day_of(Timestamp::now());
     match rest {
         None => {

@@ -10,6 +10,7 @@ mod commit_publish;
 mod commits;
 mod packages;
 mod publish;
+mod source;
 
 use std::sync::Arc;
 

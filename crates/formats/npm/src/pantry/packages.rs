@@ -1,5 +1,6 @@
 //! `GET /packages/{name}[/{version}]`, `/packages/{name}/versions`,
-//! `/packages/{name}/{version}/tarball` and `GET /search`.
+//! `/packages/{name}/{version}/tarball` and `GET /search`, over a hosted repository or, as
+//! the original's npm fallback, a proxy or a group (see [`super::source`]).
 
 use std::sync::Arc;
 
@@ -10,14 +11,15 @@ use http::{HeaderMap, HeaderValue, Method, header};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use wharf_core::Result;
-use wharf_core::model::{Package, PropertyOwner, Repository};
+use wharf_core::model::{Package, Repository};
 use wharf_server::AppState;
 use wharf_server::body::{Download, serve_blob};
 use wharf_server::query::parse_query;
 
+use super::categories::counted;
+use super::source::{self, Source, stored_tarball};
 use super::{Mount, PantryResult, not_found, preflight, repository, split_name};
-use crate::manifest::{FULL, parse_member};
-use crate::{names, packument};
+use crate::packument;
 
 /// Every `/packages/…` request.
 pub(crate) async fn dispatch(
@@ -32,53 +34,26 @@ pub(crate) async fn dispatch(
     }
     let (name, rest) = split_name(&path).ok_or_else(|| not_found("Not found"))?;
     let repo = repository(&state, &mount, &headers).await?;
-    let package = state
-        .store
-        .package(repo.id, &name)
+    let registry = format!("{}/npm/{}", state.base_url(&headers), repo.name);
+    let source = Source::open(&state, &repo, &name, &registry)
         .await?
         .ok_or_else(|| not_found("Package not found"))?;
+    let page = Page {
+        state: &state,
+        mount: &mount,
+        repo: &repo,
+        name: &name,
+        headers: &headers,
+    };
     match rest.map(|r| r.split_once('/').map_or((r, None), |(v, t)| (v, Some(t)))) {
-        None => metadata(&state, &mount, &repo, &package, None, &headers).await,
+        None => page.metadata(&source, None).await,
         Some(("versions", None)) => {
-            Ok(Json(json!({"versions": versions(&state, &package).await?})).into_response())
+            Ok(Json(json!({"versions": source.versions(&state).await?})).into_response())
         }
-        Some((version, None)) => {
-            metadata(&state, &mount, &repo, &package, Some(version), &headers).await
-        }
-        Some((version, Some("tarball"))) => {
-            tarball(&state, &repo, &package, version, &method, &headers).await
-        }
+        Some((version, None)) => page.metadata(&source, Some(version)).await,
+        Some((version, Some("tarball"))) => page.tarball(version, &method).await,
         Some(_) => Err(not_found("Not found")),
     }
-}
-
-/// A package's versions, highest first (semver; others after, as published).
-async fn versions(state: &AppState, package: &Package) -> Result<Vec<String>> {
-    let mut versions: Vec<String> = state
-        .store
-        .list_versions(package.id)
-        .await?
-        .into_iter()
-        .map(|v| v.version)
-        .collect();
-    versions.sort_by(
-        |a, b| match (semver::Version::parse(a), semver::Version::parse(b)) {
-            (Ok(a), Ok(b)) => b.cmp(&a),
-            (Ok(_), Err(_)) => std::cmp::Ordering::Less,
-            (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
-            (Err(_), Err(_)) => std::cmp::Ordering::Equal,
-        },
-    );
-    Ok(versions)
-}
-
-/// The version `latest` names, else the highest.
-async fn latest(state: &AppState, package: &Package) -> Result<Option<String>> {
-    let head = packument::head(state, package).await?;
-    if let Some(latest) = head.tags.get("latest").and_then(Value::as_str) {
-        return Ok(Some(latest.to_owned()));
-    }
-    Ok(versions(state, package).await?.into_iter().next())
 }
 
 /// All downloads of a package.
@@ -92,116 +67,122 @@ pub(crate) async fn total_downloads(state: &AppState, package: &Package) -> Resu
         .sum())
 }
 
-/// `PackageMetadata` of a version (the latest when `None`).
-async fn metadata(
-    state: &AppState,
-    mount: &Mount,
-    repo: &Repository,
-    package: &Package,
-    version: Option<&str>,
-    headers: &HeaderMap,
-) -> PantryResult {
-    let missing = || not_found("Package version not found");
-    let wanted = match version {
-        Some(v) => v.to_owned(),
-        None => latest(state, package).await?.ok_or_else(missing)?,
-    };
-    let version = state
-        .store
-        .version(package.id, &wanted)
-        .await?
-        .ok_or_else(missing)?;
-    let member = state
-        .store
-        .properties(PropertyOwner::Version(version.id))
-        .await?
-        .into_iter()
-        .find_map(|(n, v)| (n == FULL).then_some(v))
-        .ok_or_else(missing)?;
-    let (_, manifest) = parse_member(&member)?;
-    let file = names::tarball(&package.name, &version.version);
-    let entry = state
-        .store
-        .file(repo.id, &package.name, &version.version, &file)
-        .await?
-        .ok_or_else(missing)?;
-    let mut out = Map::new();
-    out.insert("name".into(), json!(package.name));
-    out.insert("version".into(), json!(version.version));
-    for key in [
-        "description",
-        "repository",
-        "homepage",
-        "license",
-        "author",
-        "keywords",
-        "dependencies",
-        "devDependencies",
-        "peerDependencies",
-    ] {
-        if let Some(value) = manifest.get(key) {
-            out.insert(key.into(), value.clone());
-        }
-    }
-    out.insert(
-        "tarballUrl".into(),
-        json!(format!(
-            "{}{}/packages/{}/{}/tarball",
-            state.base_url(headers),
-            mount.prefix,
-            package.name,
-            version.version
-        )),
-    );
-    out.insert(
-        "checksum".into(),
-        json!(format!("sha256:{}", entry.blob.sha256.hex())),
-    );
-    out.insert("publishedAt".into(), json!(version.created_at.rfc3339()));
-    out.insert(
-        "downloads".into(),
-        json!(total_downloads(state, package).await?),
-    );
-    Ok(Json(Value::Object(out)).into_response())
+/// What one package request reads.
+struct Page<'a> {
+    state: &'a AppState,
+    mount: &'a Mount,
+    repo: &'a Repository,
+    name: &'a str,
+    headers: &'a HeaderMap,
 }
 
-/// The tarball of a version, as an attachment; counted as a download.
-async fn tarball(
-    state: &AppState,
-    repo: &Repository,
-    package: &Package,
-    version: &str,
-    method: &Method,
-    headers: &HeaderMap,
-) -> PantryResult {
-    let file = names::tarball(&package.name, version);
-    let entry = state
-        .store
-        .file(repo.id, &package.name, version, &file)
-        .await?
-        .ok_or_else(|| not_found("Package not found"))?;
-    let response = serve_blob(
-        &state.blobs,
-        method,
-        headers,
-        Download {
-            blob: &entry.blob,
-            modified: entry.created_at,
-            content_type: "application/gzip",
-        },
-    )
-    .await?;
-    let mut response = state.downloads.counted(method, response, entry.version_id);
-    // The original's safe name: the scope's `@` dropped and its `/` made a `-`.
-    let safe = package.name.replacen('@', "", 1).replacen('/', "-", 1);
-    if let Ok(value) =
-        HeaderValue::from_str(&format!("attachment; filename=\"{safe}-{version}.tgz\""))
-    {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_DISPOSITION, value);
+impl Page<'_> {
+    /// `PackageMetadata` of a version (the latest when `None`).
+    async fn metadata(&self, source: &Source, version: Option<&str>) -> PantryResult {
+        let missing = || not_found("Package version not found");
+        let wanted = match version {
+            Some(v) => v.to_owned(),
+            None => source.latest(self.state).await?.ok_or_else(missing)?,
+        };
+        let view = source
+            .version(self.state, &wanted)
+            .await?
+            .ok_or_else(missing)?;
+        let manifest = &view.manifest;
+        let mut out = Map::new();
+        out.insert("name".into(), json!(self.name));
+        out.insert("version".into(), json!(wanted));
+        for key in [
+            "description",
+            "repository",
+            "homepage",
+            "license",
+            "author",
+            "keywords",
+            "dependencies",
+            "devDependencies",
+            "peerDependencies",
+        ] {
+            if let Some(value) = manifest.get(key) {
+                out.insert(key.into(), value.clone());
+            }
+        }
+        out.insert(
+            "tarballUrl".into(),
+            json!(format!(
+                "{}{}/packages/{}/{wanted}/tarball",
+                self.state.base_url(self.headers),
+                self.mount.prefix,
+                self.name,
+            )),
+        );
+        // The stored tarball's SHA-256; a proxied one not fetched yet has its SHA-1, as the
+        // original's fallback answers.
+        let checksum = match stored_tarball(self.state, self.repo, self.name, &wanted).await? {
+            Some(entry) => Some(format!("sha256:{}", entry.blob.sha256.hex())),
+            None => manifest
+                .get("dist")
+                .and_then(|d| d.get("shasum"))
+                .and_then(Value::as_str)
+                .map(|sha1| format!("sha1:{sha1}")),
+        };
+        if let Some(checksum) = checksum {
+            out.insert("checksum".into(), json!(checksum));
+        }
+        let published = view
+            .published_at
+            .unwrap_or_else(|| wharf_core::time::Timestamp::now().rfc3339());
+        out.insert("publishedAt".into(), json!(published));
+        let mut downloads = 0;
+        for member in counted(self.state, self.repo).await? {
+            if let Some(package) = self.state.store.package(member.id, self.name).await? {
+                downloads += total_downloads(self.state, &package).await?;
+            }
+        }
+        out.insert("downloads".into(), json!(downloads));
+        Ok(Json(Value::Object(out)).into_response())
     }
-    Ok(response)
+
+    /// The tarball of a version, as an attachment; counted as a download.
+    async fn tarball(&self, version: &str, method: &Method) -> PantryResult {
+        let entry = source::tarball(self.state, self.repo, self.name, version)
+            .await?
+            .ok_or_else(|| not_found("Package not found"))?;
+        let response = serve_blob(
+            &self.state.blobs,
+            method,
+            self.headers,
+            Download {
+                blob: &entry.blob,
+                modified: entry.created_at,
+                content_type: "application/gzip",
+            },
+        )
+        .await?;
+        let mut response = self
+            .state
+            .downloads
+            .counted(method, response, entry.version_id);
+        // The original's safe name: the scope's `@` dropped and its `/` made a `-`.
+        let safe = self.name.replacen('@', "", 1).replacen('/', "-", 1);
+        if let Ok(value) =
+            HeaderValue::from_str(&format!("attachment; filename=\"{safe}-{version}.tgz\""))
+        {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+        Ok(response)
+    }
+}
+
+/// Every package of `repo`'s counted repositories (its members, for a group), in member order.
+async fn members_packages(state: &AppState, repo: &Repository) -> Result<Vec<Package>> {
+    let mut all = Vec::new();
+    for member in counted(state, repo).await? {
+        all.extend(packument::all_packages(state, &member).await?);
+    }
+    Ok(all)
 }
 
 #[derive(Deserialize)]
@@ -229,7 +210,11 @@ pub(crate) async fn search(
     let repo = repository(&state, &mount, &headers).await?;
     let totals = super::categories::downloads_by_name(&state, &repo, 0).await?;
     let mut results = Vec::new();
-    for package in packument::all_packages(&state, &repo).await? {
+    let mut seen = std::collections::HashSet::new();
+    for package in members_packages(&state, &repo).await? {
+        if !seen.insert(package.name.clone()) {
+            continue;
+        }
         let summary = packument::head(&state, &package).await?.summary;
         let text = |key: &str| {
             summary

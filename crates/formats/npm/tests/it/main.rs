@@ -5,6 +5,7 @@ mod bad_input;
 mod pantry;
 mod pantry_categories;
 mod pantry_commits;
+mod pantry_fallback;
 mod proxy;
 mod registry;
 
