@@ -193,6 +193,74 @@ pub struct ProxySection {
     /// Whether a group hides proxy members' versions of a name that a hosted member has.
     #[serde(default = "yes")]
     pub dependency_confusion_guard: bool,
+    /// Credentials a proxy repository sends its upstream, by `format/name`
+    /// (`[proxy.credentials."npm/private"]`).
+    #[serde(default)]
+    pub credentials: std::collections::BTreeMap<String, UpstreamCredential>,
+}
+
+/// How a proxy repository signs in to its upstream: a token (sent as `Bearer`), or a user
+/// name and password (sent as `Basic`); secrets may be read from files.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamCredential {
+    /// A token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    /// A file holding the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+    /// A user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// That user's password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// A file holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+}
+
+impl UpstreamCredential {
+    /// The `Authorization` header value.
+    ///
+    /// # Errors
+    /// When neither or both kinds are given, or a file cannot be read.
+    pub fn authorization(&self, repository: &str) -> anyhow::Result<String> {
+        let read = |path: &Path| -> anyhow::Result<String> {
+            Ok(std::fs::read_to_string(path)
+                .with_context(|| {
+                    format!(
+                        "reading {} for proxy.credentials.{repository:?}",
+                        path.display()
+                    )
+                })?
+                .trim_end_matches(['\r', '\n'])
+                .to_owned())
+        };
+        let token = match (&self.token, &self.token_file) {
+            (Some(t), _) => Some(t.0.clone()),
+            (None, Some(path)) => Some(read(path)?),
+            (None, None) => None,
+        };
+        let password = match (&self.password, &self.password_file) {
+            (Some(p), _) => Some(p.0.clone()),
+            (None, Some(path)) => Some(read(path)?),
+            (None, None) => None,
+        };
+        match (token, &self.username, password) {
+            (Some(token), None, None) => Ok(format!("Bearer {token}")),
+            (None, Some(user), Some(password)) => {
+                use base64::Engine as _;
+                let pair =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+                Ok(format!("Basic {pair}"))
+            }
+            _ => bail!(
+                "proxy.credentials.{repository:?} needs either a token (token or token_file) or a username with a password (password or password_file)"
+            ),
+        }
+    }
 }
 
 fn default_max_age() -> Duration {
@@ -208,6 +276,7 @@ impl Default for ProxySection {
             metadata_max_age: default_max_age(),
             upstream_timeout: default_upstream_timeout(),
             dependency_confusion_guard: true,
+            credentials: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -374,5 +443,39 @@ impl Config {
     /// Never in practice; TOML serialization of these types cannot fail.
     pub fn to_toml(&self) -> anyhow::Result<String> {
         Ok(toml::to_string_pretty(self)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Secret, UpstreamCredential};
+
+    #[test]
+    fn upstream_credentials_become_one_authorization_header() {
+        let token = UpstreamCredential {
+            token: Some(Secret("t0ken".into())),
+            ..UpstreamCredential::default()
+        };
+        assert_eq!(token.authorization("npm/p").unwrap(), "Bearer t0ken");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "pass\n").unwrap();
+        let basic = UpstreamCredential {
+            username: Some("user".into()),
+            password_file: Some(file),
+            ..UpstreamCredential::default()
+        };
+        assert_eq!(basic.authorization("npm/p").unwrap(), "Basic dXNlcjpwYXNz");
+        let both = UpstreamCredential {
+            username: Some("user".into()),
+            ..token
+        };
+        let err = both.authorization("npm/p").unwrap_err().to_string();
+        assert!(err.contains("either a token"), "{err}");
+        assert!(
+            UpstreamCredential::default()
+                .authorization("npm/p")
+                .is_err()
+        );
     }
 }

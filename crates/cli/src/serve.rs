@@ -53,6 +53,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         proxy_max_age: config.proxy.metadata_max_age,
         upstream_timeout: config.proxy.upstream_timeout,
         dependency_confusion_guard: config.proxy.dependency_confusion_guard,
+        upstream_auth: upstream_auth(&config)?,
         ..ServerConfig::default()
     };
     let state = AppState::new(Arc::new(db), blobs, server, &formats);
@@ -75,6 +76,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("wharf stopped");
     Ok(())
+}
+
+/// The proxy credentials of the configuration, read.
+fn upstream_auth(config: &Config) -> anyhow::Result<Vec<wharf_server::upstream::UpstreamAuth>> {
+    config
+        .proxy
+        .credentials
+        .iter()
+        .map(|(repository, credential)| {
+            let Some((format, name)) = repository.split_once('/') else {
+                anyhow::bail!("proxy.credentials keys are format/name, not {repository:?}");
+            };
+            Ok(wharf_server::upstream::UpstreamAuth {
+                format: format.to_owned(),
+                name: name.to_owned(),
+                authorization: credential.authorization(repository)?,
+            })
+        })
+        .collect()
 }
 
 async fn collect_periodically(state: AppState, interval: std::time::Duration) {

@@ -30,6 +30,8 @@ pub struct ServerConfig {
     pub upstream_timeout: Duration,
     /// Whether groups hide proxy members' versions of names that a hosted member has.
     pub dependency_confusion_guard: bool,
+    /// Credentials for the upstreams of proxy repositories.
+    pub upstream_auth: Vec<crate::upstream::UpstreamAuth>,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +46,7 @@ impl Default for ServerConfig {
             proxy_max_age: Duration::from_mins(10),
             upstream_timeout: Duration::from_mins(1),
             dependency_confusion_guard: true,
+            upstream_auth: Vec::new(),
         }
     }
 }
@@ -99,7 +102,10 @@ impl AppState {
         Self {
             store,
             blobs,
-            upstream: crate::upstream::Upstream::new(config.upstream_timeout),
+            upstream: crate::upstream::Upstream::new(
+                config.upstream_timeout,
+                &config.upstream_auth,
+            ),
             downloads: crate::downloads::Downloads::default(),
             repositories: Arc::default(),
             config: Arc::new(config),

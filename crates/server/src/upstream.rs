@@ -2,14 +2,15 @@
 //! upstream metadata documents (fresh for `proxy.metadata_max_age`, then revalidated with
 //! `ETag`/`Last-Modified`, served stale and logged when the upstream is down), artifacts
 //! streamed into staged blobs, and single flight so that concurrent requests for the same
-//! missing item make one upstream request.
+//! missing item make one upstream request. A proxy repository with credentials sends them as
+//! `Authorization` to its upstream's origin only — never to another host a document points at.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use http::{StatusCode, header};
+use http::{HeaderValue, StatusCode, header};
 use wharf_core::blob::{BlobStore, StageOptions, StagedBlob};
 use wharf_core::digest::Sha256;
 use wharf_core::model::Repository;
@@ -22,11 +23,29 @@ use crate::state::AppState;
 /// The largest metadata document read from an upstream.
 const MAX_DOCUMENT: usize = 64 << 20;
 
+/// The `Authorization` a proxy repository sends its upstream.
+#[derive(Clone)]
+pub struct UpstreamAuth {
+    /// The repository's format.
+    pub format: String,
+    /// The repository's name.
+    pub name: String,
+    /// The header's value (`Bearer …`, `Basic …`).
+    pub authorization: String,
+}
+
+impl std::fmt::Debug for UpstreamAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UpstreamAuth({}/{}, ***)", self.format, self.name)
+    }
+}
+
 /// Upstream access shared by all formats.
 #[derive(Clone)]
 pub struct Upstream {
     client: reqwest::Client,
     flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    auth: Arc<HashMap<(String, String), HeaderValue>>,
 }
 
 /// Held while one request fetches a key; others wait for it, then read the cache.
@@ -53,21 +72,50 @@ fn upstream_err(url: &str, what: impl std::fmt::Display) -> Error {
 }
 
 impl Upstream {
-    /// A client with a timeout for connecting and for each read.
+    /// A client with a timeout for connecting and for each read, sending `auth` to the
+    /// upstreams of the repositories it names (values that are no valid header are dropped
+    /// with an error in the log).
     ///
     /// # Panics
     /// When the TLS backend cannot be initialised (a broken build).
     #[must_use]
-    pub fn new(timeout: Duration) -> Self {
+    pub fn new(timeout: Duration, auth: &[UpstreamAuth]) -> Self {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(timeout)
             .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("HTTP client");
+        let auth = auth
+            .iter()
+            .filter_map(|a| {
+                let Ok(mut value) = HeaderValue::from_str(&a.authorization) else {
+                    tracing::error!(repository = %format!("{}/{}", a.format, a.name), "upstream credentials are not a valid header value; not sent");
+                    return None;
+                };
+                value.set_sensitive(true);
+                Some(((a.format.clone(), a.name.clone()), value))
+            })
+            .collect();
         Self {
             client,
             flights: Arc::default(),
+            auth: Arc::new(auth),
+        }
+    }
+
+    /// A GET of `url` for `repo`, with its credentials when `url` is on its upstream's origin.
+    fn get(&self, repo: &Repository, url: &str) -> reqwest::RequestBuilder {
+        let request = self.client.get(url);
+        let Some(value) = self.auth.get(&(repo.format.clone(), repo.name.to_string())) else {
+            return request;
+        };
+        let origin = |u: &str| reqwest::Url::parse(u).ok().map(|u| u.origin());
+        match (origin(url), repo.upstream.as_deref().and_then(origin)) {
+            (Some(target), Some(upstream)) if target == upstream => {
+                request.header(header::AUTHORIZATION, value.clone())
+            }
+            _ => request,
         }
     }
 
@@ -114,7 +162,10 @@ impl Upstream {
         {
             return Ok((doc.status == 200).then(|| doc.body.clone()));
         }
-        match self.fetch_document(url, accept, cached.as_ref()).await {
+        match self
+            .fetch_document(repo, url, accept, cached.as_ref())
+            .await
+        {
             Ok(Fetched::NotModified) => {
                 let doc = cached.ok_or_else(|| upstream_err(url, "304 without a cached copy"))?;
                 state
@@ -139,11 +190,12 @@ impl Upstream {
 
     async fn fetch_document(
         &self,
+        repo: &Repository,
         url: &str,
         accept: Option<&str>,
         cached: Option<&CachedDocument>,
     ) -> Result<Fetched> {
-        let mut request = self.client.get(url);
+        let mut request = self.get(repo, url);
         if let Some(accept) = accept {
             request = request.header(header::ACCEPT, accept);
         }
@@ -198,14 +250,18 @@ impl Upstream {
         }))
     }
 
-    /// A JSON document from an upstream API, not cached (searches).
+    /// A JSON document from `repo`'s upstream API, not cached (searches).
     ///
     /// # Errors
     /// [`Error::Upstream`] when the upstream fails or answers something else than JSON.
-    pub async fn get_json(&self, url: &str, query: &[(&str, &str)]) -> Result<serde_json::Value> {
+    pub async fn get_json(
+        &self,
+        repo: &Repository,
+        url: &str,
+        query: &[(&str, &str)],
+    ) -> Result<serde_json::Value> {
         let response = self
-            .client
-            .get(url)
+            .get(repo, url)
             .query(query)
             .send()
             .await
@@ -216,7 +272,8 @@ impl Upstream {
         response.json().await.map_err(|e| upstream_err(url, e))
     }
 
-    /// Streams an artifact at `url` into a staged blob, verifying its SHA-256 when known.
+    /// Streams an artifact of `repo` at `url` into a staged blob, verifying its SHA-256 when
+    /// known.
     ///
     /// # Errors
     /// [`Error::NotFound`] when the upstream has no such artifact, [`Error::Upstream`] when it
@@ -224,13 +281,13 @@ impl Upstream {
     pub async fn fetch_artifact(
         &self,
         blobs: &BlobStore,
+        repo: &Repository,
         url: &str,
         expected_sha256: Option<Sha256>,
         max_size: u64,
     ) -> Result<StagedBlob> {
         let response = self
-            .client
-            .get(url)
+            .get(repo, url)
             .send()
             .await
             .map_err(|e| upstream_err(url, e))?;

@@ -51,6 +51,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Gives proxy repositories credentials for their upstreams.
+    #[must_use]
+    pub fn upstream_auth(mut self, auth: Vec<wharf_server::upstream::UpstreamAuth>) -> Self {
+        self.config.upstream_auth = auth;
+        self
+    }
+
     /// Configures the Pantry API (which npm repository it serves).
     #[must_use]
     pub fn pantry(mut self, pantry: PantryConfig) -> Self {

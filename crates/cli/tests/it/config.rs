@@ -6,7 +6,8 @@ fn config_print_shows_layers_and_redacts_secrets() {
     let file = dir.path().join("wharf.toml");
     std::fs::write(
         &file,
-        "[server]\nlisten = \"127.0.0.1:9000\"\n[gc]\ngrace = \"2h\"\n",
+        "[server]\nlisten = \"127.0.0.1:9000\"\n[gc]\ngrace = \"2h\"\n\
+         [proxy.credentials.\"npm/private\"]\ntoken = \"s3cret-token\"\n",
     )
     .unwrap();
     let secret = dir.path().join("db-url");
@@ -42,6 +43,14 @@ fn config_print_shows_layers_and_redacts_secrets() {
     );
     assert!(text.contains("url = \"***\""), "secret redacted: {text}");
     assert!(!text.contains("hunter2"), "secret leaked: {text}");
+    assert!(
+        text.contains("token = \"***\""),
+        "upstream token redacted: {text}"
+    );
+    assert!(
+        !text.contains("s3cret-token"),
+        "upstream token leaked: {text}"
+    );
 }
 
 #[test]

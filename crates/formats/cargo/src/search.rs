@@ -187,6 +187,7 @@ async fn upstream_hits(
         .state
         .upstream
         .get_json(
+            repo,
             &url,
             &[("q", query.q.as_str()), ("per_page", per_page.as_str())],
         )

@@ -240,6 +240,7 @@ async fn fetch_crate(
         .upstream
         .fetch_artifact(
             &ctx.state.blobs,
+            repo,
             &url,
             Some(expected),
             ctx.state.upload_limit(repo),

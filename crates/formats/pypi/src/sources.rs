@@ -253,6 +253,7 @@ async fn fetch_file(
         .upstream
         .fetch_artifact(
             &state.blobs,
+            repo,
             &listed.url,
             expected,
             state.upload_limit(repo),

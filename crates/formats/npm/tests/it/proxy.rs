@@ -168,3 +168,61 @@ async fn a_group_merges_members_and_guards_hosted_names() {
     app.finish().await;
     upstream.finish().await;
 }
+
+#[tokio::test]
+async fn a_proxy_signs_in_to_a_private_upstream_with_its_credentials() {
+    let upstream = TestApp::new().await;
+    let token = upstream.admin_token.clone();
+    let r = upstream
+        .admin_json(
+            Method::PATCH,
+            "/api/v1/repositories/npm/main",
+            &json!({"anonymous_read": false}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        publish_as(&upstream, &token, "left-pad", &good("left-pad", "1.3.0"))
+            .await
+            .status,
+        201
+    );
+    let served = Served::start(upstream.router.clone()).await;
+    let upstream_url = format!("{}/npm/main/", served.url);
+    let auth = |authorization: String| {
+        vec![wharf_server::upstream::UpstreamAuth {
+            format: "npm".into(),
+            name: "private".into(),
+            authorization,
+        }]
+    };
+    let without = TestApp::new().await;
+    let with_wrong = TestApp::builder()
+        .upstream_auth(auth("Bearer wharf_wrong".into()))
+        .build()
+        .await;
+    let with = TestApp::builder()
+        .upstream_auth(auth(format!("Bearer {token}")))
+        .build()
+        .await;
+    for app in [&without, &with_wrong, &with] {
+        create(
+            app,
+            json!({"name": "private", "format": "npm", "kind": "proxy", "upstream": upstream_url}),
+        )
+        .await;
+    }
+    for app in [&without, &with_wrong] {
+        let refused = app.get("/npm/private/left-pad").await;
+        assert_eq!(refused.status, 502, "{}", refused.text());
+    }
+    let doc = with.get("/npm/private/left-pad").await;
+    assert_eq!(doc.status, 200, "{}", doc.text());
+    assert_eq!(doc.json()["dist-tags"]["latest"], "1.3.0");
+    let tarball = with.get("/npm/private/left-pad/-/left-pad-1.3.0.tgz").await;
+    assert_eq!(tarball.status, 200, "{}", tarball.text());
+    for app in [without, with_wrong, with] {
+        app.finish().await;
+    }
+    upstream.finish().await;
+}
