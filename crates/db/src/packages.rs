@@ -225,6 +225,28 @@ impl PackageStore for Db {
         ))
     }
 
+    async fn gathered_version_property(
+        &self,
+        package_id: i64,
+        name: &str,
+    ) -> Result<Option<String>> {
+        let concat = match self.engine {
+            crate::Engine::Sqlite => "group_concat(l.value, char(10))",
+            crate::Engine::Postgres => "string_agg(l.value, chr(10))",
+        };
+        let row = sqlx::query(&format!(
+            "SELECT {concat} AS joined FROM versions v \
+             JOIN version_properties l ON l.owner_id = v.id AND l.name = $2 \
+             WHERE v.package_id = $1"
+        ))
+        .bind(package_id)
+        .bind(name)
+        .fetch_one(&self.read)
+        .await
+        .map_err(db_err)?;
+        row.try_get("joined").map_err(db_err)
+    }
+
     async fn list_versions(&self, package_id: i64) -> Result<Vec<Version>> {
         sqlx::query("SELECT id, package_id, version, created_at FROM versions WHERE package_id = $1 ORDER BY created_at, id")
             .bind(package_id)

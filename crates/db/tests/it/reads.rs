@@ -1,4 +1,5 @@
-//! The read paths that render documents: a version property joined across versions, versions
+//! The read paths that render documents: a version property joined across versions (in order
+//! or gathered in any order), versions
 //! by prefix, a package's files with chosen properties, and the content tag every change bumps.
 
 use wharf_core::blob::BlobStore;
@@ -61,6 +62,22 @@ async fn a_version_property_is_joined_in_version_order_with_the_maximum_of_anoth
                 .await
                 .unwrap(),
             (None, None)
+        );
+        let gathered = db
+            .gathered_version_property(id, "line")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut lines: Vec<&str> = gathered.split('\n').collect();
+        lines.sort_unstable();
+        assert_eq!(
+            lines,
+            ["{\"v\":1}", "{\"v\":2}", "{\"v\":3}"],
+            "every value, in any order"
+        );
+        assert_eq!(
+            db.gathered_version_property(id, "none").await.unwrap(),
+            None
         );
     });
 }

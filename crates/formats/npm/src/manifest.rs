@@ -17,15 +17,14 @@ pub(crate) const FULL: &str = "npm.full";
 pub(crate) const ABBREV: &str = "npm.abbrev";
 /// Version property: the publish time member of `time`.
 pub(crate) const TIME: &str = "npm.time";
-/// Version property: when the version last changed (unix milliseconds).
-pub(crate) const CHANGED: &str = "npm.changed";
 /// Version property: the readme published with the version.
 pub(crate) const README: &str = "npm.readme";
 /// Package property prefix of dist-tags: `npm.tag.latest` = `1.2.3`.
 pub(crate) const TAG_PREFIX: &str = "npm.tag.";
 /// Package property: what search shows of the last publish (description, keywords, version).
 pub(crate) const SUMMARY: &str = "npm.summary";
-/// Package property: when dist-tags last changed (unix milliseconds).
+/// Package property: when the package last changed — a publish, a deprecation, an unpublished
+/// version or a dist-tag (unix milliseconds).
 pub(crate) const MODIFIED: &str = "npm.modified";
 
 /// What stands for `{registry URL of the repository}` in stored tarball URLs: the JSON text

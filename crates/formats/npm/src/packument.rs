@@ -11,7 +11,7 @@ use wharf_core::model::{Package, PropertyOwner, Repository};
 use wharf_core::time::Timestamp;
 use wharf_server::AppState;
 
-use crate::manifest::{ABBREV, BASE, CHANGED, FULL, MODIFIED, README, SUMMARY, TAG_PREFIX, TIME};
+use crate::manifest::{ABBREV, BASE, FULL, MODIFIED, README, SUMMARY, TAG_PREFIX, TIME};
 
 /// A package's package-level state: dist-tags, when they last changed, its summary.
 pub(crate) struct Head {
@@ -80,13 +80,13 @@ pub(crate) async fn render(
     let head = head(state, package).await?;
     let store = &state.store;
     let name = Value::from(package.name.as_str());
-    let (members, changed) = store
-        .joined_version_property(package.id, if abbreviated { ABBREV } else { FULL }, CHANGED)
+    let members = store
+        .gathered_version_property(package.id, if abbreviated { ABBREV } else { FULL })
         .await?;
     let Some(members) = members else {
         return Ok(None);
     };
-    let modified = Value::from(head.modified.max(Timestamp(changed.unwrap_or(0))).rfc3339());
+    let modified = Value::from(head.modified.rfc3339());
     let tags = Value::Object(head.tags.clone());
     let mut out = String::with_capacity(members.len() + members.len() / 8 + 4096);
     if abbreviated {
@@ -98,9 +98,7 @@ pub(crate) async fn render(
         out.push_str("}}");
         return Ok(Some(out));
     }
-    let (times, _) = store
-        .joined_version_property(package.id, TIME, CHANGED)
-        .await?;
+    let times = store.gathered_version_property(package.id, TIME).await?;
     let readme = latest_readme(state, package, &head).await?;
     let mut top = Map::new();
     top.insert("_id".into(), name.clone());

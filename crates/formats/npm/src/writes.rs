@@ -18,8 +18,8 @@ use wharf_server::body::check_content_length;
 
 use crate::handlers::Ctx;
 use crate::manifest::{
-    ABBREV, CHANGED, FULL, Fragments, MODIFIED, README, SUMMARY, TAG_PREFIX, TIME, deprecated,
-    fragments, parse_member,
+    ABBREV, FULL, Fragments, MODIFIED, README, SUMMARY, TAG_PREFIX, TIME, deprecated, fragments,
+    parse_member,
 };
 use crate::publish::{PublishBody, read_body, verify_tarball};
 use crate::streamed::MAX_DOCUMENT;
@@ -217,8 +217,8 @@ fn properties(
         (PropertyTarget::Version, ABBREV.to_owned(), stored.abbrev),
         (PropertyTarget::Version, TIME.to_owned(), stored.time),
         (
-            PropertyTarget::Version,
-            CHANGED.to_owned(),
+            PropertyTarget::Package,
+            MODIFIED.to_owned(),
             now.0.to_string(),
         ),
     ];
@@ -277,12 +277,13 @@ async fn apply_update(
     if !removals && sent.keys().any(|v| !stored.iter().any(|s| &s.version == v)) {
         return Err(no_tarball());
     }
-    let now = Timestamp::now();
+    let mut changed = false;
     let mut kept = Vec::new();
     for version in stored {
         let Some(manifest) = sent.get(&version.version) else {
             if removals {
                 store.delete_version(version.id).await?;
+                changed = true;
             } else {
                 kept.push(version.version.clone());
             }
@@ -311,10 +312,17 @@ async fn apply_update(
             let (full, abbrev) = deprecated(&version.version, stored, wanted);
             store.set_property(owner, FULL, &full).await?;
             store.set_property(owner, ABBREV, &abbrev).await?;
-            store
-                .set_property(owner, CHANGED, &now.0.to_string())
-                .await?;
+            changed = true;
         }
+    }
+    if changed {
+        store
+            .set_property(
+                PropertyOwner::Package(package.id),
+                MODIFIED,
+                &Timestamp::now().0.to_string(),
+            )
+            .await?;
     }
     if let Some(Value::Object(tags)) = doc.get("dist-tags") {
         replace_tags(ctx, &package, tags, &kept, removals).await?;
