@@ -86,14 +86,14 @@ pub trait PackageStore: Send + Sync {
         joined: &str,
         maximum: &str,
     ) -> Result<(Option<String>, Option<i64>)>;
-    /// In one row from the database: the values of the version property `name` across a
+    /// In one query: for each of `names`, the values of that version property across a
     /// package's versions, in no particular order, joined by newlines (`None` when no version
     /// has it). The fastest read of documents whose members are keyed, such as npm packuments.
-    async fn gathered_version_property(
+    async fn gathered_version_properties(
         &self,
         package_id: i64,
-        name: &str,
-    ) -> Result<Option<String>>;
+        names: &[&str],
+    ) -> Result<Vec<Option<String>>>;
     /// The versions of a package, oldest first, each with its properties, in one query (the
     /// path that renders a format's metadata document).
     async fn versions_with_properties(

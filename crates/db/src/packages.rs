@@ -1,6 +1,8 @@
 //! [`PackageStore`]: packages, versions, files and properties (publishing is in
 //! [`crate::publish_tx`]).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use sqlx::{Any, Row, Transaction};
 use wharf_core::Result;
@@ -225,26 +227,39 @@ impl PackageStore for Db {
         ))
     }
 
-    async fn gathered_version_property(
+    async fn gathered_version_properties(
         &self,
         package_id: i64,
-        name: &str,
-    ) -> Result<Option<String>> {
+        names: &[&str],
+    ) -> Result<Vec<Option<String>>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
         let concat = match self.engine {
             crate::Engine::Sqlite => "group_concat(l.value, char(10))",
             crate::Engine::Postgres => "string_agg(l.value, chr(10))",
         };
-        let row = sqlx::query(&format!(
-            "SELECT {concat} AS joined FROM versions v \
-             JOIN version_properties l ON l.owner_id = v.id AND l.name = $2 \
-             WHERE v.package_id = $1"
-        ))
-        .bind(package_id)
-        .bind(name)
-        .fetch_one(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.try_get("joined").map_err(db_err)
+        let marks: Vec<String> = (2..names.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT l.name AS name, {concat} AS joined FROM versions v \
+             JOIN version_properties l ON l.owner_id = v.id AND l.name IN ({}) \
+             WHERE v.package_id = $1 GROUP BY l.name",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(package_id);
+        for name in names {
+            query = query.bind(*name);
+        }
+        let mut found = HashMap::new();
+        for row in query.fetch_all(&self.read).await.map_err(db_err)? {
+            let name: String = row.try_get("name").map_err(db_err)?;
+            let joined: Option<String> = row.try_get("joined").map_err(db_err)?;
+            found.insert(name, joined);
+        }
+        Ok(names
+            .iter()
+            .map(|name| found.remove(*name).flatten())
+            .collect())
     }
 
     async fn list_versions(&self, package_id: i64) -> Result<Vec<Version>> {

@@ -60,14 +60,20 @@ fn publish_form(host: &str, token: &str, tarball: &std::path::Path, extra: &[&st
     curl(&args).stdout
 }
 
+/// A Wharf serving the Pantry API at `/`, an admin's token, and its npm registry URL.
+fn pantry_server(root: &std::path::Path) -> (WharfProcess, String, String) {
+    let server = WharfProcess::start(bin(), &root.join("data"), &["--compat-root", "pantry"], &[]);
+    let token = server.admin_token("publisher");
+    let registry = format!("{}/npm/main/", server.base_url);
+    (server, token, registry)
+}
+
 #[test]
 fn seed_readme_publish_with_curl_then_npm_install() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let server = WharfProcess::start(bin(), &root.join("data"), &["--compat-root", "pantry"], &[]);
-    let token = server.admin_token("publisher");
+    let (server, token, registry) = pantry_server(root);
     let host = &server.base_url;
-    let registry = format!("{host}/npm/main/");
     let first = packed(root, &registry, "my-package", "1.0.0");
     assert!(
         first.ends_with("my-package-1.0.0.tgz"),
@@ -125,11 +131,13 @@ fn seed_readme_publish_with_curl_then_npm_install() {
         &npm(&app, &["install", "my-package"]),
         "npm install of what curl published",
     );
-    let installed = std::fs::read_to_string(app.join("node_modules/my-package/index.js")).unwrap();
-    assert_eq!(installed, "module.exports = \"1.1.0\";\n");
+    assert_eq!(
+        installed(&app, "my-package"),
+        "module.exports = \"1.1.0\";\n"
+    );
 }
 
-/// The module an installed package exports, as `node` prints it.
+/// The `index.js` of an installed package.
 fn installed(app: &std::path::Path, name: &str) -> String {
     std::fs::read_to_string(app.join("node_modules").join(name).join("index.js")).unwrap()
 }
@@ -138,10 +146,8 @@ fn installed(app: &std::path::Path, name: &str) -> String {
 fn commit_packages_published_with_curl_install_by_url() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let server = WharfProcess::start(bin(), &root.join("data"), &["--compat-root", "pantry"], &[]);
-    let token = server.admin_token("ci");
+    let (server, token, registry) = pantry_server(root);
     let host = &server.base_url;
-    let registry = format!("{host}/npm/main/");
     let mine = packed(root, &registry, "my-package", "1.2.0");
     let other = packed(root, &registry, "@scope/other", "0.1.0");
     let auth = format!("Authorization: Bearer {token}");

@@ -64,21 +64,26 @@ async fn a_version_property_is_joined_in_version_order_with_the_maximum_of_anoth
             (None, None)
         );
         let gathered = db
-            .gathered_version_property(id, "line")
+            .gathered_version_properties(id, &["line", "none", "changed"])
             .await
-            .unwrap()
             .unwrap();
-        let mut lines: Vec<&str> = gathered.split('\n').collect();
-        lines.sort_unstable();
+        let lines = |joined: &Option<String>| {
+            let mut lines: Vec<String> = joined
+                .as_deref()
+                .unwrap()
+                .split('\n')
+                .map(str::to_owned)
+                .collect();
+            lines.sort_unstable();
+            lines
+        };
         assert_eq!(
-            lines,
+            lines(&gathered[0]),
             ["{\"v\":1}", "{\"v\":2}", "{\"v\":3}"],
             "every value, in any order"
         );
-        assert_eq!(
-            db.gathered_version_property(id, "none").await.unwrap(),
-            None
-        );
+        assert_eq!(gathered[1], None);
+        assert_eq!(lines(&gathered[2]), ["10", "20", "30"]);
     });
 }
 

@@ -80,12 +80,19 @@ pub(crate) async fn render(
     let head = head(state, package).await?;
     let store = &state.store;
     let name = Value::from(package.name.as_str());
-    let members = store
-        .gathered_version_property(package.id, if abbreviated { ABBREV } else { FULL })
-        .await?;
-    let Some(members) = members else {
+    let wanted: &[&str] = if abbreviated {
+        &[ABBREV]
+    } else {
+        &[FULL, TIME]
+    };
+    let mut gathered = store
+        .gathered_version_properties(package.id, wanted)
+        .await?
+        .into_iter();
+    let Some(members) = gathered.next().flatten() else {
         return Ok(None);
     };
+    let times = gathered.next().flatten();
     let modified = Value::from(head.modified.rfc3339());
     let tags = Value::Object(head.tags.clone());
     let mut out = String::with_capacity(members.len() + members.len() / 8 + 4096);
@@ -98,7 +105,6 @@ pub(crate) async fn render(
         out.push_str("}}");
         return Ok(Some(out));
     }
-    let times = store.gathered_version_property(package.id, TIME).await?;
     let readme = latest_readme(state, package, &head).await?;
     let mut top = Map::new();
     top.insert("_id".into(), name.clone());

@@ -116,3 +116,21 @@ pub(crate) fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec
     body.extend_from_slice(b"--b0undary--\r\n");
     body
 }
+
+/// A Pantry `POST` to `path` (host `registry.test`) with an optional bearer `token`: the
+/// status and the JSON answer.
+pub(crate) async fn pantry_post(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", content_type), ("host", "registry.test")];
+    if let Some(auth) = &auth {
+        headers.push(("authorization", auth));
+    }
+    let r = app.request(Method::POST, path, &headers, body).await;
+    (r.status.as_u16(), r.json())
+}

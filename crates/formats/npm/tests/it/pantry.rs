@@ -174,15 +174,7 @@ async fn post(
     content_type: &str,
     body: Vec<u8>,
 ) -> (u16, Value) {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", content_type)];
-    if let Some(auth) = &auth {
-        headers.push(("authorization", auth));
-    }
-    let r = app
-        .request(Method::POST, "/pantry/publish", &headers, body)
-        .await;
-    (r.status.as_u16(), r.json())
+    crate::pantry_post(app, "/pantry/publish", token, content_type, body).await
 }
 
 #[tokio::test]

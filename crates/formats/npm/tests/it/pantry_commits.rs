@@ -2,7 +2,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use http::Method;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 use wharf_core::time::Timestamp;
@@ -24,15 +23,7 @@ async fn commit(
     content_type: &str,
     body: Vec<u8>,
 ) -> (u16, Value) {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", content_type), ("host", "registry.test")];
-    if let Some(auth) = &auth {
-        headers.push(("authorization", auth));
-    }
-    let r = app
-        .request(Method::POST, "/pantry/publish/commit", &headers, body)
-        .await;
-    (r.status.as_u16(), r.json())
+    crate::pantry_post(app, "/pantry/publish/commit", token, content_type, body).await
 }
 
 #[tokio::test]
