@@ -106,7 +106,21 @@ impl Upstream {
 
     /// A GET of `url` for `repo`, with its credentials when `url` is on its upstream's origin.
     fn get(&self, repo: &Repository, url: &str) -> reqwest::RequestBuilder {
-        let request = self.client.get(url);
+        self.signed(repo, url, self.client.get(url))
+    }
+
+    /// A POST of `url` for `repo`, signed as [`Self::get`].
+    fn post(&self, repo: &Repository, url: &str) -> reqwest::RequestBuilder {
+        self.signed(repo, url, self.client.post(url))
+    }
+
+    /// `request` with `repo`'s credentials when `url` is on its upstream's origin.
+    fn signed(
+        &self,
+        repo: &Repository,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> reqwest::RequestBuilder {
         let Some(value) = self.auth.get(&(repo.format.clone(), repo.name.to_string())) else {
             return request;
         };
@@ -266,6 +280,32 @@ impl Upstream {
             .send()
             .await
             .map_err(|e| upstream_err(url, e))?;
+        if !response.status().is_success() {
+            return Err(upstream_err(url, format!("answered {}", response.status())));
+        }
+        response.json().await.map_err(|e| upstream_err(url, e))
+    }
+
+    /// POSTs `body` (JSON, `content_encoding` as the client sent it) to `repo`'s upstream API
+    /// at `url` and reads the JSON answer, not cached (npm's audits).
+    ///
+    /// # Errors
+    /// [`Error::Upstream`] when the upstream fails or answers something else than JSON.
+    pub async fn post_json(
+        &self,
+        repo: &Repository,
+        url: &str,
+        body: bytes::Bytes,
+        content_encoding: Option<&str>,
+    ) -> Result<serde_json::Value> {
+        let mut request = self
+            .post(repo, url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(encoding) = content_encoding {
+            request = request.header(header::CONTENT_ENCODING, encoding);
+        }
+        let response = request.send().await.map_err(|e| upstream_err(url, e))?;
         if !response.status().is_success() {
             return Err(upstream_err(url, format!("answered {}", response.status())));
         }

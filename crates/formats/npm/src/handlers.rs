@@ -1,6 +1,6 @@
 //! Thin handlers of the npm registry protocol: parse once, authenticate, call the
 //! operation, answer in the registry's shapes. Reads live here; writes in
-//! [`crate::writes`], accounts in [`crate::users`], search and audit in [`crate::search`].
+//! [`crate::writes`], accounts in [`crate::users`], search in [`crate::search`], audits in [`crate::audit`].
 
 use std::sync::Arc;
 
@@ -119,7 +119,7 @@ async fn handle(
         }
         Endpoint::Audit { bulk } => {
             ctx.allow(Scope::Read)?;
-            Ok(search::audit(bulk))
+            crate::audit::audit(ctx.state, &ctx.repo, bulk, headers, body).await
         }
         Endpoint::DistTags { name } => {
             ctx.allow(Scope::Read)?;

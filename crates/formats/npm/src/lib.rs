@@ -7,6 +7,7 @@
 //! properties. Packuments are rendered once per change and kept in memory. Proxy and group
 //! repositories are read through [`sources`].
 
+mod audit;
 mod error;
 mod handlers;
 mod manifest;

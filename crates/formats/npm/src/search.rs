@@ -1,7 +1,6 @@
 //! `npm search` (`GET /-/v1/search?text=&size=&from=`) over a hosted repository, ranked by
 //! where the words match — the name exactly, the name's start, the name, then keywords and
-//! description — and the empty reports `npm audit` and `npm install` expect for packages
-//! nobody has published advisories about.
+//! description.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -123,26 +122,4 @@ pub(crate) async fn search(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Respons
         "time": wharf_core::time::Timestamp::now().rfc3339(),
     }))
     .into_response())
-}
-
-/// `POST /-/npm/v1/security/advisories/bulk` (`{}`: no advisories) and
-/// `…/audits/quick` (a report with nothing found).
-pub(crate) fn audit(bulk: bool) -> Response {
-    if bulk {
-        return Json(json!({})).into_response();
-    }
-    let none = json!({"info": 0, "low": 0, "moderate": 0, "high": 0, "critical": 0});
-    Json(json!({
-        "actions": [],
-        "advisories": {},
-        "muted": [],
-        "metadata": {
-            "vulnerabilities": none,
-            "dependencies": 0,
-            "devDependencies": 0,
-            "optionalDependencies": 0,
-            "totalDependencies": 0,
-        },
-    }))
-    .into_response()
 }

@@ -226,3 +226,67 @@ async fn a_proxy_signs_in_to_a_private_upstream_with_its_credentials() {
     }
     upstream.finish().await;
 }
+
+#[tokio::test]
+async fn audits_are_forwarded_to_proxies_and_empty_for_hosted_packages() {
+    use std::io::Write as _;
+    let upstream = axum::Router::new().route(
+        "/-/npm/v1/security/advisories/bulk",
+        axum::routing::post(|headers: http::HeaderMap, body: axum::body::Bytes| async move {
+            let gzipped = headers.get("content-encoding").is_some_and(|v| v == "gzip");
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text)
+                .unwrap();
+            assert!(gzipped && text.contains("left-pad"), "passed through as sent: {text}");
+            axum::Json(json!({"left-pad": [{"id": 7, "severity": "high", "vulnerable_versions": "<1.3.0"}]}))
+        }),
+    );
+    let (mut served, seen) = Served::counted(upstream).await;
+    let app = TestApp::new().await;
+    create(&app, json!({"name": "mirror", "format": "npm", "kind": "proxy", "upstream": format!("{}/", served.url)})).await;
+    create(
+        &app,
+        json!({"name": "all", "format": "npm", "kind": "group", "members": ["main", "mirror"]}),
+    )
+    .await;
+    let mut body = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    body.write_all(br#"{"left-pad":["1.2.0"]}"#).unwrap();
+    let body = body.finish().unwrap();
+    let audit = |repo: &'static str| {
+        let body = body.clone();
+        let app = &app;
+        async move {
+            app.request(
+                Method::POST,
+                &format!("/npm/{repo}/-/npm/v1/security/advisories/bulk"),
+                &[
+                    ("content-type", "application/json"),
+                    ("content-encoding", "gzip"),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    let advisories =
+        json!({"left-pad": [{"id": 7, "severity": "high", "vulnerable_versions": "<1.3.0"}]});
+    for repo in ["mirror", "all"] {
+        let r = audit(repo).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json(), advisories, "{repo}");
+    }
+    assert_eq!(
+        audit("main").await.json(),
+        json!({}),
+        "hosted packages have no advisories"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 2, "hosted audits stay local");
+    served.stop();
+    let down = audit("mirror").await;
+    assert_eq!(
+        (down.status.as_u16(), down.json()),
+        (200, json!({})),
+        "an install goes on"
+    );
+    app.finish().await;
+}
