@@ -2,7 +2,6 @@
 //! Any key may be read from a file instead with a `_FILE` suffix on its variable
 //! (`WHARF_DATABASE__URL_FILE=/run/secrets/db`). Secrets are redacted when printed.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,7 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+use wharf_core::Secret;
 use wharf_core::blob::StorageConfig;
 use wharf_format_generic::PlatformConfig;
 use wharf_format_npm::PantryConfig;
@@ -23,23 +23,6 @@ const ENV_PREFIX: &str = "WHARF_";
 const NOT_KEYS: &[&str] = &["config", "listen", "compat_root"];
 /// `WHARF_TEST_*` variables belong to the test suite (databases, tools), never to the server.
 const TEST_PREFIX: &str = "test_";
-
-/// A secret string: kept as is, shown as `***`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"***\"")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("***")
-    }
-}
 
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -12,8 +12,10 @@ pub mod digest;
 pub mod error;
 pub mod model;
 pub mod names;
+pub mod secret;
 pub mod store;
 pub mod time;
 pub mod usecases;
 
 pub use error::{Error, Result};
+pub use secret::Secret;

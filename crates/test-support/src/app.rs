@@ -98,6 +98,7 @@ impl TestAppBuilder {
                 &StorageConfig {
                     backend: Backend::Fs,
                     root: Some(blob_dir.path().to_path_buf()),
+                    ..StorageConfig::default()
                 },
                 blob_dir.path(),
             )

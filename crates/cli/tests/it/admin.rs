@@ -114,7 +114,7 @@ fn fsck_exits_non_zero_on_damage() {
         &url,
     ]);
     drop(server);
-    let blob = walk(&data.join("blobs/sha256")).expect("a blob file");
+    let blob = first_file(&data.join("blobs/sha256")).expect("a blob file");
     std::fs::write(&blob, b"tampered").unwrap();
     let out = wharf(&["--data-dir", data.to_str().unwrap(), "fsck"], &[]);
     assert_eq!(out.status.code(), Some(1));
@@ -160,16 +160,17 @@ fn a_client_that_disconnects_mid_upload_leaves_nothing_behind() {
         tmp.display()
     );
     assert!(
-        walk(&data.join("blobs/sha256")).is_none(),
+        first_file(&data.join("blobs/sha256")).is_none(),
         "no blob committed"
     );
 }
 
-fn walk(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+/// The first file found under `dir`, if any.
+pub(crate) fn first_file(dir: &std::path::Path) -> Option<std::path::PathBuf> {
     for entry in std::fs::read_dir(dir).ok()? {
         let path = entry.ok()?.path();
         if path.is_dir() {
-            if let Some(found) = walk(&path) {
+            if let Some(found) = first_file(&path) {
                 return Some(found);
             }
         } else {

@@ -13,6 +13,7 @@ mod platform_curl;
 mod pypi_client;
 mod pypi_sources;
 mod python;
+mod s3_storage;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,5 +1,6 @@
 //! The Platform Package Repository API, driven with curl exactly as its README shows, against
-//! the real binary in compat mode on a port of its own.
+//! the real binary in compat mode on a port of its own — with blobs on the local filesystem,
+//! and on S3 (see `s3_storage.rs`).
 
 use wharf_test_support::WharfProcess;
 
@@ -8,8 +9,12 @@ use crate::{bin, curl};
 #[test]
 fn seed_readme_scenario_with_curl() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path();
-    let server = WharfProcess::start(bin(), data, &["--compat-root", "platform"], &[]);
+    seed_readme_scenario(dir.path(), &[]);
+}
+
+/// The README's scenario against a Wharf started with `env`.
+pub(crate) fn seed_readme_scenario(data: &std::path::Path, env: &[(&str, &str)]) {
+    let server = WharfProcess::start(bin(), data, &["--compat-root", "platform"], env);
     let token = server.admin_token("deployer");
     let auth = format!("Authorization: Bearer {token}");
     let host = &server.base_url;

@@ -4,7 +4,8 @@
 //! computed in the same pass (on two cores), checked against the size limit and the claimed
 //! digest, and only then committed to `sha256/ab/cd/<hex>`. A staged upload that is dropped —
 //! error, digest mismatch, client disconnect — removes its temporary object. Reads stream,
-//! with byte ranges. Nothing here ever holds a whole body in memory.
+//! with byte ranges. Nothing here ever holds a whole body in memory: on S3 an upload is a
+//! multipart upload of [`S3_PART`]-sized parts.
 
 mod keys;
 mod stage;
@@ -24,6 +25,13 @@ use crate::digest::Sha256;
 use crate::time::Timestamp;
 use crate::{Error, Result};
 
+/// The part size of S3 multipart uploads: what an upload holds in memory at most.
+pub const S3_PART: usize = 8 << 20;
+
+/// Objects up to this size are committed with a server-side copy on S3 (`CopyObject`'s limit);
+/// larger ones are streamed.
+const S3_COPY_LIMIT: u64 = 5 << 30;
+
 /// Which storage engine holds blobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -33,6 +41,8 @@ pub enum Backend {
     Fs,
     /// Process memory; for tests only.
     Memory,
+    /// An S3-compatible object store (`[storage.s3]`).
+    S3,
 }
 
 /// Storage settings (`[storage]` in the config file).
@@ -45,6 +55,38 @@ pub struct StorageConfig {
     /// The directory of the `fs` backend; `<data-dir>/blobs` when unset.
     #[serde(default)]
     pub root: Option<PathBuf>,
+    /// The `s3` backend's settings.
+    #[serde(default)]
+    pub s3: S3Config,
+}
+
+/// `[storage.s3]`: where and how to reach the bucket. Credentials not given here come from
+/// the standard AWS environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// The service URL (`https://s3.eu-west-1.amazonaws.com`, `http://127.0.0.1:9000`); AWS's
+    /// for the region when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// The region (default `us-east-1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The bucket (required).
+    #[serde(default)]
+    pub bucket: String,
+    /// A key prefix inside the bucket, so that several deployments share one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// The access key id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// The secret access key (shown as `***`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<crate::Secret>,
+    /// Address the bucket as `https://{bucket}.{endpoint}` rather than `{endpoint}/{bucket}`.
+    #[serde(default)]
+    pub virtual_host_style: bool,
 }
 
 /// A stored object's size and modification time.
@@ -63,6 +105,8 @@ pub type ByteStream = futures::stream::BoxStream<'static, std::io::Result<Bytes>
 #[derive(Clone, Debug)]
 pub struct BlobStore {
     op: Operator,
+    /// The part size of uploads, on backends that take them in parts.
+    chunk: Option<usize>,
 }
 
 fn storage_err(context: &str, e: opendal::Error) -> Error {
@@ -73,7 +117,7 @@ impl BlobStore {
     /// Wraps an operator.
     #[must_use]
     pub fn new(op: Operator) -> Self {
-        Self { op }
+        Self { op, chunk: None }
     }
 
     /// An in-memory store, for tests.
@@ -113,7 +157,44 @@ impl BlobStore {
                     .finish();
                 Ok(Self::new(op))
             }
+            Backend::S3 => Self::s3(&config.s3),
         }
+    }
+
+    /// Opens an S3 bucket.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] without a bucket; a storage error when the settings are refused.
+    pub fn s3(config: &S3Config) -> Result<Self> {
+        if config.bucket.is_empty() {
+            return Err(Error::invalid(
+                "storage.s3.bucket is required with storage.backend = \"s3\"",
+            ));
+        }
+        let prefix = config.prefix.as_deref().unwrap_or("").trim_matches('/');
+        let mut builder = services::S3::default()
+            .bucket(&config.bucket)
+            .root(&format!("/{prefix}"))
+            .region(config.region.as_deref().unwrap_or("us-east-1"));
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder.endpoint(endpoint);
+        }
+        if let Some(key) = &config.access_key_id {
+            builder = builder.access_key_id(key);
+        }
+        if let Some(secret) = &config.secret_access_key {
+            builder = builder.secret_access_key(&secret.0);
+        }
+        if config.virtual_host_style {
+            builder = builder.enable_virtual_host_style();
+        }
+        let op = Operator::new(builder)
+            .map_err(|e| storage_err("opening s3 backend", e))?
+            .finish();
+        Ok(Self {
+            op,
+            chunk: Some(S3_PART),
+        })
     }
 
     /// Streams `body` into a temporary object; see [`StagedBlob`].
@@ -126,7 +207,7 @@ impl BlobStore {
         S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        stage::stage(&self.op, body, options).await
+        stage::stage(&self.op, self.chunk, body, options).await
     }
 
     /// Moves a staged blob to its content address. When an object is already there (the same
@@ -146,7 +227,7 @@ impl BlobStore {
         let capability = self.op.info().full_capability();
         let moved = if capability.rename {
             self.op.rename(&temp, &key).await.map(|()| true)
-        } else if capability.copy {
+        } else if capability.copy && staged.size <= S3_COPY_LIMIT {
             self.op.copy(&temp, &key).await.map(|()| false)
         } else {
             self.stream_copy(&temp, &key).await.map(|()| false)
@@ -170,7 +251,10 @@ impl BlobStore {
     /// Copies an object by streaming it, for backends without copy or rename.
     async fn stream_copy(&self, from: &str, to: &str) -> opendal::Result<()> {
         let mut chunks = self.op.reader(from).await?.into_bytes_stream(..).await?;
-        let mut writer = self.op.writer(to).await?;
+        let mut writer = match self.chunk {
+            Some(part) => self.op.writer_with(to).chunk(part).await?,
+            None => self.op.writer(to).await?,
+        };
         while let Some(chunk) = chunks.next().await {
             writer
                 .write(

@@ -72,6 +72,7 @@ impl Drop for TempObject {
 
 pub(super) async fn stage<S, E>(
     op: &Operator,
+    chunk: Option<usize>,
     mut body: S,
     opts: &StageOptions,
 ) -> Result<StagedBlob>
@@ -84,35 +85,22 @@ where
         key: temp_key(),
         armed: true,
     };
-    let mut writer = op
-        .writer(&temp.key)
-        .await
-        .map_err(|e| storage_err("opening upload", e))?;
-    let mut hashing = Hashing::new();
-    let mut batch: Vec<Bytes> = Vec::new();
-    let mut batch_len = 0usize;
-    let mut size = 0u64;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| Error::BodyRead(e.to_string()))?;
-        size += chunk.len() as u64;
-        if let Some(limit) = opts.max_size
-            && size > limit
-        {
-            return Err(Error::TooLarge { limit });
+    let writer = match chunk {
+        Some(part) => op.writer_with(&temp.key).chunk(part).await,
+        None => op.writer(&temp.key).await,
+    };
+    let mut writer = writer.map_err(|e| storage_err("opening upload", e))?;
+    let written = match receive(&mut writer, &mut body, opts).await {
+        Ok(written) => written,
+        Err(e) => {
+            // A multipart upload left open keeps its parts (and their cost) on S3.
+            if let Err(abort) = writer.abort().await {
+                tracing::warn!(error = %abort, "could not abort an interrupted upload");
+            }
+            return Err(e);
         }
-        batch_len += chunk.len();
-        batch.push(chunk);
-        if batch_len >= BATCH {
-            hashing.feed(std::mem::take(&mut batch), size).await?;
-            batch_len = 0;
-            write(&mut writer, hashing.take_pending()).await?;
-        }
-    }
-    if !batch.is_empty() {
-        hashing.feed(batch, size).await?;
-        write(&mut writer, hashing.take_pending()).await?;
-    }
-    let digests = hashing.finish().await?;
+    };
+    let (digests, size) = written;
     writer
         .close()
         .await
@@ -130,6 +118,43 @@ where
         size,
         temp,
     })
+}
+
+/// Streams `body` to `writer` while hashing it: its digests and size.
+async fn receive<S, E>(
+    writer: &mut opendal::Writer,
+    body: &mut S,
+    opts: &StageOptions,
+) -> Result<(Digests, u64)>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    let mut hashing = Hashing::new();
+    let mut batch: Vec<Bytes> = Vec::new();
+    let mut batch_len = 0usize;
+    let mut size = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| Error::BodyRead(e.to_string()))?;
+        size += chunk.len() as u64;
+        if let Some(limit) = opts.max_size
+            && size > limit
+        {
+            return Err(Error::TooLarge { limit });
+        }
+        batch_len += chunk.len();
+        batch.push(chunk);
+        if batch_len >= BATCH {
+            hashing.feed(std::mem::take(&mut batch), size).await?;
+            batch_len = 0;
+            write(writer, hashing.take_pending()).await?;
+        }
+    }
+    if !batch.is_empty() {
+        hashing.feed(batch, size).await?;
+        write(writer, hashing.take_pending()).await?;
+    }
+    Ok((hashing.finish().await?, size))
 }
 
 async fn write(writer: &mut opendal::Writer, pending: Vec<Bytes>) -> Result<()> {

@@ -1,4 +1,6 @@
-//! Blob store behaviour on the memory and fs backends.
+//! The storage conformance suite: the same behaviour on every backend — memory, fs, and S3
+//! when `WHARF_TEST_S3_ENDPOINT` is set (`scripts/test` starts s3s-fs and sets it; under
+//! `CI=true` a missing S3 server fails the suite rather than skipping it).
 
 use super::*;
 use crate::digest::digest_bytes;
@@ -6,6 +8,49 @@ use futures::stream;
 
 fn body(parts: Vec<&'static [u8]>) -> impl Stream<Item = std::io::Result<Bytes>> + Unpin {
     stream::iter(parts.into_iter().map(|p| Ok(Bytes::from_static(p))))
+}
+
+/// A store per backend, each empty (its own directory or key prefix).
+fn backends() -> Vec<(&'static str, BlobStore)> {
+    let mut all = vec![("memory", BlobStore::memory())];
+    let dir = tempdir();
+    all.push((
+        "fs",
+        BlobStore::from_config(
+            &StorageConfig {
+                backend: Backend::Fs,
+                root: Some(dir.clone()),
+                ..StorageConfig::default()
+            },
+            &dir,
+        )
+        .unwrap(),
+    ));
+    if let Some(s3) = test_s3() {
+        all.push(("s3", BlobStore::s3(&s3).unwrap()));
+    }
+    all
+}
+
+/// The test S3 server's settings with a fresh prefix, when one is configured.
+fn test_s3() -> Option<S3Config> {
+    let var = |name: &str| std::env::var(name).ok();
+    let Some(endpoint) = var("WHARF_TEST_S3_ENDPOINT") else {
+        assert!(
+            var("CI").as_deref() != Some("true"),
+            "CI runs the storage suite on S3: WHARF_TEST_S3_ENDPOINT must name the S3 server scripts/test starts"
+        );
+        return None;
+    };
+    Some(S3Config {
+        endpoint: Some(endpoint),
+        region: Some("us-east-1".into()),
+        bucket: var("WHARF_TEST_S3_BUCKET").unwrap_or_else(|| "wharf-test".into()),
+        prefix: Some(format!("suite-{}", uuid::Uuid::new_v4().simple())),
+        access_key_id: var("WHARF_TEST_S3_ACCESS_KEY"),
+        secret_access_key: var("WHARF_TEST_S3_SECRET_KEY").map(crate::Secret),
+        virtual_host_style: false,
+    })
 }
 
 async fn read_all(store: &BlobStore, sha: &Sha256, range: Range<u64>) -> Vec<u8> {
@@ -28,138 +73,245 @@ async fn temp_objects(store: &BlobStore) -> usize {
 }
 
 async fn settle() {
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 }
 
 #[tokio::test]
 async fn stage_commit_read_round_trip_with_ranges() {
-    let store = BlobStore::memory();
-    let staged = store
-        .stage(body(vec![b"hello ", b"world"]), &StageOptions::default())
-        .await
-        .unwrap();
-    let expected = digest_bytes(b"hello world");
-    assert_eq!(staged.digests, expected);
-    assert_eq!(staged.size, 11);
-    store.commit(staged).await.unwrap();
-    assert_eq!(
-        read_all(&store, &expected.sha256, 0..11).await,
-        b"hello world"
-    );
-    assert_eq!(read_all(&store, &expected.sha256, 6..11).await, b"world");
-    assert_eq!(
-        store.stat(&expected.sha256).await.unwrap().unwrap().size,
-        11
-    );
-    assert_eq!(temp_objects(&store).await, 0);
+    for (name, store) in backends() {
+        let staged = store
+            .stage(body(vec![b"hello ", b"world"]), &StageOptions::default())
+            .await
+            .unwrap();
+        let expected = digest_bytes(b"hello world");
+        assert_eq!(staged.digests, expected, "{name}");
+        assert_eq!(staged.size, 11);
+        store.commit(staged).await.unwrap();
+        assert_eq!(
+            read_all(&store, &expected.sha256, 0..11).await,
+            b"hello world",
+            "{name}"
+        );
+        assert_eq!(
+            read_all(&store, &expected.sha256, 6..11).await,
+            b"world",
+            "{name}"
+        );
+        assert_eq!(
+            store.stat(&expected.sha256).await.unwrap().unwrap().size,
+            11
+        );
+        settle().await;
+        assert_eq!(temp_objects(&store).await, 0, "{name}");
+        store.ping().await.unwrap();
+    }
 }
 
 #[tokio::test]
-async fn large_bodies_hash_across_batches() {
-    let store = BlobStore::memory();
-    let big: &'static [u8] = Box::leak(vec![7u8; 3 * BATCH_FOR_TESTS + 123].into_boxed_slice());
-    let parts: Vec<&'static [u8]> = big.chunks(64 * 1024).collect();
-    let staged = store
-        .stage(body(parts), &StageOptions::default())
-        .await
-        .unwrap();
-    assert_eq!(staged.digests, digest_bytes(big));
+async fn large_bodies_hash_across_batches_and_parts() {
+    // Over two S3 parts, so that a multipart upload is made and completed.
+    let big: &'static [u8] = Box::leak(
+        (0..2 * S3_PART + 12_345)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect::<Vec<u8>>()
+            .into_boxed_slice(),
+    );
+    let expected = digest_bytes(big);
+    for (name, store) in backends() {
+        let parts: Vec<&'static [u8]> = big.chunks(64 * 1024).collect();
+        let staged = store
+            .stage(body(parts), &StageOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(staged.digests, expected, "{name}");
+        store.commit(staged).await.unwrap();
+        let size = big.len() as u64;
+        assert_eq!(
+            read_all(&store, &expected.sha256, 0..size).await,
+            big,
+            "{name}"
+        );
+        let tail = size - 10..size;
+        assert_eq!(
+            read_all(&store, &expected.sha256, tail).await,
+            &big[big.len() - 10..],
+            "{name}"
+        );
+    }
 }
-
-const BATCH_FOR_TESTS: usize = 1 << 20;
 
 #[tokio::test]
 async fn digest_mismatch_is_refused_and_leaves_nothing() {
-    let store = BlobStore::memory();
-    let wrong = digest_bytes(b"other").sha256;
-    let err = store
-        .stage(
-            body(vec![b"content"]),
-            &StageOptions {
-                expected_sha256: Some(wrong),
-                ..StageOptions::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::DigestMismatch { .. }), "{err:?}");
-    settle().await;
-    assert_eq!(temp_objects(&store).await, 0);
+    for (name, store) in backends() {
+        let wrong = digest_bytes(b"other").sha256;
+        let err = store
+            .stage(
+                body(vec![b"content"]),
+                &StageOptions {
+                    expected_sha256: Some(wrong),
+                    ..StageOptions::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::DigestMismatch { .. }),
+            "{name}: {err:?}"
+        );
+        settle().await;
+        assert_eq!(temp_objects(&store).await, 0, "{name}");
+    }
 }
 
 #[tokio::test]
 async fn oversized_body_is_refused_and_leaves_nothing() {
-    let store = BlobStore::memory();
-    let err = store
-        .stage(
-            body(vec![b"0123456789", b"abc"]),
-            &StageOptions {
-                max_size: Some(10),
-                ..StageOptions::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::TooLarge { limit: 10 }), "{err:?}");
-    settle().await;
-    assert_eq!(temp_objects(&store).await, 0);
+    for (name, store) in backends() {
+        let err = store
+            .stage(
+                body(vec![b"0123456789", b"abc"]),
+                &StageOptions {
+                    max_size: Some(10),
+                    ..StageOptions::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::TooLarge { limit: 10 }),
+            "{name}: {err:?}"
+        );
+        settle().await;
+        assert_eq!(temp_objects(&store).await, 0, "{name}");
+    }
 }
 
 #[tokio::test]
-async fn broken_body_is_a_body_error_and_leaves_nothing() {
-    let store = BlobStore::memory();
-    let parts = stream::iter(vec![
-        Ok(Bytes::from_static(b"partial")),
-        Err(std::io::Error::other("connection reset")),
-    ]);
-    let err = store
-        .stage(parts, &StageOptions::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::BodyRead(_)), "{err:?}");
-    settle().await;
-    assert_eq!(temp_objects(&store).await, 0);
+async fn an_interrupted_write_leaves_nothing() {
+    let part: &'static [u8] = Box::leak(vec![1u8; S3_PART + 1].into_boxed_slice());
+    for (name, store) in backends() {
+        // The first part is already uploaded when the body breaks.
+        let parts = stream::iter(vec![
+            Ok(Bytes::from_static(part)),
+            Ok(Bytes::from_static(b"partial")),
+            Err(std::io::Error::other("connection reset")),
+        ]);
+        let err = store
+            .stage(parts, &StageOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::BodyRead(_)), "{name}: {err:?}");
+        settle().await;
+        assert_eq!(temp_objects(&store).await, 0, "{name}");
+        assert!(store.list_blobs().await.unwrap().is_empty(), "{name}");
+    }
 }
 
 #[tokio::test]
-async fn identical_content_is_stored_once_on_fs() {
-    let dir = tempdir();
-    let store = BlobStore::from_config(
-        &StorageConfig {
-            backend: Backend::Fs,
-            root: Some(dir.clone()),
-        },
-        &dir,
-    )
-    .unwrap();
-    for _ in 0..2 {
+async fn identical_content_is_stored_once_listed_and_deleted() {
+    for (name, store) in backends() {
+        for _ in 0..2 {
+            let staged = store
+                .stage(body(vec![b"same"]), &StageOptions::default())
+                .await
+                .unwrap();
+            store.commit(staged).await.unwrap();
+        }
+        settle().await;
+        let sha = digest_bytes(b"same").sha256;
+        assert_eq!(
+            store.list_blobs().await.unwrap(),
+            vec![sha.clone()],
+            "{name}"
+        );
+        assert_eq!(temp_objects(&store).await, 0, "{name}");
+        store.delete(&sha).await.unwrap();
+        assert!(store.stat(&sha).await.unwrap().is_none(), "{name}");
+        store.delete(&sha).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writes_of_the_same_blob_leave_one_readable_object() {
+    for (name, store) in backends() {
+        let writes = (0..8).map(|_| {
+            let store = store.clone();
+            async move {
+                let staged = store
+                    .stage(body(vec![b"raced ", b"content"]), &StageOptions::default())
+                    .await?;
+                store.commit(staged).await
+            }
+        });
+        for result in futures::future::join_all(writes).await {
+            result.unwrap();
+        }
+        settle().await;
+        let sha = digest_bytes(b"raced content").sha256;
+        assert_eq!(
+            store.list_blobs().await.unwrap(),
+            vec![sha.clone()],
+            "{name}"
+        );
+        assert_eq!(
+            read_all(&store, &sha, 0..13).await,
+            b"raced content",
+            "{name}"
+        );
+        assert_eq!(temp_objects(&store).await, 0, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_staged_blob_and_old_temporaries_are_removed() {
+    for (name, store) in backends() {
         let staged = store
-            .stage(body(vec![b"same"]), &StageOptions::default())
+            .stage(body(vec![b"never committed"]), &StageOptions::default())
             .await
             .unwrap();
-        store.commit(staged).await.unwrap();
+        drop(staged);
+        settle().await;
+        assert_eq!(temp_objects(&store).await, 0, "{name}");
+        let kept = store
+            .stage(body(vec![b"in flight"]), &StageOptions::default())
+            .await
+            .unwrap();
+        let past = Timestamp::now().minus(std::time::Duration::from_hours(1));
+        assert_eq!(
+            store.sweep_temp(past).await.unwrap(),
+            0,
+            "{name}: young uploads stay"
+        );
+        drop(kept);
     }
-    settle().await;
-    assert_eq!(
-        store.list_blobs().await.unwrap(),
-        vec![digest_bytes(b"same").sha256]
-    );
-    assert_eq!(temp_objects(&store).await, 0);
-    let sha = digest_bytes(b"same").sha256;
-    assert!(dir.join(blob_key(&sha)).is_file());
-    store.delete(&sha).await.unwrap();
-    assert!(store.stat(&sha).await.unwrap().is_none());
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test]
 async fn missing_blob_reads_as_not_found() {
-    let store = BlobStore::memory();
-    let sha = digest_bytes(b"never stored").sha256;
-    assert!(matches!(
-        store.read(&sha, 0..1).await,
-        Err(Error::NotFound(_))
-    ));
+    for (name, store) in backends() {
+        let sha = digest_bytes(b"never stored").sha256;
+        assert!(
+            matches!(store.read(&sha, 0..1).await, Err(Error::NotFound(_))),
+            "{name}"
+        );
+        assert!(store.stat(&sha).await.unwrap().is_none(), "{name}");
+    }
+}
+
+#[test]
+fn an_s3_store_needs_a_bucket_and_hides_its_secret() {
+    let err = BlobStore::s3(&S3Config::default()).unwrap_err();
+    assert!(err.to_string().contains("storage.s3.bucket"), "{err}");
+    let config = S3Config {
+        bucket: "b".into(),
+        secret_access_key: Some(crate::Secret("hunter2".into())),
+        ..S3Config::default()
+    };
+    assert!(!format!("{config:?}").contains("hunter2"));
+    let json = serde_json::to_string(&config).unwrap();
+    assert!(
+        json.contains("\"secret_access_key\":\"***\"") && !json.contains("hunter2"),
+        "{json}"
+    );
 }
 
 fn tempdir() -> PathBuf {
