@@ -44,6 +44,16 @@ impl TestDb {
     /// When the variable is unset or the server cannot be reached: tests that ask for
     /// PostgreSQL fail loudly rather than skip.
     pub async fn postgres() -> Self {
+        let db = Self::postgres_unmigrated().await;
+        db.db.migrate().await.expect("migrate postgres");
+        db
+    }
+
+    /// A fresh, empty PostgreSQL database (no schema yet), for tests of how servers migrate it.
+    ///
+    /// # Panics
+    /// As [`Self::postgres`].
+    pub async fn postgres_unmigrated() -> Self {
         let admin_url = std::env::var("WHARF_TEST_POSTGRES_URL")
             .expect("WHARF_TEST_POSTGRES_URL must name a PostgreSQL server");
         let name = format!("wharf_test_{}", uuid::Uuid::new_v4().simple());
@@ -62,7 +72,6 @@ impl TestDb {
         let db = Db::connect(&url, &DbOptions::default())
             .await
             .expect("postgres");
-        db.migrate().await.expect("migrate postgres");
         Self {
             db,
             engine: "postgres",

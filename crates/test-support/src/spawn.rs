@@ -15,6 +15,7 @@ pub struct WharfProcess {
     /// Where its output goes.
     pub log_path: PathBuf,
     bin: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 /// A port nobody listens on right now.
@@ -65,6 +66,10 @@ impl WharfProcess {
             data_dir: data_dir.to_path_buf(),
             log_path,
             bin: bin.to_path_buf(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         process.wait_ready();
         process
@@ -90,13 +95,25 @@ impl WharfProcess {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
-    /// Runs another `wharf` command on the same data directory; returns stdout.
+    /// Runs another `wharf` command on the same data directory and environment (database,
+    /// storage); returns stdout.
     ///
     /// # Panics
     /// When the command fails.
     #[must_use]
     pub fn admin(&self, args: &[&str], stdin: Option<&str>) -> String {
-        run_admin(&self.bin, &self.data_dir, args, stdin)
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        run_admin_with(&self.bin, &self.data_dir, args, stdin, &env)
+    }
+
+    /// Kills the process at once (`SIGKILL`): no graceful shutdown, as a crash.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Creates user `name` with role admin and returns an admin token.
@@ -121,12 +138,23 @@ impl WharfProcess {
 /// When the command exits non-zero.
 #[must_use]
 pub fn run_admin(bin: &Path, data_dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    run_admin_with(bin, data_dir, args, stdin, &[])
+}
+
+fn run_admin_with(
+    bin: &Path,
+    data_dir: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> String {
     use std::io::Write;
     let mut child = Command::new(bin)
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
         .env_remove("WHARF_CONFIG")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -14,6 +14,7 @@ mod pypi_client;
 mod pypi_sources;
 mod python;
 mod s3_storage;
+mod several_instances;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -9,7 +9,7 @@ use crate::platform_curl::seed_readme_scenario;
 use crate::{bin, curl, wharf};
 
 /// The storage settings of a Wharf on the test S3 server, under a prefix of its own.
-fn s3_env(data: &std::path::Path) -> Vec<(String, String)> {
+pub(crate) fn s3_env(data: &std::path::Path) -> Vec<(String, String)> {
     let var = |name: &str| {
         std::env::var(name).unwrap_or_else(|_| {
             panic!("{name} is not set: run ./scripts/test, which starts an S3 server (s3s-fs)")
@@ -41,7 +41,7 @@ fn s3_env(data: &std::path::Path) -> Vec<(String, String)> {
     ]
 }
 
-fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+pub(crate) fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
