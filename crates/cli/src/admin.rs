@@ -123,6 +123,9 @@ pub enum RepoCommand {
         /// Remove versions this many days after their publish.
         #[arg(long)]
         retention_days: Option<u32>,
+        /// Answer downloads with 307 to a presigned storage URL (S3).
+        #[arg(long)]
+        redirect_downloads: bool,
     },
     /// List repositories.
     List,
@@ -170,6 +173,7 @@ pub async fn repo(config: &Config, cmd: RepoCommand) -> anyhow::Result<ExitCode>
             max_upload_size,
             private,
             retention_days,
+            redirect_downloads,
         } => {
             let Some(known) = formats.iter().find(|f| f.name() == format) else {
                 bail!("unknown format {format:?}");
@@ -199,6 +203,7 @@ pub async fn repo(config: &Config, cmd: RepoCommand) -> anyhow::Result<ExitCode>
                         max_upload_size,
                         anonymous_read: !private,
                         retention_days: retention_days.filter(|d| *d > 0),
+                        redirect_downloads,
                     },
                 },
             )

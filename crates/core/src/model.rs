@@ -54,6 +54,10 @@ pub struct RepoPolicy {
     /// Days a version is kept after it was published; `None` keeps it for ever.
     #[serde(default)]
     pub retention_days: Option<u32>,
+    /// Whether downloads answer 307 to a presigned URL of the storage (where it signs them)
+    /// rather than streaming through Wharf.
+    #[serde(default)]
+    pub redirect_downloads: bool,
 }
 
 impl Default for RepoPolicy {
@@ -63,6 +67,7 @@ impl Default for RepoPolicy {
             max_upload_size: None,
             anonymous_read: true,
             retention_days: None,
+            redirect_downloads: false,
         }
     }
 }

@@ -16,8 +16,8 @@ impl RepositoryStore for Db {
         let members = serde_json::to_string(&new.members)
             .map_err(|e| wharf_core::Error::internal("encoding members", e))?;
         let row = sqlx::query(&format!(
-            "INSERT INTO repositories (name, format, kind, upstream, members, allow_overwrite, max_upload_size, anonymous_read, retention_days, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {REPOSITORY_COLUMNS}"
+            "INSERT INTO repositories (name, format, kind, upstream, members, allow_overwrite, max_upload_size, anonymous_read, retention_days, redirect_downloads, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {REPOSITORY_COLUMNS}"
         ))
         .bind(new.name.as_str())
         .bind(&new.format)
@@ -28,6 +28,7 @@ impl RepositoryStore for Db {
         .bind(new.policy.max_upload_size.map(i64_of))
         .bind(i64::from(new.policy.anonymous_read))
         .bind(new.policy.retention_days.map(i64::from))
+        .bind(i64::from(new.policy.redirect_downloads))
         .bind(Timestamp::now().0)
         .fetch_one(&self.write)
         .await
@@ -69,12 +70,13 @@ impl RepositoryStore for Db {
 
     async fn update_policy(&self, id: i64, policy: &RepoPolicy) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE repositories SET allow_overwrite = $1, max_upload_size = $2, anonymous_read = $3, retention_days = $4 WHERE id = $5",
+            "UPDATE repositories SET allow_overwrite = $1, max_upload_size = $2, anonymous_read = $3, retention_days = $4, redirect_downloads = $5 WHERE id = $6",
         )
         .bind(i64::from(policy.allow_overwrite))
         .bind(policy.max_upload_size.map(i64_of))
         .bind(i64::from(policy.anonymous_read))
         .bind(policy.retention_days.map(i64::from))
+        .bind(i64::from(policy.redirect_downloads))
         .bind(id)
         .execute(&self.write)
         .await

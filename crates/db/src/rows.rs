@@ -14,7 +14,7 @@ use wharf_core::{Error, Result};
 use crate::error::db_err;
 
 pub(crate) const PACKAGE_COLUMNS: &str = "id, repository_id, name, created_at, revision";
-pub(crate) const REPOSITORY_COLUMNS: &str = "id, name, format, kind, upstream, members, allow_overwrite, max_upload_size, anonymous_read, retention_days, created_at";
+pub(crate) const REPOSITORY_COLUMNS: &str = "id, name, format, kind, upstream, members, allow_overwrite, max_upload_size, anonymous_read, retention_days, redirect_downloads, created_at";
 
 fn corrupt(what: &str) -> Error {
     Error::internal_msg(format!("database holds an invalid {what}"))
@@ -46,6 +46,10 @@ pub(crate) fn repository(row: &AnyRow) -> Result<Repository> {
             max_upload_size: max.map(u64_of),
             anonymous_read: row.try_get::<i64, _>("anonymous_read").map_err(db_err)? != 0,
             retention_days: retention.and_then(|d| u32::try_from(d).ok()),
+            redirect_downloads: row
+                .try_get::<i64, _>("redirect_downloads")
+                .map_err(db_err)?
+                != 0,
         },
         created_at: Timestamp(row.try_get("created_at").map_err(db_err)?),
     })

@@ -1,5 +1,6 @@
 //! Streaming response bodies for stored files, with `Range`, `ETag`, `Last-Modified` and
-//! conditional requests (RFC 9110 §13–14), and the early size check for uploads.
+//! conditional requests (RFC 9110 §13–14) — or, for repositories that redirect downloads, a
+//! 307 to a presigned storage URL — and the early size check for uploads.
 
 use std::ops::Range;
 
@@ -21,6 +22,9 @@ pub struct Download<'a> {
     pub modified: Timestamp,
     /// `Content-Type`.
     pub content_type: &'a str,
+    /// Whether to answer with a 307 to a presigned storage URL, where the storage signs them
+    /// (the repository's `redirect_downloads`).
+    pub redirect: bool,
 }
 
 /// Refuses a body whose declared length exceeds `limit` before reading it.
@@ -112,6 +116,23 @@ pub async fn serve_blob(
     headers: &HeaderMap,
     download: Download<'_>,
 ) -> Result<Response> {
+    if download.redirect
+        && let Some(url) = blobs.presigned_url(&download.blob.sha256).await?
+    {
+        // RFC 9110 §15.4.8: the client repeats the request, Range included, at the new URL.
+        let mut response = Response::builder()
+            .status(StatusCode::TEMPORARY_REDIRECT)
+            .header(header::LOCATION, url)
+            .header(header::CACHE_CONTROL, "no-store")
+            .body(Body::empty())
+            .map_err(|e| Error::internal("building response", e))?;
+        if !headers.contains_key(header::RANGE) {
+            response
+                .extensions_mut()
+                .insert(crate::downloads::WholeFile);
+        }
+        return Ok(response);
+    }
     let size = download.blob.size;
     let tag = etag(download.blob);
     let mut builder = Response::builder()

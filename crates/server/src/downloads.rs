@@ -30,6 +30,10 @@ pub fn date_of(day: i64) -> String {
     Timestamp(day * DAY_MS).rfc3339_seconds()[..10].to_owned()
 }
 
+/// Marks a redirect that sends a client for a whole file (not a range): a download.
+#[derive(Debug, Clone, Copy)]
+pub struct WholeFile;
+
 /// An event's key: repository, category, name, day.
 type EventKey = (i64, String, String, i64);
 
@@ -72,11 +76,17 @@ impl Downloads {
         *self.pending().events.entry(key).or_default() += 1;
     }
 
-    /// Counts a download of `version_id` when `response` hands the whole file to a `GET`
-    /// (not a `HEAD`, a range or a 304), and passes the response on.
+    /// Counts a download of `version_id` when `response` hands the whole file to a `GET`, or
+    /// sends it to a presigned storage URL for it (not a `HEAD`, a range or a 304), and
+    /// passes the response on.
     #[must_use]
     pub fn counted(&self, method: &Method, response: Response, version_id: i64) -> Response {
-        if method == Method::GET && response.status() == StatusCode::OK {
+        let whole = match response.status() {
+            StatusCode::OK => true,
+            StatusCode::TEMPORARY_REDIRECT => response.extensions().get::<WholeFile>().is_some(),
+            _ => false,
+        };
+        if method == Method::GET && whole {
             self.count(version_id);
         }
         response

@@ -117,3 +117,90 @@ fn generic_uploads_downloads_gc_and_fsck_on_s3() {
     );
     assert!(String::from_utf8_lossy(&fsck.stderr).contains("checked 0 blobs"));
 }
+
+#[test]
+fn a_repository_that_redirects_downloads_sends_clients_to_a_presigned_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let env = s3_env(data);
+    let server = WharfProcess::start(bin(), data, &[], &pairs(&env));
+    let token = server.admin_token("ci");
+    let auth = format!("Authorization: Bearer {token}");
+    let host = &server.base_url;
+    let created = curl(&[
+        "-H",
+        &auth,
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        r#"{"name":"direct","format":"generic","redirect_downloads":true}"#,
+        &format!("{host}/api/v1/repositories"),
+    ]);
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert_eq!(created["redirect_downloads"], true, "{created}");
+    let file = data.join("tool.bin");
+    std::fs::write(&file, b"straight from the bucket").unwrap();
+    let url = format!("{host}/generic/direct/tool/1.0/tool.bin");
+    let put = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        &auth,
+        "--upload-file",
+        file.to_str().unwrap(),
+        &url,
+    ]);
+    assert_eq!(String::from_utf8_lossy(&put.stdout), "201");
+
+    let first = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{redirect_url}",
+        &url,
+    ]);
+    let first = String::from_utf8_lossy(&first.stdout).into_owned();
+    let endpoint = std::env::var("WHARF_TEST_S3_ENDPOINT").unwrap();
+    assert!(first.starts_with(&format!("307 {endpoint}/")), "{first}");
+    assert!(first.contains("X-Amz-Signature="), "{first}");
+    let followed = curl(&["-L", &url]);
+    assert_eq!(followed.stdout, b"straight from the bucket");
+    let ranged = curl(&["-L", "-H", "Range: bytes=9-12", &url]);
+    assert_eq!(ranged.stdout, b"from", "the range goes along");
+
+    // Both whole-file GETs count, though the bytes came from the bucket; the range does not
+    // (counts are saved every 5 s).
+    let downloads = format!("{host}/api/v1/repositories/generic/direct/packages/tool/downloads");
+    let mut total = serde_json::Value::Null;
+    for _ in 0..40 {
+        let answer: serde_json::Value =
+            serde_json::from_slice(&curl(&[&downloads]).stdout).unwrap();
+        total = answer["total"].clone();
+        if total == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    assert_eq!(total, 2, "the whole-file 307s count as downloads");
+    let main = format!("{host}/generic/main/tool/1.0/tool.bin");
+    let put = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        &auth,
+        "--upload-file",
+        file.to_str().unwrap(),
+        &main,
+    ]);
+    assert_eq!(String::from_utf8_lossy(&put.stdout), "201");
+    let streamed = curl(&["-o", "/dev/null", "-w", "%{http_code}", &main]);
+    assert_eq!(
+        String::from_utf8_lossy(&streamed.stdout),
+        "200",
+        "off by default"
+    );
+}

@@ -46,7 +46,7 @@ pub enum Backend {
 }
 
 /// Storage settings (`[storage]` in the config file).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
     /// The engine.
@@ -58,6 +58,24 @@ pub struct StorageConfig {
     /// The `s3` backend's settings.
     #[serde(default)]
     pub s3: S3Config,
+    /// How long the presigned URLs of redirected downloads stay valid.
+    #[serde(default = "default_redirect_ttl", with = "humantime_serde")]
+    pub redirect_ttl: std::time::Duration,
+}
+
+fn default_redirect_ttl() -> std::time::Duration {
+    std::time::Duration::from_mins(5)
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            backend: Backend::default(),
+            root: None,
+            s3: S3Config::default(),
+            redirect_ttl: default_redirect_ttl(),
+        }
+    }
 }
 
 /// `[storage.s3]`: where and how to reach the bucket. Credentials not given here come from
@@ -107,6 +125,8 @@ pub struct BlobStore {
     op: Operator,
     /// The part size of uploads, on backends that take them in parts.
     chunk: Option<usize>,
+    /// How long presigned download URLs stay valid.
+    redirect_ttl: std::time::Duration,
 }
 
 fn storage_err(context: &str, e: opendal::Error) -> Error {
@@ -117,7 +137,11 @@ impl BlobStore {
     /// Wraps an operator.
     #[must_use]
     pub fn new(op: Operator) -> Self {
-        Self { op, chunk: None }
+        Self {
+            op,
+            chunk: None,
+            redirect_ttl: default_redirect_ttl(),
+        }
     }
 
     /// An in-memory store, for tests.
@@ -159,6 +183,10 @@ impl BlobStore {
             }
             Backend::S3 => Self::s3(&config.s3),
         }
+        .map(|store| Self {
+            redirect_ttl: config.redirect_ttl,
+            ..store
+        })
     }
 
     /// Opens an S3 bucket.
@@ -194,7 +222,25 @@ impl BlobStore {
         Ok(Self {
             op,
             chunk: Some(S3_PART),
+            redirect_ttl: default_redirect_ttl(),
         })
+    }
+
+    /// A presigned URL a client can download the blob from directly, valid for
+    /// `storage.redirect_ttl`; `None` on backends that cannot sign one (fs, memory).
+    ///
+    /// # Errors
+    /// A storage error while signing.
+    pub async fn presigned_url(&self, sha256: &Sha256) -> Result<Option<String>> {
+        if !self.op.info().full_capability().presign_read {
+            return Ok(None);
+        }
+        let signed = self
+            .op
+            .presign_read(&blob_key(sha256), self.redirect_ttl)
+            .await
+            .map_err(|e| storage_err("signing a download URL", e))?;
+        Ok(Some(signed.uri().to_string()))
     }
 
     /// Streams `body` into a temporary object; see [`StagedBlob`].

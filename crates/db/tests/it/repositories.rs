@@ -34,6 +34,7 @@ async fn repositories_are_unique_per_format_and_round_trip() {
                     max_upload_size: Some(1024),
                     anonymous_read: false,
                     retention_days: Some(90),
+                    redirect_downloads: true,
                 },
             })
             .await
@@ -46,6 +47,7 @@ async fn repositories_are_unique_per_format_and_round_trip() {
         );
         assert_eq!(db.list_repositories().await.unwrap().len(), 2);
         assert_eq!(group.policy.retention_days, Some(90));
+        assert!(group.policy.redirect_downloads);
         let policy = RepoPolicy {
             max_upload_size: None,
             retention_days: None,

@@ -229,6 +229,7 @@ async fn download_crate(
             blob: &entry.blob,
             modified: entry.created_at,
             content_type: "application/gzip",
+            redirect: ctx.repo.policy.redirect_downloads,
         },
     )
     .await?;

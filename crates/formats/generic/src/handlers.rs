@@ -125,6 +125,7 @@ async fn download_file(
             blob: &file.blob,
             modified: file.created_at,
             content_type: "application/octet-stream",
+            redirect: repo.policy.redirect_downloads,
         },
     )
     .await?;

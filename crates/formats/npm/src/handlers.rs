@@ -282,6 +282,7 @@ async fn get_tarball(
             blob: &entry.blob,
             modified: entry.created_at,
             content_type: "application/octet-stream",
+            redirect: ctx.repo.policy.redirect_downloads,
         },
     )
     .await?;

@@ -93,6 +93,7 @@ pub(crate) async fn dispatch(
                         blob: &entry.blob,
                         modified: entry.created_at,
                         content_type: "application/octet-stream",
+                        redirect: repo.policy.redirect_downloads,
                     },
                 )
                 .await?;

@@ -83,6 +83,7 @@ pub async fn create_repository(
                 max_upload_size: req.max_upload_size,
                 anonymous_read: req.anonymous_read.unwrap_or(true),
                 retention_days: req.retention_days.filter(|d| *d > 0),
+                redirect_downloads: req.redirect_downloads.unwrap_or(false),
             },
         },
     )
@@ -128,6 +129,9 @@ pub async fn update_repository(
     }
     if let Some(v) = req.retention_days {
         repo.policy.retention_days = (v > 0).then_some(v);
+    }
+    if let Some(v) = req.redirect_downloads {
+        repo.policy.redirect_downloads = v;
     }
     state.store.update_policy(repo.id, &repo.policy).await?;
     state.forget_repositories();

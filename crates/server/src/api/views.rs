@@ -25,6 +25,8 @@ pub struct RepositoryView {
     pub anonymous_read: bool,
     /// Days a version is kept after its publish (`null`: for ever).
     pub retention_days: Option<u32>,
+    /// Whether downloads answer 307 to a presigned storage URL.
+    pub redirect_downloads: bool,
     /// Where clients find it, relative to the server.
     pub path: String,
     /// RFC 3339.
@@ -43,6 +45,7 @@ impl From<&Repository> for RepositoryView {
             max_upload_size: r.policy.max_upload_size,
             anonymous_read: r.policy.anonymous_read,
             retention_days: r.policy.retention_days,
+            redirect_downloads: r.policy.redirect_downloads,
             path: format!("/{}/{}/", r.format, r.name),
             created_at: r.created_at.rfc3339(),
         }
@@ -78,6 +81,9 @@ pub struct CreateRepository {
     /// Days a version is kept after its publish; default: for ever.
     #[serde(default)]
     pub retention_days: Option<u32>,
+    /// Answer downloads with 307 to a presigned storage URL (S3); default `false`.
+    #[serde(default)]
+    pub redirect_downloads: Option<bool>,
 }
 
 /// A change of policies; absent fields stay as they are.
@@ -96,6 +102,9 @@ pub struct UpdateRepository {
     /// Days a version is kept after its publish; `0` keeps versions for ever.
     #[serde(default)]
     pub retention_days: Option<u32>,
+    /// Answer downloads with 307 to a presigned storage URL (S3).
+    #[serde(default)]
+    pub redirect_downloads: Option<bool>,
 }
 
 /// A package, with its versions when asked for one package.

@@ -221,6 +221,7 @@ async fn get_package(
             blob: &entry.blob,
             modified: entry.created_at,
             content_type: "application/x-tar",
+            redirect: repo.policy.redirect_downloads,
         },
     )
     .await?;

@@ -157,6 +157,7 @@ pub(crate) async fn dispatch(
                     blob: &entry.blob,
                     modified: entry.created_at,
                     content_type: "application/gzip",
+                    redirect: repo.policy.redirect_downloads,
                 },
             )
             .await?;

@@ -156,6 +156,7 @@ impl Page<'_> {
                 blob: &entry.blob,
                 modified: entry.created_at,
                 content_type: "application/gzip",
+                redirect: self.repo.policy.redirect_downloads,
             },
         )
         .await?;

@@ -1,0 +1,2 @@
+-- Whether downloads answer 307 to a presigned URL of the storage (S3) instead of streaming.
+ALTER TABLE repositories ADD COLUMN redirect_downloads INTEGER NOT NULL DEFAULT 0;
