@@ -1,4 +1,5 @@
-//! Configuration: defaults < TOML file < `WHARF_*` environment (`WHARF_SECTION__KEY`) < flags.
+//! Configuration: defaults < the Platform's `pr-config.json` (`--platform-config`) < TOML file <
+//! `WHARF_*` environment (`WHARF_SECTION__KEY`) < flags.
 //! Any key may be read from a file instead with a `_FILE` suffix on its variable
 //! (`WHARF_DATABASE__URL_FILE=/run/secrets/db`). Secrets are redacted when printed.
 
@@ -20,7 +21,7 @@ const COMPAT_ROOTS: [&str; 2] = ["platform", "pantry"];
 
 const ENV_PREFIX: &str = "WHARF_";
 /// Variables that are flags of their own, not configuration keys.
-const NOT_KEYS: &[&str] = &["config", "listen", "compat_root"];
+const NOT_KEYS: &[&str] = &["config", "platform_config", "listen", "compat_root"];
 /// `WHARF_TEST_*` variables belong to the test suite (databases, tools), never to the server.
 const TEST_PREFIX: &str = "test_";
 
@@ -368,8 +369,17 @@ fn file_variables() -> anyhow::Result<Figment> {
 ///
 /// # Errors
 /// A message naming the file, key or value that is wrong.
-pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+pub fn load(
+    file: Option<&Path>,
+    platform: Option<&Path>,
+    overrides: &Overrides,
+) -> anyhow::Result<Config> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(platform) = platform {
+        figment = figment.merge(Serialized::defaults(crate::platform_config::layer(
+            platform,
+        )?));
+    }
     if let Some(file) = file {
         if !file.is_file() {
             bail!("config file {} does not exist", file.display());

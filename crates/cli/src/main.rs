@@ -3,6 +3,7 @@
 
 mod admin;
 mod config;
+mod platform_config;
 mod serve;
 
 use std::net::SocketAddr;
@@ -31,6 +32,9 @@ struct Global {
     /// TOML configuration file.
     #[arg(long, global = true, env = "WHARF_CONFIG")]
     config: Option<PathBuf>,
+    /// The Platform Package Repository's `pr-config.json`, read under the configuration file.
+    #[arg(long, global = true, env = "WHARF_PLATFORM_CONFIG")]
+    platform_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +80,7 @@ enum ConfigCommand {
 fn load(global: &Global, serve: Option<&ServeArgs>) -> anyhow::Result<Config> {
     config::load(
         global.config.as_deref(),
+        global.platform_config.as_deref(),
         &Overrides {
             data_dir: global.data_dir.clone(),
             listen: serve.and_then(|s| s.listen),

@@ -102,3 +102,67 @@ fn malformed_toml_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid configuration"));
 }
+
+#[test]
+fn a_platform_config_maps_onto_wharf_settings_under_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let pr = dir.path().join("pr-config.json");
+    std::fs::write(
+        &pr,
+        r#"{"S3Repository": {"access": {"region": "eu-west-1", "access_key": "AKIA1", "secret_access_key": "s3cr3t"},
+                             "container": {"bucket": "apps", "path": "releases"}},
+            "FsRepository": {"location": {"path": "/srv/packages"}},
+            "config": {"log_level": "DEBUG", "package_callback": "http://console/packages"}}"#,
+    )
+    .unwrap();
+    let pr_arg = pr.to_str().unwrap();
+    let out = wharf(
+        &["--platform-config", pr_arg, "config", "print"],
+        &[("WHARF_STORAGE__S3__REGION", "us-east-2")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "backend = \"s3\"",
+        "bucket = \"apps\"",
+        "prefix = \"releases\"",
+        "access_key_id = \"AKIA1\"",
+        "secret_access_key = \"***\"",
+        "package_callback = \"http://console/packages\"",
+        "level = \"debug\"",
+        "root = \"platform\"",
+        "region = \"us-east-2\"",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    assert!(!text.contains("s3cr3t"), "secret leaked: {text}");
+
+    std::fs::write(
+        &pr,
+        r#"{"FsRepository": {"location": {"path": "/srv/packages"}}, "config": {}}"#,
+    )
+    .unwrap();
+    let fs = wharf(&["--platform-config", pr_arg, "config", "print"], &[]);
+    let text = String::from_utf8(fs.stdout).unwrap();
+    assert!(
+        text.contains("backend = \"fs\"") && text.contains("root = \"/srv/packages\""),
+        "{text}"
+    );
+
+    std::fs::write(
+        &pr,
+        r#"{"SwiftRepository": {"access": {}, "container": {}}, "S3Repository": {}}"#,
+    )
+    .unwrap();
+    let swift = wharf(&["--platform-config", pr_arg, "config", "print"], &[]);
+    assert!(!swift.status.success());
+    let err = String::from_utf8_lossy(&swift.stderr);
+    assert!(
+        err.contains("SwiftRepository") && err.contains("not"),
+        "{err}"
+    );
+}

@@ -9,12 +9,12 @@ use crate::{bin, curl};
 #[test]
 fn seed_readme_scenario_with_curl() {
     let dir = tempfile::tempdir().unwrap();
-    seed_readme_scenario(dir.path(), &[]);
+    seed_readme_scenario(dir.path(), &["--compat-root", "platform"], &[]);
 }
 
-/// The README's scenario against a Wharf started with `env`.
-pub(crate) fn seed_readme_scenario(data: &std::path::Path, env: &[(&str, &str)]) {
-    let server = WharfProcess::start(bin(), data, &["--compat-root", "platform"], env);
+/// The README's scenario against a Wharf started with `args` and `env`.
+pub(crate) fn seed_readme_scenario(data: &std::path::Path, args: &[&str], env: &[(&str, &str)]) {
+    let server = WharfProcess::start(bin(), data, args, env);
     let token = server.admin_token("deployer");
     let auth = format!("Authorization: Bearer {token}");
     let host = &server.base_url;

@@ -49,7 +49,7 @@ pub(crate) fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
 fn the_platform_scenario_passes_on_s3() {
     let dir = tempfile::tempdir().unwrap();
     let env = s3_env(dir.path());
-    seed_readme_scenario(dir.path(), &pairs(&env));
+    seed_readme_scenario(dir.path(), &["--compat-root", "platform"], &pairs(&env));
     // (Admin commands the test runs without the S3 settings may create an empty `blobs`.)
     let stored = crate::admin::first_file(&dir.path().join("blobs"));
     assert!(
@@ -203,4 +203,32 @@ fn a_repository_that_redirects_downloads_sends_clients_to_a_presigned_url() {
         "200",
         "off by default"
     );
+}
+
+#[test]
+fn a_platform_deployment_moves_over_with_its_pr_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let var = |name: &str| std::env::var(name).unwrap();
+    let pr = data.join("pr-config.json");
+    std::fs::create_dir_all(data).unwrap();
+    let original = serde_json::json!({
+        "S3Repository": {
+            "access": {"region": "us-east-1", "access_key": var("WHARF_TEST_S3_ACCESS_KEY"),
+                       "secret_access_key": var("WHARF_TEST_S3_SECRET_KEY")},
+            "container": {"bucket": var("WHARF_TEST_S3_BUCKET"),
+                          "path": format!("releases-{}", data.file_name().unwrap().to_string_lossy())}
+        },
+        "config": {"log_level": "INFO", "package_callback": ""}
+    });
+    std::fs::write(&pr, original.to_string()).unwrap();
+    // The original always talks to AWS; a private S3 endpoint comes from Wharf's own settings.
+    let endpoint = var("WHARF_TEST_S3_ENDPOINT");
+    seed_readme_scenario(
+        data,
+        &["--platform-config", pr.to_str().unwrap()],
+        &[("WHARF_STORAGE__S3__ENDPOINT", endpoint.as_str())],
+    );
+    let stored = crate::admin::first_file(&data.join("blobs"));
+    assert!(stored.is_none(), "the files went to the bucket: {stored:?}");
 }
