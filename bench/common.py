@@ -55,13 +55,13 @@ def wrk(url, pid, seconds, headers=()):
     return rps, pct(50), pct(99), out
 
 
-def start_wharf(work, name="wharf"):
-    """Starts the release Wharf on a free port with its data under `work/name`; returns the
-    process, the port and an admin token."""
+def start_wharf(work, name="wharf", env=None):
+    """Starts the release Wharf on a free port with its data under `work/name` and `env` added
+    to its environment; returns the process, the port and an admin token."""
     data = os.path.join(work, name)
     port = free_port()
     proc = subprocess.Popen([WHARF, "--data-dir", data, "serve", "--listen", f"127.0.0.1:{port}"],
-                            env=dict(os.environ, RUST_LOG="warn"),
+                            env=dict(os.environ, RUST_LOG="warn", **(env or {})),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port)
     subprocess.run([WHARF, "--data-dir", data, "user", "create", "bench", "--role", "admin"],

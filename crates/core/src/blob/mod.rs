@@ -5,7 +5,8 @@
 //! digest, and only then committed to `sha256/ab/cd/<hex>`. A staged upload that is dropped —
 //! error, digest mismatch, client disconnect — removes its temporary object. Reads stream,
 //! with byte ranges. Nothing here ever holds a whole body in memory: on S3 an upload is a
-//! multipart upload of [`S3_PART`]-sized parts.
+//! multipart upload of [`S3_PART`]-sized parts, sent one at a time, and a download reads parts
+//! of that size, a few ahead.
 
 mod keys;
 mod stage;
@@ -25,8 +26,36 @@ use crate::digest::Sha256;
 use crate::time::Timestamp;
 use crate::{Error, Result};
 
-/// The part size of S3 multipart uploads: what an upload holds in memory at most.
+/// The part size of S3 multipart uploads and ranged reads.
 pub const S3_PART: usize = 8 << 20;
+
+/// Parts of one S3 download fetched ahead at once: a download holds at most this many parts in
+/// memory. Uploads send one part at a time, so that memory stays bounded by one part.
+const S3_READ_AHEAD: usize = 4;
+
+/// How a backend is best read and written: part sizes and reads in flight.
+#[derive(Clone, Copy, Debug)]
+struct Transfer {
+    /// Upload part size, for backends that take uploads in parts.
+    write_chunk: Option<usize>,
+    /// Read chunk size.
+    read_chunk: usize,
+    /// Read chunks in flight.
+    read_ahead: usize,
+}
+
+impl Transfer {
+    const LOCAL: Self = Self {
+        write_chunk: None,
+        read_chunk: 1 << 20,
+        read_ahead: 1,
+    };
+    const S3: Self = Self {
+        write_chunk: Some(S3_PART),
+        read_chunk: S3_PART,
+        read_ahead: S3_READ_AHEAD,
+    };
+}
 
 /// Objects up to this size are committed with a server-side copy on S3 (`CopyObject`'s limit);
 /// larger ones are streamed.
@@ -123,8 +152,8 @@ pub type ByteStream = futures::stream::BoxStream<'static, std::io::Result<Bytes>
 #[derive(Clone, Debug)]
 pub struct BlobStore {
     op: Operator,
-    /// The part size of uploads, on backends that take them in parts.
-    chunk: Option<usize>,
+    /// How the backend is best read and written.
+    transfer: Transfer,
     /// How long presigned download URLs stay valid.
     redirect_ttl: std::time::Duration,
 }
@@ -139,7 +168,7 @@ impl BlobStore {
     pub fn new(op: Operator) -> Self {
         Self {
             op,
-            chunk: None,
+            transfer: Transfer::LOCAL,
             redirect_ttl: default_redirect_ttl(),
         }
     }
@@ -216,12 +245,19 @@ impl BlobStore {
         if config.virtual_host_style {
             builder = builder.enable_virtual_host_style();
         }
+        // Requests that fail for a passing reason (a dropped connection, a 503) are retried
+        // with backoff, as S3 clients are expected to.
         let op = Operator::new(builder)
             .map_err(|e| storage_err("opening s3 backend", e))?
+            .layer(
+                opendal::layers::RetryLayer::new()
+                    .with_max_times(4)
+                    .with_jitter(),
+            )
             .finish();
         Ok(Self {
             op,
-            chunk: Some(S3_PART),
+            transfer: Transfer::S3,
             redirect_ttl: default_redirect_ttl(),
         })
     }
@@ -253,7 +289,7 @@ impl BlobStore {
         S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        stage::stage(&self.op, self.chunk, body, options).await
+        stage::stage(&self.op, self.transfer.write_chunk, body, options).await
     }
 
     /// Moves a staged blob to its content address. When an object is already there (the same
@@ -297,7 +333,7 @@ impl BlobStore {
     /// Copies an object by streaming it, for backends without copy or rename.
     async fn stream_copy(&self, from: &str, to: &str) -> opendal::Result<()> {
         let mut chunks = self.op.reader(from).await?.into_bytes_stream(..).await?;
-        let mut writer = match self.chunk {
+        let mut writer = match self.transfer.write_chunk {
             Some(part) => self.op.writer_with(to).chunk(part).await?,
             None => self.op.writer(to).await?,
         };
@@ -321,7 +357,8 @@ impl BlobStore {
         let reader = self
             .op
             .reader_with(&key)
-            .chunk(1 << 20)
+            .chunk(self.transfer.read_chunk)
+            .concurrent(self.transfer.read_ahead)
             .await
             .map_err(|e| not_found_or(e, "opening blob"))?;
         let mut stream = reader
@@ -348,7 +385,8 @@ impl BlobStore {
         let reader = self
             .op
             .reader_with(staged.temp_key())
-            .chunk(1 << 20)
+            .chunk(self.transfer.read_chunk)
+            .concurrent(self.transfer.read_ahead)
             .await
             .map_err(|e| storage_err("opening staged upload", e))?;
         let stream = reader

@@ -72,7 +72,7 @@ impl Drop for TempObject {
 
 pub(super) async fn stage<S, E>(
     op: &Operator,
-    chunk: Option<usize>,
+    part: Option<usize>,
     mut body: S,
     opts: &StageOptions,
 ) -> Result<StagedBlob>
@@ -85,7 +85,7 @@ where
         key: temp_key(),
         armed: true,
     };
-    let writer = match chunk {
+    let writer = match part {
         Some(part) => op.writer_with(&temp.key).chunk(part).await,
         None => op.writer(&temp.key).await,
     };
