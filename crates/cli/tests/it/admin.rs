@@ -1,6 +1,6 @@
 use wharf_test_support::{WharfProcess, run_admin};
 
-use crate::{bin, curl, wharf};
+use crate::{bin, curl, curl_put, wharf};
 
 #[test]
 fn repo_user_token_gc_and_fsck_work_on_the_database_directly() {
@@ -52,18 +52,7 @@ fn repo_user_token_gc_and_fsck_work_on_the_database_directly() {
     let url = format!("{}/generic/releases/tool/1.0/tool.bin", server.base_url);
     let src = data.join("tool.bin");
     std::fs::write(&src, vec![42u8; 100_000]).unwrap();
-    let put = curl(&[
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "-H",
-        &format!("Authorization: Bearer {token}"),
-        "-T",
-        src.to_str().unwrap(),
-        &url,
-    ]);
-    assert_eq!(String::from_utf8_lossy(&put.stdout), "201");
+    assert_eq!(curl_put(token, &src, &url), "201");
     let anonymous = curl(&["-o", "/dev/null", "-w", "%{http_code}", &url]);
     assert_eq!(
         String::from_utf8_lossy(&anonymous.stdout),
@@ -106,13 +95,7 @@ fn fsck_exits_non_zero_on_damage() {
     let src = data.join("f");
     std::fs::write(&src, b"precious").unwrap();
     let url = format!("{}/generic/main/p/1/f", server.base_url);
-    curl(&[
-        "-H",
-        &format!("Authorization: Bearer {token}"),
-        "-T",
-        src.to_str().unwrap(),
-        &url,
-    ]);
+    assert_eq!(curl_put(&token, &src, &url), "201");
     drop(server);
     let blob = first_file(&data.join("blobs/sha256")).expect("a blob file");
     std::fs::write(&blob, b"tampered").unwrap();

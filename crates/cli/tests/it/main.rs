@@ -38,6 +38,23 @@ pub(crate) fn wharf(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 /// Runs curl; fails loudly when curl is missing.
+/// `curl -T file url` with a bearer token: the HTTP status curl saw.
+pub(crate) fn curl_put(token: &str, file: &Path, url: &str) -> String {
+    let auth = format!("Authorization: Bearer {token}");
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        &auth,
+        "-T",
+        file.to_str().unwrap(),
+        url,
+    ]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub(crate) fn curl(args: &[&str]) -> Output {
     Command::new("curl")
         .args(["--silent", "--show-error"])

@@ -6,7 +6,7 @@
 use wharf_test_support::WharfProcess;
 
 use crate::platform_curl::seed_readme_scenario;
-use crate::{bin, curl, wharf};
+use crate::{bin, curl, curl_put, wharf};
 
 /// The storage settings of a Wharf on the test S3 server, under a prefix of its own.
 pub(crate) fn s3_env(data: &std::path::Path) -> Vec<(String, String)> {
@@ -73,23 +73,8 @@ fn generic_uploads_downloads_gc_and_fsck_on_s3() {
     let file = data.join("big.bin");
     std::fs::write(&file, &big).unwrap();
     let url = format!("{host}/generic/main/app/1.0/big.bin");
-    let put = curl(&[
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "-H",
-        &auth,
-        "--upload-file",
-        file.to_str().unwrap(),
-        &url,
-    ]);
-    assert_eq!(
-        String::from_utf8_lossy(&put.stdout),
-        "201",
-        "{}",
-        server.log()
-    );
+    let put = curl_put(&token, &file, &url);
+    assert_eq!(put, "201", "{}", server.log());
     let got = curl(&[&url]);
     assert_eq!(got.stdout.len(), big.len());
     assert!(got.stdout == big, "the download is byte-identical");
@@ -141,18 +126,8 @@ fn a_repository_that_redirects_downloads_sends_clients_to_a_presigned_url() {
     let file = data.join("tool.bin");
     std::fs::write(&file, b"straight from the bucket").unwrap();
     let url = format!("{host}/generic/direct/tool/1.0/tool.bin");
-    let put = curl(&[
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "-H",
-        &auth,
-        "--upload-file",
-        file.to_str().unwrap(),
-        &url,
-    ]);
-    assert_eq!(String::from_utf8_lossy(&put.stdout), "201");
+    let put = curl_put(&token, &file, &url);
+    assert_eq!(put, "201");
 
     let first = curl(&[
         "-o",
@@ -185,18 +160,8 @@ fn a_repository_that_redirects_downloads_sends_clients_to_a_presigned_url() {
     }
     assert_eq!(total, 2, "the whole-file 307s count as downloads");
     let main = format!("{host}/generic/main/tool/1.0/tool.bin");
-    let put = curl(&[
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "-H",
-        &auth,
-        "--upload-file",
-        file.to_str().unwrap(),
-        &main,
-    ]);
-    assert_eq!(String::from_utf8_lossy(&put.stdout), "201");
+    let put = curl_put(&token, &file, &main);
+    assert_eq!(put, "201");
     let streamed = curl(&["-o", "/dev/null", "-w", "%{http_code}", &main]);
     assert_eq!(
         String::from_utf8_lossy(&streamed.stdout),
