@@ -9,6 +9,7 @@
 //! of that size, a few ahead.
 
 mod keys;
+mod s3;
 mod stage;
 
 use std::ops::Range;
@@ -20,18 +21,13 @@ use opendal::{ErrorKind, Operator, services};
 use serde::{Deserialize, Serialize};
 
 pub use keys::{TEMP_PREFIX, blob_key, sha256_of_key};
+use s3::{S3_COPY_LIMIT, S3_READ_AHEAD};
+pub use s3::{S3_PART, S3Config};
 pub use stage::{StageOptions, StagedBlob};
 
 use crate::digest::Sha256;
 use crate::time::Timestamp;
 use crate::{Error, Result};
-
-/// The part size of S3 multipart uploads and ranged reads.
-pub const S3_PART: usize = 8 << 20;
-
-/// Parts of one S3 download fetched ahead at once: a download holds at most this many parts in
-/// memory. Uploads send one part at a time, so that memory stays bounded by one part.
-const S3_READ_AHEAD: usize = 4;
 
 /// How a backend is best read and written: part sizes and reads in flight.
 #[derive(Clone, Copy, Debug)]
@@ -56,10 +52,6 @@ impl Transfer {
         read_ahead: S3_READ_AHEAD,
     };
 }
-
-/// Objects up to this size are committed with a server-side copy on S3 (`CopyObject`'s limit);
-/// larger ones are streamed.
-const S3_COPY_LIMIT: u64 = 5 << 30;
 
 /// Which storage engine holds blobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -105,35 +97,6 @@ impl Default for StorageConfig {
             redirect_ttl: default_redirect_ttl(),
         }
     }
-}
-
-/// `[storage.s3]`: where and how to reach the bucket. Credentials not given here come from
-/// the standard AWS environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, …).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct S3Config {
-    /// The service URL (`https://s3.eu-west-1.amazonaws.com`, `http://127.0.0.1:9000`); AWS's
-    /// for the region when unset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-    /// The region (default `us-east-1`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// The bucket (required).
-    #[serde(default)]
-    pub bucket: String,
-    /// A key prefix inside the bucket, so that several deployments share one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix: Option<String>,
-    /// The access key id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_key_id: Option<String>,
-    /// The secret access key (shown as `***`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_access_key: Option<crate::Secret>,
-    /// Address the bucket as `https://{bucket}.{endpoint}` rather than `{endpoint}/{bucket}`.
-    #[serde(default)]
-    pub virtual_host_style: bool,
 }
 
 /// A stored object's size and modification time.
@@ -223,40 +186,8 @@ impl BlobStore {
     /// # Errors
     /// [`Error::Invalid`] without a bucket; a storage error when the settings are refused.
     pub fn s3(config: &S3Config) -> Result<Self> {
-        if config.bucket.is_empty() {
-            return Err(Error::invalid(
-                "storage.s3.bucket is required with storage.backend = \"s3\"",
-            ));
-        }
-        let prefix = config.prefix.as_deref().unwrap_or("").trim_matches('/');
-        let mut builder = services::S3::default()
-            .bucket(&config.bucket)
-            .root(&format!("/{prefix}"))
-            .region(config.region.as_deref().unwrap_or("us-east-1"));
-        if let Some(endpoint) = &config.endpoint {
-            builder = builder.endpoint(endpoint);
-        }
-        if let Some(key) = &config.access_key_id {
-            builder = builder.access_key_id(key);
-        }
-        if let Some(secret) = &config.secret_access_key {
-            builder = builder.secret_access_key(&secret.0);
-        }
-        if config.virtual_host_style {
-            builder = builder.enable_virtual_host_style();
-        }
-        // Requests that fail for a passing reason (a dropped connection, a 503) are retried
-        // with backoff, as S3 clients are expected to.
-        let op = Operator::new(builder)
-            .map_err(|e| storage_err("opening s3 backend", e))?
-            .layer(
-                opendal::layers::RetryLayer::new()
-                    .with_max_times(4)
-                    .with_jitter(),
-            )
-            .finish();
         Ok(Self {
-            op,
+            op: s3::operator(config)?,
             transfer: Transfer::S3,
             redirect_ttl: default_redirect_ttl(),
         })
