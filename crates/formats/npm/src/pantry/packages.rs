@@ -194,7 +194,8 @@ struct SearchQuery {
 }
 
 /// `GET /search?q=&limit=20`: packages whose name, description or keywords contain `q`
-/// (case-insensitive), most downloaded first.
+/// (case-insensitive), most downloaded first; when fewer than `limit`, completed from the npm
+/// search of the proxies behind the repository, as the original asks npm's.
 pub(crate) async fn search(
     State(state): State<AppState>,
     Extension(mount): Extension<Arc<Mount>>,
@@ -251,10 +252,19 @@ pub(crate) async fn search(
         }
     }
     results.sort_by_key(|r| std::cmp::Reverse(r.0));
-    let results: Vec<Value> = results
+    let mut results: Vec<Value> = results
         .into_iter()
         .take(limit)
         .map(|(_, hit)| hit)
         .collect();
+    if results.len() < limit {
+        let wanted = limit - results.len();
+        for hit in source::upstream_search(&state, &repo, &query.q, wanted).await? {
+            if seen.insert(hit["name"].as_str().unwrap_or_default().to_owned()) {
+                results.push(hit);
+            }
+        }
+        results.truncate(limit);
+    }
     Ok(Json(json!({"results": results})).into_response())
 }

@@ -1,7 +1,8 @@
 //! Where the Pantry API reads a package from. A hosted repository is read from its rows; a
 //! proxy or a group — the original's "npm fallback", with Wharf caching what it fetches — from
 //! the packument [`crate::sources`] assembles, and its tarballs through the same path npm
-//! clients use (fetched once from the upstream, then kept).
+//! clients use (fetched once from the upstream, then kept); searches are completed from the
+//! proxies' npm search.
 
 use serde_json::{Map, Value};
 use wharf_core::Result;
@@ -137,6 +138,61 @@ pub(crate) async fn stored_tarball(
         }
     }
     Ok(None)
+}
+
+/// Up to `wanted` hits for `text` from the npm search (`/-/v1/search`) of the proxies `repo`
+/// reads through (itself, or a group's proxy members), in the shape of Pantry's search; a
+/// proxy whose upstream fails adds nothing (logged), as the original's fallback.
+///
+/// # Errors
+/// A store failure while listing a group's members.
+pub(crate) async fn upstream_search(
+    state: &AppState,
+    repo: &Repository,
+    text: &str,
+    wanted: usize,
+) -> Result<Vec<Value>> {
+    let proxies = super::categories::counted(state, repo)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind == RepoKind::Proxy);
+    let mut hits = Vec::new();
+    let size = wanted.to_string();
+    for proxy in proxies {
+        let Some(upstream) = proxy.upstream.as_deref() else {
+            continue;
+        };
+        let url = format!("{}/-/v1/search", upstream.trim_end_matches('/'));
+        let found = match state
+            .upstream
+            .get_json(&proxy, &url, &[("text", text), ("size", &size)])
+            .await
+        {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(url, error = %e, "the upstream's search is not available");
+                continue;
+            }
+        };
+        for object in found["objects"].as_array().into_iter().flatten() {
+            let package = &object["package"];
+            let Some(name) = package["name"].as_str() else {
+                continue;
+            };
+            let mut hit = Map::new();
+            hit.insert("name".into(), Value::from(name));
+            for key in ["version", "description", "keywords", "author"] {
+                if let Some(value) = package.get(key).filter(|v| !v.is_null()) {
+                    hit.insert(key.into(), value.clone());
+                }
+            }
+            let weekly = object["downloads"]["weekly"].as_u64().unwrap_or(0);
+            hit.insert("downloads".into(), Value::from(weekly));
+            hits.push(Value::Object(hit));
+        }
+    }
+    hits.truncate(wanted);
+    Ok(hits)
 }
 
 /// The tarball of `name@version`, fetched from a proxy's upstream when not stored yet.

@@ -1,5 +1,6 @@
 //! The original's npm fallback as Wharf does it: the Pantry API over a group of a hosted
-//! repository and a proxy, whose tarballs are fetched once and kept.
+//! repository and a proxy, whose tarballs are fetched once and kept, and whose npm search
+//! completes Pantry searches.
 
 use http::Method;
 use serde_json::json;
@@ -38,6 +39,12 @@ async fn pantry_over_a_group_falls_back_to_the_proxy_and_keeps_what_it_fetched()
     let ours = app.admin_token.clone();
     let r = publish_as(&app, &ours, "@acme/util", &good("@acme/util", "2.0.0")).await;
     assert_eq!(r.status, 201, "{}", r.text());
+
+    // Nothing fetched yet: the search is completed from the upstream's npm search.
+    let searched = app.get("/pantry/search?q=left").await.json();
+    assert_eq!(searched["results"][0]["name"], "left-pad", "{searched}");
+    assert_eq!(searched["results"][0]["version"], "1.3.0");
+    assert_eq!(searched["results"][0]["downloads"], 0);
 
     let meta = app.get("/pantry/packages/left-pad").await;
     assert_eq!(meta.status, 200, "{}", meta.text());
@@ -94,6 +101,11 @@ async fn pantry_over_a_group_falls_back_to_the_proxy_and_keeps_what_it_fetched()
     let found = app.get("/pantry/search?q=acme").await.json();
     assert_eq!(found["results"][0]["name"], "@acme/util");
     assert_eq!(found["results"][0]["version"], "2.0.0");
+    assert_eq!(
+        found["results"].as_array().unwrap().len(),
+        1,
+        "one hit per name, the hosted one (the upstream, now stopped, adds nothing)"
+    );
     let down = app.get("/pantry/packages/never-asked").await;
     assert_eq!(
         down.status,
