@@ -1,12 +1,14 @@
-//! `npm search` (`GET /-/v1/search?text=&size=&from=`) over a hosted repository, ranked by
-//! where the words match — the name exactly, the name's start, the name, then keywords and
-//! description.
+//! `npm search` (`GET /-/v1/search?text=&size=&from=`) over a hosted repository (or a group's
+//! hosted members), ranked by where the words match — the name exactly, the name's start, the
+//! name, then keywords and description — and completed from the upstream search of a proxy
+//! (or a group's proxy members) when the page is not full.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use wharf_core::Result;
+use wharf_core::model::{RepoKind, Repository};
 use wharf_server::query::parse_query;
 
 use crate::handlers::Ctx;
@@ -69,9 +71,13 @@ pub(crate) async fn search(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Respons
         .collect();
     let size = query.size.unwrap_or(20).min(250);
     let from = query.from.unwrap_or(0);
-    let repo = wharf_server::groups::hosted_target(ctx.state, &ctx.repo).await?;
+    let hosted = hosted_members(ctx).await?;
     let mut found = Vec::new();
-    for package in packument::all_packages(ctx.state, &repo).await? {
+    let mut packages = Vec::new();
+    for member in &hosted {
+        packages.extend(packument::all_packages(ctx.state, member).await?);
+    }
+    for package in packages {
         let head = packument::head(ctx.state, &package).await?;
         let points = if words.is_empty() {
             1.0
@@ -85,7 +91,7 @@ pub(crate) async fn search(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Respons
     found.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     let best = found.first().map_or(1.0, |f| f.0);
     let total = found.len();
-    let objects: Vec<Value> = found
+    let mut objects: Vec<Value> = found
         .into_iter()
         .skip(from)
         .take(size)
@@ -116,10 +122,88 @@ pub(crate) async fn search(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Respons
             })
         })
         .collect();
+    let mut total = total;
+    if objects.len() < size {
+        let names: Vec<String> = objects
+            .iter()
+            .filter_map(|o| o["package"]["name"].as_str().map(str::to_owned))
+            .collect();
+        let (more, their_total) = upstream_objects(
+            ctx,
+            &query.text,
+            size - objects.len(),
+            from.saturating_sub(total),
+        )
+        .await?;
+        total += their_total;
+        objects.extend(
+            more.into_iter()
+                .filter(|o| !names.iter().any(|n| o["package"]["name"] == n.as_str())),
+        );
+    }
     Ok(Json(json!({
         "objects": objects,
         "total": total,
         "time": wharf_core::time::Timestamp::now().rfc3339(),
     }))
     .into_response())
+}
+
+/// The hosted repositories searched locally: the repository itself, or a group's hosted
+/// members; none for a proxy.
+async fn hosted_members(ctx: &Ctx<'_>) -> Result<Vec<Repository>> {
+    Ok(match ctx.repo.kind {
+        RepoKind::Hosted => vec![ctx.repo.clone()],
+        RepoKind::Proxy => Vec::new(),
+        RepoKind::Group => wharf_server::groups::members(ctx.state, &ctx.repo)
+            .await?
+            .into_iter()
+            .filter(|m| m.kind == RepoKind::Hosted)
+            .collect(),
+    })
+}
+
+/// Search results from the upstreams of the proxies the repository reads through (itself,
+/// or a group's proxy members), as they send them, and their totals; an upstream that fails
+/// adds nothing (logged).
+async fn upstream_objects(
+    ctx: &Ctx<'_>,
+    text: &str,
+    size: usize,
+    from: usize,
+) -> Result<(Vec<Value>, usize)> {
+    let proxies: Vec<Repository> = match ctx.repo.kind {
+        RepoKind::Hosted => return Ok((Vec::new(), 0)),
+        RepoKind::Proxy => vec![ctx.repo.clone()],
+        RepoKind::Group => wharf_server::groups::members(ctx.state, &ctx.repo)
+            .await?
+            .into_iter()
+            .filter(|m| m.kind == RepoKind::Proxy)
+            .collect(),
+    };
+    let (size, from) = (size.to_string(), from.to_string());
+    let mut objects = Vec::new();
+    let mut total = 0;
+    for proxy in proxies {
+        let Some(upstream) = proxy.upstream.as_deref() else {
+            continue;
+        };
+        let url = format!("{}/-/v1/search", upstream.trim_end_matches('/'));
+        let query = [
+            ("text", text),
+            ("size", size.as_str()),
+            ("from", from.as_str()),
+        ];
+        match ctx.state.upstream.get_json(&proxy, &url, &query).await {
+            Ok(found) => {
+                total += found["total"]
+                    .as_u64()
+                    .and_then(|t| usize::try_from(t).ok())
+                    .unwrap_or(0);
+                objects.extend(found["objects"].as_array().cloned().unwrap_or_default());
+            }
+            Err(e) => tracing::warn!(url, error = %e, "the upstream's search is not available"),
+        }
+    }
+    Ok((objects, total))
 }

@@ -290,3 +290,57 @@ async fn audits_are_forwarded_to_proxies_and_empty_for_hosted_packages() {
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn search_reaches_the_upstream_of_proxies_and_groups() {
+    let upstream = TestApp::new().await;
+    let theirs = upstream.admin_token.clone();
+    let r = publish_as(&upstream, &theirs, "left-pad", &good("left-pad", "1.3.0")).await;
+    assert_eq!(r.status, 201);
+    let mut served = Served::start(upstream.router.clone()).await;
+    let app = TestApp::new().await;
+    create(
+        &app,
+        json!({"name": "mirror", "format": "npm", "kind": "proxy",
+                        "upstream": format!("{}/npm/main/", served.url)}),
+    )
+    .await;
+    create(
+        &app,
+        json!({"name": "all", "format": "npm", "kind": "group", "members": ["main", "mirror"]}),
+    )
+    .await;
+    let ours = app.admin_token.clone();
+    let r = publish_as(&app, &ours, "@acme/util", &good("@acme/util", "1.0.0")).await;
+    assert_eq!(r.status, 201);
+    let names = |body: &Value| -> Vec<String> {
+        body["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["package"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mirror = app.get("/npm/mirror/-/v1/search?text=left").await;
+    assert_eq!(mirror.status, 200, "{}", mirror.text());
+    assert_eq!(names(&mirror.json()), ["left-pad"]);
+    assert_eq!(mirror.json()["total"], 1);
+    let group = app.get("/npm/all/-/v1/search?text=acme").await.json();
+    assert_eq!(names(&group), ["@acme/util"], "hosted hits first");
+    let group = app.get("/npm/all/-/v1/search?text=left").await.json();
+    assert_eq!(
+        names(&group),
+        ["left-pad"],
+        "completed from the proxy's upstream"
+    );
+    served.stop();
+    let down = app.get("/npm/mirror/-/v1/search?text=left").await;
+    assert_eq!(down.status, 200);
+    assert_eq!(
+        names(&down.json()),
+        Vec::<String>::new(),
+        "an upstream that fails adds nothing"
+    );
+    app.finish().await;
+    upstream.finish().await;
+}
