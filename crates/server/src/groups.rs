@@ -47,6 +47,29 @@ pub async fn members(state: &AppState, group: &Repository) -> Result<Vec<Reposit
     Ok(out)
 }
 
+/// The repositories of `kind` that `repo` reads through: itself when it is one, a group's
+/// members of that kind, otherwise none.
+///
+/// # Errors
+/// As [`members`].
+pub async fn of_kind(
+    state: &AppState,
+    repo: &Repository,
+    kind: RepoKind,
+) -> Result<Vec<Repository>> {
+    if repo.kind == kind {
+        return Ok(vec![repo.clone()]);
+    }
+    if repo.kind != RepoKind::Group {
+        return Ok(Vec::new());
+    }
+    Ok(members(state, repo)
+        .await?
+        .into_iter()
+        .filter(|m| m.kind == kind)
+        .collect())
+}
+
 /// The members `group` reads the package of canonical name `canonical` from: all of them, or
 /// only the hosted ones when a hosted member has it and the dependency-confusion guard is on.
 ///

@@ -28,15 +28,7 @@ pub(crate) async fn audit(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let proxies: Vec<Repository> = match repo.kind {
-        RepoKind::Hosted => Vec::new(),
-        RepoKind::Proxy => vec![repo.clone()],
-        RepoKind::Group => wharf_server::groups::members(state, repo)
-            .await?
-            .into_iter()
-            .filter(|m| m.kind == RepoKind::Proxy)
-            .collect(),
-    };
+    let proxies = wharf_server::groups::of_kind(state, repo, RepoKind::Proxy).await?;
     if proxies.is_empty() {
         return Ok(empty(bulk));
     }

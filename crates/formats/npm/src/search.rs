@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use wharf_core::Result;
 use wharf_core::model::{RepoKind, Repository};
+use wharf_server::AppState;
+use wharf_server::groups::of_kind;
 use wharf_server::query::parse_query;
 
 use crate::handlers::Ctx;
@@ -71,7 +73,7 @@ pub(crate) async fn search(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Respons
         .collect();
     let size = query.size.unwrap_or(20).min(250);
     let from = query.from.unwrap_or(0);
-    let hosted = hosted_members(ctx).await?;
+    let hosted = of_kind(ctx.state, &ctx.repo, RepoKind::Hosted).await?;
     let mut found = Vec::new();
     let mut packages = Vec::new();
     for member in &hosted {
@@ -129,7 +131,8 @@ pub(crate) async fn search(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Respons
             .filter_map(|o| o["package"]["name"].as_str().map(str::to_owned))
             .collect();
         let (more, their_total) = upstream_objects(
-            ctx,
+            ctx.state,
+            &ctx.repo,
             &query.text,
             size - objects.len(),
             from.saturating_sub(total),
@@ -149,38 +152,20 @@ pub(crate) async fn search(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Respons
     .into_response())
 }
 
-/// The hosted repositories searched locally: the repository itself, or a group's hosted
-/// members; none for a proxy.
-async fn hosted_members(ctx: &Ctx<'_>) -> Result<Vec<Repository>> {
-    Ok(match ctx.repo.kind {
-        RepoKind::Hosted => vec![ctx.repo.clone()],
-        RepoKind::Proxy => Vec::new(),
-        RepoKind::Group => wharf_server::groups::members(ctx.state, &ctx.repo)
-            .await?
-            .into_iter()
-            .filter(|m| m.kind == RepoKind::Hosted)
-            .collect(),
-    })
-}
-
-/// Search results from the upstreams of the proxies the repository reads through (itself,
-/// or a group's proxy members), as they send them, and their totals; an upstream that fails
-/// adds nothing (logged).
-async fn upstream_objects(
-    ctx: &Ctx<'_>,
+/// npm search results (`/-/v1/search`) from the upstreams of the proxies `repo` reads
+/// through (itself, or a group's proxy members), as they send them, and their totals; an
+/// upstream that fails adds nothing (logged).
+///
+/// # Errors
+/// A store failure while listing a group's members.
+pub(crate) async fn upstream_objects(
+    state: &AppState,
+    repo: &Repository,
     text: &str,
     size: usize,
     from: usize,
 ) -> Result<(Vec<Value>, usize)> {
-    let proxies: Vec<Repository> = match ctx.repo.kind {
-        RepoKind::Hosted => return Ok((Vec::new(), 0)),
-        RepoKind::Proxy => vec![ctx.repo.clone()],
-        RepoKind::Group => wharf_server::groups::members(ctx.state, &ctx.repo)
-            .await?
-            .into_iter()
-            .filter(|m| m.kind == RepoKind::Proxy)
-            .collect(),
-    };
+    let proxies = of_kind(state, repo, RepoKind::Proxy).await?;
     let (size, from) = (size.to_string(), from.to_string());
     let mut objects = Vec::new();
     let mut total = 0;
@@ -194,7 +179,7 @@ async fn upstream_objects(
             ("size", size.as_str()),
             ("from", from.as_str()),
         ];
-        match ctx.state.upstream.get_json(&proxy, &url, &query).await {
+        match state.upstream.get_json(&proxy, &url, &query).await {
             Ok(found) => {
                 total += found["total"]
                     .as_u64()

@@ -112,9 +112,8 @@ pub(crate) async fn dispatch(
     if !valid_sha(sha) {
         return Err(not_found("Not found"));
     }
-    let missing = |message: &str| not_found(message);
     let repo = match repository(&state, &mount, false).await {
-        Err(Error::NotFound(_)) => return Err(missing("No packages found for this commit")),
+        Err(Error::NotFound(_)) => return Err(not_found("No packages found for this commit")),
         other => other?,
     };
     let caller = wharf_server::auth::authenticate(&state, &headers).await?;
@@ -122,13 +121,13 @@ pub(crate) async fn dispatch(
     let Some(rest) = rest.filter(|r| !r.is_empty()) else {
         return list(&state, &mount, &repo, sha, &headers).await;
     };
-    let (name, tail) = split_name(rest).ok_or_else(|| missing("Not found"))?;
+    let (name, tail) = split_name(rest).ok_or_else(|| not_found("Not found"))?;
     let file = file_name(&name, sha);
     let entry = state
         .store
         .file(repo.id, sha, &version_key(&name), &file)
         .await?
-        .ok_or_else(|| missing("Commit package not found"))?;
+        .ok_or_else(|| not_found("Commit package not found"))?;
     match tail {
         None => {
             let record = state
@@ -169,7 +168,7 @@ pub(crate) async fn dispatch(
             }
             Ok(response)
         }
-        Some(_) => Err(missing("Not found")),
+        Some(_) => Err(not_found("Not found")),
     }
 }
 

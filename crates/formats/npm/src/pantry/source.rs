@@ -152,47 +152,22 @@ pub(crate) async fn upstream_search(
     text: &str,
     wanted: usize,
 ) -> Result<Vec<Value>> {
-    let proxies = super::categories::counted(state, repo)
-        .await?
-        .into_iter()
-        .filter(|r| r.kind == RepoKind::Proxy);
-    let mut hits = Vec::new();
-    let size = wanted.to_string();
-    for proxy in proxies {
-        let Some(upstream) = proxy.upstream.as_deref() else {
-            continue;
-        };
-        let url = format!("{}/-/v1/search", upstream.trim_end_matches('/'));
-        let found = match state
-            .upstream
-            .get_json(&proxy, &url, &[("text", text), ("size", &size)])
-            .await
-        {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::warn!(url, error = %e, "the upstream's search is not available");
-                continue;
+    let (objects, _) = crate::search::upstream_objects(state, repo, text, wanted, 0).await?;
+    let hits = objects.iter().filter_map(|object| {
+        let package = &object["package"];
+        let name = package["name"].as_str()?;
+        let mut hit = Map::new();
+        hit.insert("name".into(), Value::from(name));
+        for key in ["version", "description", "keywords", "author"] {
+            if let Some(value) = package.get(key).filter(|v| !v.is_null()) {
+                hit.insert(key.into(), value.clone());
             }
-        };
-        for object in found["objects"].as_array().into_iter().flatten() {
-            let package = &object["package"];
-            let Some(name) = package["name"].as_str() else {
-                continue;
-            };
-            let mut hit = Map::new();
-            hit.insert("name".into(), Value::from(name));
-            for key in ["version", "description", "keywords", "author"] {
-                if let Some(value) = package.get(key).filter(|v| !v.is_null()) {
-                    hit.insert(key.into(), value.clone());
-                }
-            }
-            let weekly = object["downloads"]["weekly"].as_u64().unwrap_or(0);
-            hit.insert("downloads".into(), Value::from(weekly));
-            hits.push(Value::Object(hit));
         }
-    }
-    hits.truncate(wanted);
-    Ok(hits)
+        let weekly = object["downloads"]["weekly"].as_u64().unwrap_or(0);
+        hit.insert("downloads".into(), Value::from(weekly));
+        Some(Value::Object(hit))
+    });
+    Ok(hits.take(wanted).collect())
 }
 
 /// The tarball of `name@version`, fetched from a proxy's upstream when not stored yet.

@@ -13,6 +13,20 @@ async fn create(app: &TestApp, body: Value) {
     assert_eq!(r.status, 201, "{}", r.text());
 }
 
+/// A proxy `mirror` of `upstream` and a group `all` of `main` and `mirror`.
+async fn mirror_and_group(app: &TestApp, upstream: String) {
+    create(
+        app,
+        json!({"name": "mirror", "format": "npm", "kind": "proxy", "upstream": upstream}),
+    )
+    .await;
+    create(
+        app,
+        json!({"name": "all", "format": "npm", "kind": "group", "members": ["main", "mirror"]}),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_proxy_points_tarballs_at_itself_and_keeps_them() {
     let upstream = TestApp::new().await;
@@ -118,18 +132,7 @@ async fn a_group_merges_members_and_guards_hosted_names() {
     let app = TestApp::new().await;
     let token = app.admin_token.clone();
     publish_as(&app, &token, "shared", &good("shared", "1.0.0")).await;
-    create(
-        &app,
-        json!({"name": "mirror", "format": "npm", "kind": "proxy",
-                        "upstream": format!("{}/npm/main/", served.url)}),
-    )
-    .await;
-    create(
-        &app,
-        json!({"name": "all", "format": "npm", "kind": "group",
-                        "members": ["main", "mirror"]}),
-    )
-    .await;
+    mirror_and_group(&app, format!("{}/npm/main/", served.url)).await;
     let shared = app.get("/npm/all/shared").await.json();
     let versions: Vec<&String> = shared["versions"].as_object().unwrap().keys().collect();
     assert_eq!(versions, ["1.0.0"], "the proxy's shared@2.0.0 is hidden");
@@ -243,12 +246,7 @@ async fn audits_are_forwarded_to_proxies_and_empty_for_hosted_packages() {
     );
     let (mut served, seen) = Served::counted(upstream).await;
     let app = TestApp::new().await;
-    create(&app, json!({"name": "mirror", "format": "npm", "kind": "proxy", "upstream": format!("{}/", served.url)})).await;
-    create(
-        &app,
-        json!({"name": "all", "format": "npm", "kind": "group", "members": ["main", "mirror"]}),
-    )
-    .await;
+    mirror_and_group(&app, format!("{}/", served.url)).await;
     let mut body = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     body.write_all(br#"{"left-pad":["1.2.0"]}"#).unwrap();
     let body = body.finish().unwrap();
@@ -299,17 +297,7 @@ async fn search_reaches_the_upstream_of_proxies_and_groups() {
     assert_eq!(r.status, 201);
     let mut served = Served::start(upstream.router.clone()).await;
     let app = TestApp::new().await;
-    create(
-        &app,
-        json!({"name": "mirror", "format": "npm", "kind": "proxy",
-                        "upstream": format!("{}/npm/main/", served.url)}),
-    )
-    .await;
-    create(
-        &app,
-        json!({"name": "all", "format": "npm", "kind": "group", "members": ["main", "mirror"]}),
-    )
-    .await;
+    mirror_and_group(&app, format!("{}/npm/main/", served.url)).await;
     let ours = app.admin_token.clone();
     let r = publish_as(&app, &ours, "@acme/util", &good("@acme/util", "1.0.0")).await;
     assert_eq!(r.status, 201);
