@@ -121,6 +121,9 @@ impl Upstream {
         url: &str,
         request: reqwest::RequestBuilder,
     ) -> reqwest::RequestBuilder {
+        if self.auth.is_empty() {
+            return request;
+        }
         let Some(value) = self.auth.get(&(repo.format.clone(), repo.name.to_string())) else {
             return request;
         };
