@@ -30,6 +30,12 @@ impl Sha256 {
         }
     }
 
+    /// The SHA-256 of `data` (small documents held in memory, such as manifests).
+    #[must_use]
+    pub fn of(data: &[u8]) -> Self {
+        Self(hex::encode(Sha256Hasher::digest(data)))
+    }
+
     /// The hex digest.
     #[must_use]
     pub fn hex(&self) -> &str {

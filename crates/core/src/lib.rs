@@ -15,6 +15,7 @@ pub mod names;
 pub mod secret;
 pub mod store;
 pub mod time;
+pub mod uploads;
 pub mod usecases;
 
 pub use error::{Error, Result};

@@ -128,6 +128,14 @@ pub trait PackageStore: Send + Sync {
         version: &str,
         file: &str,
     ) -> Result<Option<FileEntry>>;
+    /// A file of that name in any version of a package (the first stored), in one query: a
+    /// content-addressed name (an OCI blob's digest) is found wherever the package holds it.
+    async fn package_file(
+        &self,
+        repository_id: i64,
+        package: &str,
+        file: &str,
+    ) -> Result<Option<FileEntry>>;
     /// Every file of a repository with its package and version (for flat listings).
     async fn list_repository_files(&self, repository_id: i64) -> Result<Vec<LocatedFile>>;
     /// Deletes a file; an emptied version and package go with it. `false` when absent.
@@ -336,6 +344,7 @@ pub trait MetadataStore:
     + LeaseStore
     + UpstreamCacheStore
     + DownloadStore
+    + crate::uploads::UploadStore
 {
     /// Answers when the database does (for `/readyz`).
     async fn ping(&self) -> Result<()>;

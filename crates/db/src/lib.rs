@@ -15,6 +15,7 @@ mod packages;
 mod publish_tx;
 mod repositories;
 mod rows;
+mod uploads;
 mod upstream_cache;
 mod users;
 

@@ -364,6 +364,29 @@ impl PackageStore for Db {
         .transpose()
     }
 
+    async fn package_file(
+        &self,
+        repository_id: i64,
+        package: &str,
+        file: &str,
+    ) -> Result<Option<FileEntry>> {
+        sqlx::query(&format!(
+            "SELECT {FILE_COLUMNS}, {BLOB_COLUMNS} {FILE_JOIN} \
+             JOIN versions v ON v.id = f.version_id JOIN packages p ON p.id = v.package_id \
+             WHERE p.repository_id = $1 AND p.lower_name = $2 AND f.lower_name = $3 \
+             ORDER BY f.id LIMIT 1"
+        ))
+        .bind(repository_id)
+        .bind(package.to_lowercase())
+        .bind(file.to_lowercase())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?
+        .as_ref()
+        .map(rows::file)
+        .transpose()
+    }
+
     async fn list_repository_files(&self, repository_id: i64) -> Result<Vec<LocatedFile>> {
         let rows = sqlx::query(&format!(
             "SELECT {FILE_COLUMNS}, {BLOB_COLUMNS}, p.name AS package_name, v.version {FILE_JOIN} \

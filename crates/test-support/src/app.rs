@@ -111,6 +111,7 @@ impl TestAppBuilder {
             Arc::new(CargoFormat),
             Arc::new(PypiFormat),
             Arc::new(NpmFormat::new(self.pantry)),
+            Arc::new(wharf_format_oci::OciFormat),
         ];
         let state = AppState::new(Arc::new(db.db.clone()), blobs, self.config, &formats);
         for format in &formats {

@@ -6,6 +6,8 @@ use crate::digest::Sha256;
 pub const BLOB_PREFIX: &str = "sha256/";
 /// Prefix of uploads being staged.
 pub const TEMP_PREFIX: &str = "tmp/";
+/// Prefix of the kept parts of resumable uploads.
+pub const UPLOAD_PREFIX: &str = "uploads/";
 
 /// `sha256/ab/cd/<hex>`: the key of a blob.
 #[must_use]
@@ -27,4 +29,10 @@ pub fn sha256_of_key(key: &str) -> Option<Sha256> {
 #[must_use]
 pub fn temp_key() -> String {
     format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4())
+}
+
+/// A new key for a part of a resumable upload.
+#[must_use]
+pub fn upload_key() -> String {
+    format!("{UPLOAD_PREFIX}{}", uuid::Uuid::new_v4())
 }

@@ -9,6 +9,7 @@
 //! of that size, a few ahead.
 
 mod keys;
+mod parts;
 mod s3;
 mod stage;
 
@@ -20,6 +21,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use opendal::{ErrorKind, Operator, services};
 use serde::{Deserialize, Serialize};
 
+use keys::temp_key;
 pub use keys::{TEMP_PREFIX, blob_key, sha256_of_key};
 use s3::{S3_COPY_LIMIT, S3_READ_AHEAD};
 pub use s3::{S3_PART, S3Config};
@@ -220,7 +222,14 @@ impl BlobStore {
         S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        stage::stage(&self.op, self.transfer.write_chunk, body, options).await
+        stage::stage(
+            &self.op,
+            temp_key(),
+            self.transfer.write_chunk,
+            body,
+            options,
+        )
+        .await
     }
 
     /// Moves a staged blob to its content address. When an object is already there (the same
@@ -393,7 +402,11 @@ impl BlobStore {
     /// # Errors
     /// A storage error.
     pub async fn sweep_temp(&self, before: Timestamp) -> Result<u64> {
-        let entries = match self.op.list(TEMP_PREFIX).await {
+        self.sweep_prefix(TEMP_PREFIX, before).await
+    }
+
+    async fn sweep_prefix(&self, prefix: &str, before: Timestamp) -> Result<u64> {
+        let entries = match self.op.list(prefix).await {
             Ok(entries) => entries,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(storage_err("listing temporary objects", e)),
@@ -441,5 +454,7 @@ fn not_found_or(e: opendal::Error, context: &str) -> Error {
     }
 }
 
+#[cfg(test)]
+mod parts_tests;
 #[cfg(test)]
 mod tests;

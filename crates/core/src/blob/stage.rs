@@ -4,7 +4,6 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use opendal::Operator;
 
-use super::keys::temp_key;
 use super::storage_err;
 use crate::digest::{Digests, HasherA, HasherB, Sha256, finish};
 use crate::{Error, Result};
@@ -42,6 +41,25 @@ impl StagedBlob {
     pub(super) fn committed(mut self) {
         self.temp.armed = false;
     }
+
+    /// Keeps the object beyond this value (a part of a resumable upload): its key.
+    pub(super) fn keep(mut self) -> String {
+        self.temp.armed = false;
+        std::mem::take(&mut self.temp.key)
+    }
+
+    /// An object already in storage, with known digests, taken over as a staged blob.
+    pub(super) fn adopt(op: &Operator, key: String, digests: Digests, size: u64) -> Self {
+        Self {
+            digests,
+            size,
+            temp: TempObject {
+                op: op.clone(),
+                key,
+                armed: true,
+            },
+        }
+    }
 }
 
 /// Deletes its object when dropped while armed: the cleanup of every failed upload path,
@@ -72,6 +90,7 @@ impl Drop for TempObject {
 
 pub(super) async fn stage<S, E>(
     op: &Operator,
+    key: String,
     part: Option<usize>,
     mut body: S,
     opts: &StageOptions,
@@ -82,7 +101,7 @@ where
 {
     let temp = TempObject {
         op: op.clone(),
-        key: temp_key(),
+        key,
         armed: true,
     };
     let writer = match part {
@@ -105,19 +124,31 @@ where
         .close()
         .await
         .map_err(|e| storage_err("finishing upload", e))?;
-    if let Some(expected) = &opts.expected_sha256
-        && *expected != digests.sha256
-    {
-        return Err(Error::DigestMismatch {
-            expected: format!("sha256:{expected}"),
-            actual: format!("sha256:{}", digests.sha256),
-        });
-    }
-    Ok(StagedBlob {
+    let staged = StagedBlob {
         digests,
         size,
         temp,
-    })
+    };
+    check(&staged, opts)?;
+    Ok(staged)
+}
+
+/// Whether a staged blob meets `opts` (a staged blob that does not is dropped by the caller).
+pub(super) fn check(staged: &StagedBlob, opts: &StageOptions) -> Result<()> {
+    if let Some(limit) = opts.max_size
+        && staged.size > limit
+    {
+        return Err(Error::TooLarge { limit });
+    }
+    if let Some(expected) = &opts.expected_sha256
+        && *expected != staged.digests.sha256
+    {
+        return Err(Error::DigestMismatch {
+            expected: format!("sha256:{expected}"),
+            actual: format!("sha256:{}", staged.digests.sha256),
+        });
+    }
+    Ok(())
 }
 
 /// Streams `body` to `writer` while hashing it: its digests and size.

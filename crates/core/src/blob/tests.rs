@@ -6,12 +6,14 @@ use super::*;
 use crate::digest::digest_bytes;
 use futures::stream;
 
-fn body(parts: Vec<&'static [u8]>) -> impl Stream<Item = std::io::Result<Bytes>> + Unpin {
+pub(super) fn body(
+    parts: Vec<&'static [u8]>,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Unpin {
     stream::iter(parts.into_iter().map(|p| Ok(Bytes::from_static(p))))
 }
 
 /// A store per backend, each empty (its own directory or key prefix).
-fn backends() -> Vec<(&'static str, BlobStore)> {
+pub(super) fn backends() -> Vec<(&'static str, BlobStore)> {
     let mut all = vec![("memory", BlobStore::memory())];
     let dir = tempdir();
     all.push((
@@ -53,7 +55,7 @@ fn test_s3() -> Option<S3Config> {
     })
 }
 
-async fn read_all(store: &BlobStore, sha: &Sha256, range: Range<u64>) -> Vec<u8> {
+pub(super) async fn read_all(store: &BlobStore, sha: &Sha256, range: Range<u64>) -> Vec<u8> {
     let chunks: Vec<Bytes> = store
         .read(sha, range)
         .await
@@ -72,7 +74,7 @@ async fn temp_objects(store: &BlobStore) -> usize {
         .map_or(0, |v| v.iter().filter(|e| !e.path().ends_with('/')).count())
 }
 
-async fn settle() {
+pub(super) async fn settle() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 }
 

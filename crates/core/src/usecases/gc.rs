@@ -11,6 +11,7 @@ use crate::Result;
 use crate::blob::BlobStore;
 use crate::store::MetadataStore;
 use crate::time::Timestamp;
+use crate::uploads::UPLOAD_MAX_AGE;
 
 /// The lease name for collection.
 pub const GC_LEASE: &str = "gc";
@@ -31,6 +32,8 @@ pub struct GcReport {
     pub temp_removed: u64,
     /// Versions removed because their repository's retention period had passed.
     pub versions_expired: u64,
+    /// Parts of abandoned resumable uploads removed (see [`crate::uploads`]).
+    pub upload_parts_removed: u64,
 }
 
 /// Collects garbage once. `Ok(None)` when another process holds the lease.
@@ -53,12 +56,17 @@ pub async fn collect_garbage(
     let result = collect(store, blobs, grace, holder, now).await;
     store.release_lease(GC_LEASE, holder).await?;
     let report = result?;
-    if report.deleted > 0 || report.temp_removed > 0 || report.versions_expired > 0 {
+    if report.deleted > 0
+        || report.temp_removed > 0
+        || report.versions_expired > 0
+        || report.upload_parts_removed > 0
+    {
         tracing::info!(
             deleted = report.deleted,
             bytes = report.bytes_freed,
             temp = report.temp_removed,
             expired = report.versions_expired,
+            upload_parts = report.upload_parts_removed,
             "garbage collected"
         );
     }
@@ -98,5 +106,9 @@ async fn collect(
         }
     }
     report.temp_removed = blobs.sweep_temp(now.minus(TEMP_MAX_AGE)).await?;
+    let abandoned = now.minus(UPLOAD_MAX_AGE);
+    let parts = store.expire_uploads(abandoned).await?;
+    blobs.delete_parts(&parts).await?;
+    report.upload_parts_removed = parts.len() as u64 + blobs.sweep_parts(abandoned).await?;
     Ok(report)
 }

@@ -2,12 +2,14 @@
 
 pub mod fsck;
 pub mod gc;
+pub mod links;
 pub mod publish;
 pub mod repositories;
 pub mod retention;
 
 pub use fsck::{FsckReport, fsck};
 pub use gc::{GcReport, collect_garbage};
+pub use links::{Linked, PublishLinked, publish_linked};
 pub use publish::{PropertyTarget, PublishFile, PublishMode, Published, publish_file};
 pub use repositories::create_repository;
 pub use retention::expire_versions;

@@ -3,9 +3,11 @@
 
 mod blobs;
 mod downloads;
+mod links;
 mod packages;
 mod reads;
 mod repositories;
+mod uploads;
 mod users;
 
 use wharf_core::model::{NewRepository, RepoKind, RepoPolicy, Repository};

@@ -45,5 +45,7 @@ pub async fn run_gc(
         deleted: report.deleted,
         bytes_freed: report.bytes_freed,
         temp_removed: report.temp_removed,
+        versions_expired: report.versions_expired,
+        upload_parts_removed: report.upload_parts_removed,
     }))
 }

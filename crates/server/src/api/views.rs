@@ -333,4 +333,8 @@ pub struct GcResult {
     pub bytes_freed: u64,
     /// Temporary objects of crashed uploads removed.
     pub temp_removed: u64,
+    /// Versions removed because their repository's retention period had passed.
+    pub versions_expired: u64,
+    /// Parts of abandoned resumable uploads (OCI upload sessions) removed.
+    pub upload_parts_removed: u64,
 }

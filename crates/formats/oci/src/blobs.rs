@@ -1,0 +1,85 @@
+//! Blobs: "Pulling blobs" (`GET`/`HEAD /v2/{name}/blobs/{digest}`, with `Range`) and
+//! "Deleting blobs" of the distribution spec.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode};
+use wharf_core::digest::Sha256;
+use wharf_server::body::{Download, serve_blob};
+
+use crate::error::{Code, OciError};
+use crate::handlers::Ctx;
+use crate::images::{UPLOADS, digest_name, find_blob};
+use crate::request::Name;
+
+pub(crate) const DIGEST_HEADER: &str = "docker-content-digest";
+
+/// `GET|HEAD /v2/{name}/blobs/{digest}`: "the blob MUST be returned … 200 OK"; a missing one
+/// is `BLOB_UNKNOWN`; ranges as RFC 9110.
+pub(crate) async fn get(ctx: &Ctx<'_>, name: &Name, sha: &Sha256) -> Result<Response, OciError> {
+    let repo = ctx.open(name, false).await?;
+    let file = find_blob(ctx.state, &repo, &name.image, sha)
+        .await?
+        .ok_or_else(|| blob_unknown(sha))?;
+    let response = serve_blob(
+        &ctx.state.blobs,
+        ctx.method,
+        ctx.headers,
+        Download {
+            blob: &file.blob,
+            modified: file.created_at,
+            content_type: "application/octet-stream",
+            redirect: repo.policy.redirect_downloads,
+        },
+    )
+    .await?;
+    let mut response = ctx
+        .state
+        .downloads
+        .counted(ctx.method, response, file.version_id);
+    with_digest(&mut response, sha);
+    Ok(response)
+}
+
+/// `DELETE /v2/{name}/blobs/{digest}` (202): removes an uploaded blob no manifest references
+/// yet. A blob a manifest references goes with its last manifest; deleting it alone is
+/// refused, as it would break that manifest.
+pub(crate) async fn delete(ctx: &Ctx<'_>, name: &Name, sha: &Sha256) -> Result<Response, OciError> {
+    let repo = ctx.open(name, true).await?;
+    let store = &ctx.state.store;
+    match store
+        .file(repo.id, &name.image, UPLOADS, &digest_name(sha))
+        .await?
+    {
+        Some(file) => {
+            store.delete_file(file.id).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        None if find_blob(ctx.state, &repo, &name.image, sha)
+            .await?
+            .is_some() =>
+        {
+            Err(OciError::new(
+                Code::Denied,
+                format!(
+                    "{} is referenced by a manifest: delete the manifest",
+                    digest_name(sha)
+                ),
+            )
+            .with_status(StatusCode::CONFLICT))
+        }
+        None => Err(blob_unknown(sha)),
+    }
+}
+
+pub(crate) fn blob_unknown(sha: &Sha256) -> OciError {
+    OciError::new(
+        Code::BlobUnknown,
+        format!("blob {} is unknown to this image", digest_name(sha)),
+    )
+}
+
+pub(crate) fn with_digest(response: &mut Response, sha: &Sha256) {
+    if let Ok(value) = HeaderValue::from_str(&digest_name(sha)) {
+        response.headers_mut().insert(DIGEST_HEADER, value);
+    }
+}

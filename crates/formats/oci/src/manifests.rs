@@ -1,0 +1,323 @@
+//! Manifests: "Pulling manifests" (`GET`/`HEAD /v2/{name}/manifests/{reference}`), "Pushing
+//! Manifests" (`PUT`, every referenced blob and child manifest must be in the image, a
+//! `subject` answered with `OCI-Subject`) and "Deleting tags" / "Deleting Manifests".
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use serde::Deserialize;
+use wharf_core::blob::StageOptions;
+use wharf_core::digest::Sha256;
+use wharf_core::model::{PropertyOwner, Repository};
+use wharf_core::names::{FileName, PackageName, VersionName};
+use wharf_core::usecases::{PropertyTarget, PublishLinked, publish_linked};
+use wharf_server::body::{Download, serve_blob};
+
+use crate::blobs::with_digest;
+use crate::document::{self, Manifest, acceptable};
+use crate::error::{Code, OciError};
+use crate::handlers::Ctx;
+use crate::images::{
+    ANNOTATIONS, ARTIFACT_TYPE, MEDIA_TYPE, SIZE, SUBJECT, TAG, UPLOADS, digest_name, find_blob,
+    package, resolve, tags,
+};
+use crate::request::{self, Name, Reference};
+
+/// The largest manifest accepted (the spec suggests registries take at least 4 MiB).
+const MAX_MANIFEST: usize = 4 << 20;
+
+/// `GET|HEAD /v2/{name}/manifests/{reference}`.
+pub(crate) async fn get(
+    ctx: &Ctx<'_>,
+    name: &Name,
+    reference: &Reference,
+) -> Result<Response, OciError> {
+    let repo = ctx.open(name, false).await?;
+    let package = package(ctx.state, &repo, &name.image, Code::ManifestUnknown).await?;
+    let sha = resolve(ctx.state, &package, reference).await?;
+    let digest = digest_name(&sha);
+    let store = &ctx.state.store;
+    let file = store
+        .file(repo.id, &name.image, &digest, &digest)
+        .await?
+        .ok_or_else(|| manifest_unknown(&digest))?;
+    let media_type = store
+        .properties(PropertyOwner::Version(file.version_id))
+        .await?
+        .into_iter()
+        .find_map(|(k, v)| (k == MEDIA_TYPE).then_some(v))
+        .unwrap_or_else(|| document::OCI_MANIFEST.to_owned());
+    let accept: Vec<&str> = ctx
+        .headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    if !acceptable(&accept, &media_type) {
+        return Err(OciError::new(
+            Code::ManifestUnknown,
+            format!("the manifest is {media_type}, which the Accept header does not list"),
+        ));
+    }
+    let response = serve_blob(
+        &ctx.state.blobs,
+        ctx.method,
+        ctx.headers,
+        Download {
+            blob: &file.blob,
+            modified: file.created_at,
+            content_type: &media_type,
+            redirect: false,
+        },
+    )
+    .await?;
+    let mut response = ctx
+        .state
+        .downloads
+        .counted(ctx.method, response, file.version_id);
+    with_digest(&mut response, &sha);
+    Ok(response)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PutQuery {
+    #[serde(default)]
+    tag: Vec<String>,
+}
+
+/// `PUT /v2/{name}/manifests/{reference}`: `201` with `Location` and `Docker-Content-Digest`.
+pub(crate) async fn put(
+    ctx: &Ctx<'_>,
+    name: &Name,
+    reference: &Reference,
+    body: Body,
+) -> Result<Response, OciError> {
+    let repo = ctx.open(name, true).await?;
+    let body = axum::body::to_bytes(body, MAX_MANIFEST)
+        .await
+        .map_err(|_| {
+            OciError::new(
+                Code::SizeInvalid,
+                format!("a manifest may be at most {MAX_MANIFEST} bytes"),
+            )
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        })?;
+    let sha = Sha256::of(&body);
+    let mut tags: Vec<String> = Vec::new();
+    match reference {
+        Reference::Digest(claimed) if *claimed != sha => {
+            return Err(OciError::new(
+                Code::DigestInvalid,
+                format!(
+                    "the manifest's digest is {}, not {}",
+                    digest_name(&sha),
+                    digest_name(claimed)
+                ),
+            ));
+        }
+        Reference::Digest(_) => {}
+        Reference::Tag(tag) => tags.push(tag.clone()),
+    }
+    let query: PutQuery = wharf_server::query::parse_query(ctx.query)
+        .map_err(|e| OciError::new(Code::ManifestInvalid, e.to_string()))?;
+    for tag in query.tag {
+        tags.push(request::tag(&tag)?.to_owned());
+    }
+    let content_type = ctx
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let manifest = document::parse(&body, content_type)?;
+    check_references(ctx, &repo, name, &manifest).await?;
+    store_manifest(ctx, &repo, name, &manifest, body, &tags).await?;
+    let digest = digest_name(&sha);
+    let mut response = (
+        StatusCode::CREATED,
+        [
+            (
+                header::LOCATION,
+                format!("/v2/{}/manifests/{digest}", name.full()),
+            ),
+            (header::CONTENT_LENGTH, "0".to_owned()),
+        ],
+    )
+        .into_response();
+    with_digest(&mut response, &sha);
+    if let Some(subject) = &manifest.subject
+        && let Ok(value) = HeaderValue::from_str(&digest_name(subject))
+    {
+        response.headers_mut().insert("oci-subject", value);
+    }
+    Ok(response)
+}
+
+/// "the registry MUST NOT accept the manifest if any blob or manifest it references is not
+/// in the repository": `MANIFEST_BLOB_UNKNOWN`; a size that disagrees is `MANIFEST_INVALID`.
+async fn check_references(
+    ctx: &Ctx<'_>,
+    repo: &Repository,
+    name: &Name,
+    manifest: &Manifest,
+) -> Result<(), OciError> {
+    for r in &manifest.references {
+        let Some(file) = find_blob(ctx.state, repo, &name.image, &r.digest).await? else {
+            let what = if r.manifest { "manifest" } else { "blob" };
+            return Err(OciError::new(
+                Code::ManifestBlobUnknown,
+                format!(
+                    "the manifest references {what} {}, which is not in {}",
+                    digest_name(&r.digest),
+                    name.full()
+                ),
+            ));
+        };
+        if file.blob.size != r.size {
+            return Err(OciError::new(
+                Code::ManifestInvalid,
+                format!(
+                    "the manifest gives {} a size of {}; it has {}",
+                    digest_name(&r.digest),
+                    r.size,
+                    file.blob.size
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn store_manifest(
+    ctx: &Ctx<'_>,
+    repo: &Repository,
+    name: &Name,
+    manifest: &Manifest,
+    body: Bytes,
+    tags: &[String],
+) -> Result<(), OciError> {
+    let size = body.len();
+    let staged = ctx
+        .state
+        .blobs
+        .stage(
+            futures::stream::iter([Ok::<_, std::io::Error>(body)]),
+            &StageOptions::default(),
+        )
+        .await?;
+    let digest = digest_name(&staged.digests.sha256);
+    let file = FileName::new(digest.clone())?;
+    let links = manifest
+        .references
+        .iter()
+        .map(|r| Ok((FileName::new(digest_name(&r.digest))?, r.digest.clone())))
+        .collect::<Result<Vec<_>, wharf_core::Error>>()?;
+    let mut properties = vec![
+        (
+            PropertyTarget::Version,
+            MEDIA_TYPE.to_owned(),
+            manifest.media_type.to_owned(),
+        ),
+        (PropertyTarget::Version, SIZE.to_owned(), size.to_string()),
+    ];
+    if let Some(t) = &manifest.artifact_type {
+        properties.push((PropertyTarget::Version, ARTIFACT_TYPE.to_owned(), t.clone()));
+    }
+    if let Some(s) = &manifest.subject {
+        properties.push((PropertyTarget::Version, SUBJECT.to_owned(), digest_name(s)));
+    }
+    if let Some(a) = &manifest.annotations {
+        let json = serde_json::Value::Object(a.clone()).to_string();
+        properties.push((PropertyTarget::Version, ANNOTATIONS.to_owned(), json));
+    }
+    for tag in tags {
+        properties.push((
+            PropertyTarget::Package,
+            format!("{TAG}{tag}"),
+            digest.clone(),
+        ));
+    }
+    let linked = publish_linked(
+        ctx.state.store.as_ref(),
+        &ctx.state.blobs,
+        PublishLinked {
+            repository: repo,
+            package: &PackageName::new(name.image.clone())?,
+            version: &VersionName::new(digest)?,
+            document: Some((&file, staged)),
+            links: &links,
+            properties,
+        },
+    )
+    .await
+    .map_err(|e| OciError::or_missing(e, Code::ManifestBlobUnknown))?;
+    release_uploads(ctx, linked.package_id, &links).await;
+    Ok(())
+}
+
+/// Takes the blobs a manifest now references out of the uploads version, so that they go
+/// with the last manifest that references them. A failure only keeps them longer.
+async fn release_uploads(ctx: &Ctx<'_>, package_id: i64, links: &[(FileName, Sha256)]) {
+    let store = &ctx.state.store;
+    let result = async {
+        let Some(uploads) = store.version(package_id, UPLOADS).await? else {
+            return Ok(());
+        };
+        for file in store.list_files(uploads.id).await? {
+            if links.iter().any(|(name, _)| name.as_str() == file.name) {
+                store.delete_file(file.id).await?;
+            }
+        }
+        Ok::<_, wharf_core::Error>(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not release uploaded blobs after a manifest push");
+    }
+}
+
+/// `DELETE /v2/{name}/manifests/{reference}`: a tag is removed alone; a digest removes the
+/// manifest and every tag naming it. `202`.
+pub(crate) async fn delete(
+    ctx: &Ctx<'_>,
+    name: &Name,
+    reference: &Reference,
+) -> Result<Response, OciError> {
+    let repo = ctx.open(name, true).await?;
+    let package = package(ctx.state, &repo, &name.image, Code::ManifestUnknown).await?;
+    let store = &ctx.state.store;
+    let owner = PropertyOwner::Package(package.id);
+    match reference {
+        Reference::Tag(tag) => {
+            if !store.delete_property(owner, &format!("{TAG}{tag}")).await? {
+                return Err(OciError::new(
+                    Code::ManifestUnknown,
+                    format!("no tag {tag} in {}", name.full()),
+                ));
+            }
+        }
+        Reference::Digest(sha) => {
+            let digest = digest_name(sha);
+            let version = store
+                .version(package.id, &digest)
+                .await?
+                .ok_or_else(|| manifest_unknown(&digest))?;
+            for (tag, target) in tags(ctx.state, &package).await? {
+                if target == digest {
+                    store.delete_property(owner, &format!("{TAG}{tag}")).await?;
+                }
+            }
+            store.delete_version(version.id).await?;
+        }
+    }
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+fn manifest_unknown(digest: &str) -> OciError {
+    OciError::new(
+        Code::ManifestUnknown,
+        format!("manifest {digest} is unknown"),
+    )
+}
