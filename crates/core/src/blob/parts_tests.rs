@@ -150,7 +150,7 @@ async fn old_parts_are_swept() {
             // is never swept.
             continue;
         }
-        let future = Timestamp::now().plus(std::time::Duration::from_secs(60));
+        let future = Timestamp::now().plus(std::time::Duration::from_mins(1));
         assert_eq!(store.sweep_parts(future).await.unwrap(), 1, "{backend}");
         assert!(!exists(&store, &part.key).await, "{backend}");
     }
