@@ -1,6 +1,6 @@
 //! End-to-end tests of the real `wharf` binary: configuration layering, admin commands, the
-//! Platform and Pantry APIs driven with curl as the seeds' users do, the real cargo and npm, and the real pip, uv,
-//! twine and poetry.
+//! Platform and Pantry APIs driven with curl as the seeds' users do, the real cargo and npm, the
+//! real pip, uv, twine and poetry, and the real skopeo, umoci, podman and buildah.
 
 mod admin;
 mod cargo_client;
@@ -8,6 +8,7 @@ mod config;
 mod js_clients;
 mod npm_client;
 mod npm_sources;
+mod oci_clients;
 mod pantry_curl;
 mod platform_curl;
 mod pypi_client;
