@@ -108,45 +108,72 @@ fn raw_digest(reference: &str, extra: &[&str]) -> String {
     format!("sha256:{}", sha256_hex(&out.stdout))
 }
 
-#[test]
-fn skopeo_copies_images_and_indexes_both_ways() {
-    let dir = tempfile::tempdir().unwrap();
-    let wharf = WharfProcess::start(bin(), &dir.path().join("data"), &[], &[]);
-    let token = wharf.admin_token("admin");
-    let host = wharf.base_url.trim_start_matches("http://").to_owned();
-    let authfile = dir.path().join("auth.json");
-    let auth = ["--authfile", authfile.to_str().unwrap()];
-    skopeo(&[
-        "login",
-        auth[0],
-        auth[1],
-        "--tls-verify=false",
-        "-u",
-        "admin",
-        "-p",
-        &token,
-        &host,
-    ]);
-    let creds = [
-        "--authfile",
-        authfile.to_str().unwrap(),
-        "--tls-verify=false",
-    ];
+/// A spawned Wharf that skopeo has logged in to with a token.
+struct Registry {
+    dir: tempfile::TempDir,
+    _wharf: WharfProcess,
+    host: String,
+    authfile: String,
+}
 
-    let layout = dir.path().join("layout");
-    two_layer_image(dir.path(), &layout, "amd64", "amd64");
-    two_layer_image(dir.path(), &layout, "arm64", "arm64");
-    index_of(&layout, "multi");
+impl Registry {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let wharf = WharfProcess::start(bin(), &dir.path().join("data"), &[], &[]);
+        let token = wharf.admin_token("admin");
+        let host = wharf.base_url.trim_start_matches("http://").to_owned();
+        let authfile = dir.path().join("auth.json").display().to_string();
+        skopeo(&[
+            "login",
+            "--authfile",
+            &authfile,
+            "--tls-verify=false",
+            "-u",
+            "admin",
+            "-p",
+            &token,
+            &host,
+        ]);
+        Self {
+            dir,
+            _wharf: wharf,
+            host,
+            authfile,
+        }
+    }
+
+    /// `skopeo inspect`'s flags for this registry.
+    fn creds(&self) -> [&str; 3] {
+        ["--authfile", &self.authfile, "--tls-verify=false"]
+    }
+
+    /// `skopeo copy [--all] from to` with this registry's credentials on both sides.
+    fn copy(&self, all: bool, from: &str, to: &str) {
+        let mut args = vec!["copy"];
+        if all {
+            args.push("--all");
+        }
+        args.extend(["--src-authfile", &self.authfile, "--src-tls-verify=false"]);
+        args.extend([
+            "--dest-authfile",
+            &self.authfile,
+            "--dest-tls-verify=false",
+            from,
+            to,
+        ]);
+        skopeo(&args);
+    }
+}
+
+#[test]
+fn skopeo_copies_a_two_layer_image_both_ways() {
+    let registry = Registry::start();
+    let (dir, host, creds) = (registry.dir.path(), &registry.host, registry.creds());
+    let layout = dir.join("layout");
+    two_layer_image(dir, &layout, "amd64", "amd64");
     let source = format!("oci:{}:amd64", layout.display());
     let target = format!("docker://{host}/main/team/app:1.0");
-    skopeo(&[
-        "copy",
-        "--dest-authfile",
-        auth[1],
-        "--dest-tls-verify=false",
-        &source,
-        &target,
-    ]);
+    registry.copy(false, &source, &target);
     let pushed = raw_digest(&target, &creds);
     assert_eq!(pushed, raw_digest(&source, &[]));
     let inspected: Value =
@@ -155,15 +182,8 @@ fn skopeo_copies_images_and_indexes_both_ways() {
     assert_eq!(inspected["RepoTags"], json!(["1.0"]));
     assert_eq!(inspected["Architecture"], json!("amd64"));
     assert_eq!(inspected["Layers"].as_array().unwrap().len(), 2);
-    let back = dir.path().join("back");
-    skopeo(&[
-        "copy",
-        "--src-authfile",
-        auth[1],
-        "--src-tls-verify=false",
-        &target,
-        &format!("oci:{}:v1", back.display()),
-    ]);
+    let back = dir.join("back");
+    registry.copy(false, &target, &format!("oci:{}:v1", back.display()));
     assert_eq!(
         raw_digest(&format!("oci:{}:v1", back.display()), &[]),
         pushed
@@ -173,46 +193,6 @@ fn skopeo_copies_images_and_indexes_both_ways() {
         let copied = std::fs::read(back.join("blobs/sha256").join(hex)).unwrap();
         assert_eq!(sha256_hex(&copied), hex, "layer {hex} came back whole");
     }
-
-    // A two-platform index with --all, and back.
-    let multi_source = format!("oci:{}:multi", layout.display());
-    let multi = format!("docker://{host}/main/team/multi:1.0");
-    skopeo(&[
-        "copy",
-        "--all",
-        "--dest-authfile",
-        auth[1],
-        "--dest-tls-verify=false",
-        &multi_source,
-        &multi,
-    ]);
-    let index_digest = raw_digest(&multi, &creds);
-    assert_eq!(index_digest, raw_digest(&multi_source, &[]));
-    let multi_back = dir.path().join("multi-back");
-    skopeo(&[
-        "copy",
-        "--all",
-        "--src-authfile",
-        auth[1],
-        "--src-tls-verify=false",
-        &multi,
-        &format!("oci:{}:m", multi_back.display()),
-    ]);
-    assert_eq!(
-        raw_digest(&format!("oci:{}:m", multi_back.display()), &[]),
-        index_digest
-    );
-    let arm = skopeo(&[
-        "inspect",
-        "--override-arch",
-        "arm64",
-        creds[0],
-        creds[1],
-        creds[2],
-        &multi,
-    ]);
-    assert!(arm.contains("\"Architecture\": \"arm64\""), "{arm}");
-
     // Delete by digest: the tag goes with it.
     skopeo(&[
         "delete",
@@ -226,6 +206,34 @@ fn skopeo_copies_images_and_indexes_both_ways() {
         &["inspect", creds[0], creds[1], creds[2], &target],
     );
     assert!(!gone.status.success());
+}
+
+#[test]
+fn skopeo_copies_a_two_platform_index_with_all() {
+    let registry = Registry::start();
+    let (dir, host, creds) = (registry.dir.path(), &registry.host, registry.creds());
+    let layout = dir.join("layout");
+    two_layer_image(dir, &layout, "amd64", "amd64");
+    two_layer_image(dir, &layout, "arm64", "arm64");
+    index_of(&layout, "multi");
+    let source = format!("oci:{}:multi", layout.display());
+    let multi = format!("docker://{host}/main/team/multi:1.0");
+    registry.copy(true, &source, &multi);
+    let index_digest = raw_digest(&multi, &creds);
+    assert_eq!(index_digest, raw_digest(&source, &[]));
+    let back = format!("oci:{}:m", dir.join("multi-back").display());
+    registry.copy(true, &multi, &back);
+    assert_eq!(raw_digest(&back, &[]), index_digest);
+    let arm = skopeo(&[
+        "inspect",
+        "--override-arch",
+        "arm64",
+        creds[0],
+        creds[1],
+        creds[2],
+        &multi,
+    ]);
+    assert!(arm.contains("\"Architecture\": \"arm64\""), "{arm}");
     let tags = skopeo(&[
         "list-tags",
         creds[0],
