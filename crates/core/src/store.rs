@@ -236,6 +236,9 @@ pub trait UserStore: Send + Sync {
     /// Deletes one of a user's tokens.
     async fn delete_token(&self, user_id: i64, token_id: i64) -> Result<bool>;
     /// Number of users, to tell a fresh installation.
+    /// Removes the tokens that expired by `now` (registry logins mint short-lived ones);
+    /// how many.
+    async fn delete_expired_tokens(&self, now: Timestamp) -> Result<u64>;
     async fn count_users(&self) -> Result<u64>;
 }
 

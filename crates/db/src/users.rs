@@ -120,6 +120,16 @@ impl UserStore for Db {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn delete_expired_tokens(&self, now: Timestamp) -> Result<u64> {
+        let done =
+            sqlx::query("DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= $1")
+                .bind(now.0)
+                .execute(&self.write)
+                .await
+                .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
     async fn count_users(&self) -> Result<u64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
             .fetch_one(&self.read)

@@ -34,6 +34,8 @@ pub struct GcReport {
     pub versions_expired: u64,
     /// Parts of abandoned resumable uploads removed (see [`crate::uploads`]).
     pub upload_parts_removed: u64,
+    /// Expired tokens removed.
+    pub tokens_expired: u64,
 }
 
 /// Collects garbage once. `Ok(None)` when another process holds the lease.
@@ -110,5 +112,6 @@ async fn collect(
     let parts = store.expire_uploads(abandoned).await?;
     blobs.delete_parts(&parts).await?;
     report.upload_parts_removed = parts.len() as u64 + blobs.sweep_parts(abandoned).await?;
+    report.tokens_expired = store.delete_expired_tokens(now).await?;
     Ok(report)
 }

@@ -34,7 +34,26 @@ async fn tokens_are_found_by_hash_until_they_expire() {
         let later = now.plus(std::time::Duration::from_mins(2));
         assert!(db.token_by_hash("h1", later).await.unwrap().is_none());
         assert_eq!(db.list_tokens(user.id).await.unwrap(), vec![token.clone()]);
-        assert!(db.delete_token(user.id, token.id).await.unwrap());
+        let forever = db
+            .create_token(&NewToken {
+                user_id: user.id,
+                name: "forever".into(),
+                hash: "h2".into(),
+                scope: Scope::Read,
+                repository_id: None,
+                expires_at: None,
+            })
+            .await
+            .unwrap();
+        // Expired tokens are removed; live and unexpiring ones stay.
+        assert_eq!(db.delete_expired_tokens(now).await.unwrap(), 0);
+        assert_eq!(db.delete_expired_tokens(later).await.unwrap(), 1);
+        assert_eq!(
+            db.list_tokens(user.id).await.unwrap(),
+            vec![forever.clone()]
+        );
+        assert!(!db.delete_token(user.id, token.id).await.unwrap());
+        assert!(db.delete_token(user.id, forever.id).await.unwrap());
         assert!(db.token_by_hash("h1", now).await.unwrap().is_none());
         assert_eq!(db.count_users().await.unwrap(), 1);
         assert!(db.delete_user(user.id).await.unwrap());

@@ -47,5 +47,6 @@ pub async fn run_gc(
         temp_removed: report.temp_removed,
         versions_expired: report.versions_expired,
         upload_parts_removed: report.upload_parts_removed,
+        tokens_expired: report.tokens_expired,
     }))
 }

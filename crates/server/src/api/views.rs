@@ -337,4 +337,6 @@ pub struct GcResult {
     pub versions_expired: u64,
     /// Parts of abandoned resumable uploads (OCI upload sessions) removed.
     pub upload_parts_removed: u64,
+    /// Expired tokens removed (registry logins mint short-lived ones).
+    pub tokens_expired: u64,
 }
