@@ -136,6 +136,21 @@ impl Upstream {
         }
     }
 
+    /// A request to `url` without credentials, for protocols that negotiate them themselves
+    /// (the OCI token flow, see [`Self::credentials`]).
+    pub fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, url)
+    }
+
+    /// The `Authorization` configured for `repo`'s upstream, for protocols that hand it to a
+    /// token service the upstream names (OCI's Bearer realm) rather than to the upstream.
+    #[must_use]
+    pub fn credentials(&self, repo: &Repository) -> Option<HeaderValue> {
+        self.auth
+            .get(&(repo.format.clone(), repo.name.to_string()))
+            .cloned()
+    }
+
     /// Waits until nobody else fetches `key`, then holds it.
     pub async fn flight(&self, key: String) -> Flight {
         let lock = {

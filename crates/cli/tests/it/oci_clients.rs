@@ -111,7 +111,7 @@ fn raw_digest(reference: &str, extra: &[&str]) -> String {
 /// A spawned Wharf that skopeo has logged in to with a token.
 struct Registry {
     dir: tempfile::TempDir,
-    _wharf: WharfProcess,
+    wharf: WharfProcess,
     host: String,
     authfile: String,
 }
@@ -136,7 +136,7 @@ impl Registry {
         ]);
         Self {
             dir,
-            _wharf: wharf,
+            wharf,
             host,
             authfile,
         }
@@ -400,4 +400,64 @@ fn an_upload_session_outlives_a_restart() {
         &format!("{}/v2/main/team/app/blobs/{digest}", wharf.base_url),
     ]);
     assert_eq!(blob.stdout, b"first half, second half");
+}
+
+#[test]
+fn skopeo_pulls_through_a_proxy_of_a_second_wharf() {
+    let mut registry = Registry::start();
+    let dir = registry.dir.path().to_path_buf();
+    let host = registry.host.clone();
+    let dir = dir.as_path();
+    let layout = dir.join("layout");
+    two_layer_image(dir, &layout, "amd64", "v1");
+    let source = format!("oci:{}:v1", layout.display());
+    registry.copy(
+        false,
+        &source,
+        &format!("docker://{host}/main/team/app:1.0"),
+    );
+
+    let local = WharfProcess::start(bin(), &dir.join("local"), &[], &[]);
+    let token = local.admin_token("bob");
+    let upstream = format!("http://{host}/main");
+    let created = local.admin(
+        &[
+            "repo",
+            "create",
+            "hub",
+            "--format",
+            "oci",
+            "--kind",
+            "proxy",
+            "--upstream",
+            &upstream,
+        ],
+        None,
+    );
+    assert_eq!(created.trim(), "oci/hub");
+    let local_host = local.base_url.trim_start_matches("http://").to_owned();
+    let through = format!("docker://{local_host}/hub/team/app:1.0");
+    let back = format!("oci:{}:v1", dir.join("through").display());
+    let local_creds = format!("bob:{token}");
+    skopeo(&[
+        "copy",
+        "--src-creds",
+        &local_creds,
+        "--src-tls-verify=false",
+        &through,
+        &back,
+    ]);
+    assert_eq!(raw_digest(&back, &[]), raw_digest(&source, &[]));
+    // The upstream is stopped: the proxy serves what it cached.
+    registry.wharf.kill();
+    let again = format!("oci:{}:v1", dir.join("again").display());
+    skopeo(&[
+        "copy",
+        "--src-creds",
+        &local_creds,
+        "--src-tls-verify=false",
+        &through,
+        &again,
+    ]);
+    assert_eq!(raw_digest(&again, &[]), raw_digest(&source, &[]));
 }

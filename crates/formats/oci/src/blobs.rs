@@ -4,11 +4,13 @@
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
 use wharf_core::digest::Sha256;
+use wharf_core::model::RepoKind;
 use wharf_server::body::{Download, serve_blob};
 
 use crate::error::{Code, OciError};
 use crate::handlers::Ctx;
 use crate::images::{UPLOADS, digest_name, find_blob};
+use crate::proxy::Fetched;
 use crate::request::Name;
 
 pub(crate) const DIGEST_HEADER: &str = "docker-content-digest";
@@ -17,9 +19,16 @@ pub(crate) const DIGEST_HEADER: &str = "docker-content-digest";
 /// is `BLOB_UNKNOWN`; ranges as RFC 9110.
 pub(crate) async fn get(ctx: &Ctx<'_>, name: &Name, sha: &Sha256) -> Result<Response, OciError> {
     let repo = ctx.open(name, false).await?;
-    let file = find_blob(ctx.state, &repo, &name.image, sha)
-        .await?
-        .ok_or_else(|| blob_unknown(sha))?;
+    let file = match find_blob(ctx.state, &repo, &name.image, sha).await? {
+        Some(file) => file,
+        None if repo.kind == RepoKind::Proxy => {
+            match crate::proxy::blob(ctx, &repo, name, sha).await? {
+                Fetched::Cached(file) => file,
+                Fetched::Head(response) => return Ok(response),
+            }
+        }
+        None => return Err(blob_unknown(sha)),
+    };
     let response = serve_blob(
         &ctx.state.blobs,
         ctx.method,

@@ -4,6 +4,9 @@
 
 use axum::Json;
 use axum::body::Body;
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -16,6 +19,7 @@ use wharf_server::AppState;
 
 use crate::auth::{caller, challenge, token, unauthorized};
 use crate::error::{Code, OciError};
+use crate::proxy::Tokens;
 use crate::request::{Endpoint, Name, parse};
 use crate::{FORMAT, blobs, manifests, tags, uploads};
 
@@ -26,6 +30,8 @@ pub(crate) struct Ctx<'a> {
     pub method: &'a Method,
     pub query: Option<&'a str>,
     pub caller: Option<Principal>,
+    /// Tokens of proxies' upstreams.
+    pub tokens: &'a Tokens,
 }
 
 impl Ctx<'_> {
@@ -59,6 +65,7 @@ impl Ctx<'_> {
 /// Every request under `/v2`.
 pub(crate) async fn dispatch(
     State(state): State<AppState>,
+    Extension(tokens): Extension<Arc<Tokens>>,
     method: Method,
     uri: Uri,
     RawQuery(query): RawQuery,
@@ -79,6 +86,7 @@ pub(crate) async fn dispatch(
             method: &method,
             query: query.as_deref(),
             caller: caller(&state, &headers).await?,
+            tokens: &tokens,
         };
         route(&ctx, endpoint, body).await
     }

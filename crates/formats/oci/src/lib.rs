@@ -12,12 +12,16 @@ mod error;
 mod handlers;
 mod images;
 mod manifests;
+mod proxy;
 mod request;
 mod tags;
 mod uploads;
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::routing::any;
+use axum::{Extension, Router};
+use wharf_core::model::RepoKind;
 use wharf_server::{AppState, Format};
 
 /// The repository format key.
@@ -32,6 +36,15 @@ impl Format for OciFormat {
         FORMAT
     }
 
+    fn kinds(&self) -> &'static [RepoKind] {
+        &[RepoKind::Hosted, RepoKind::Proxy]
+    }
+
+    /// Docker Hub (official images are `library/{name}` there).
+    fn default_upstream(&self) -> Option<&'static str> {
+        Some("https://registry-1.docker.io/")
+    }
+
     /// Nothing under `/oci`: registry clients only ever speak to `/v2/`.
     fn routes(&self) -> Router<AppState> {
         Router::new()
@@ -42,5 +55,6 @@ impl Format for OciFormat {
             .route("/v2", any(handlers::dispatch))
             .route("/v2/", any(handlers::dispatch))
             .route("/v2/{*path}", any(handlers::dispatch))
+            .layer(Extension(Arc::new(proxy::Tokens::default())))
     }
 }

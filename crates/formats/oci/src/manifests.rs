@@ -9,7 +9,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use wharf_core::blob::StageOptions;
 use wharf_core::digest::Sha256;
-use wharf_core::model::{PropertyOwner, Repository};
+use wharf_core::model::{PropertyOwner, RepoKind, Repository};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::usecases::{PropertyTarget, PublishLinked, publish_linked};
 use wharf_server::body::{Download, serve_blob};
@@ -25,7 +25,7 @@ use crate::images::{
 use crate::request::{self, Name, Reference};
 
 /// The largest manifest accepted (the spec suggests registries take at least 4 MiB).
-const MAX_MANIFEST: usize = 4 << 20;
+pub(crate) const MAX_MANIFEST: usize = 4 << 20;
 
 /// `GET|HEAD /v2/{name}/manifests/{reference}`.
 pub(crate) async fn get(
@@ -34,8 +34,12 @@ pub(crate) async fn get(
     reference: &Reference,
 ) -> Result<Response, OciError> {
     let repo = ctx.open(name, false).await?;
-    let package = package(ctx.state, &repo, &name.image, Code::ManifestUnknown).await?;
-    let sha = resolve(ctx.state, &package, reference).await?;
+    let sha = if repo.kind == RepoKind::Proxy {
+        crate::proxy::manifest(ctx, &repo, name, reference).await?
+    } else {
+        let package = package(ctx.state, &repo, &name.image, Code::ManifestUnknown).await?;
+        resolve(ctx.state, &package, reference).await?
+    };
     let digest = digest_name(&sha);
     let store = &ctx.state.store;
     let file = store
@@ -133,8 +137,18 @@ pub(crate) async fn put(
         .and_then(|v| v.to_str().ok());
     let manifest = document::parse(&body, content_type)?;
     check_references(ctx, &repo, name, &manifest).await?;
-    store_manifest(ctx, &repo, name, &manifest, body, &tags).await?;
     let digest = digest_name(&sha);
+    let tags = tags
+        .into_iter()
+        .map(|tag| {
+            (
+                PropertyTarget::Package,
+                format!("{TAG}{tag}"),
+                digest.clone(),
+            )
+        })
+        .collect();
+    store_manifest(ctx, &repo, name, &manifest, body, true, tags).await?;
     let mut response = (
         StatusCode::CREATED,
         [
@@ -190,13 +204,17 @@ async fn check_references(
     Ok(())
 }
 
-async fn store_manifest(
+/// Stores a checked manifest as the version named by its digest, with `extra` properties
+/// (tags). With `link`, every blob and child manifest it references becomes a file of the
+/// version (a proxy, which fetches blobs only when asked, keeps them apart instead).
+pub(crate) async fn store_manifest(
     ctx: &Ctx<'_>,
     repo: &Repository,
     name: &Name,
     manifest: &Manifest,
     body: Bytes,
-    tags: &[String],
+    link: bool,
+    extra: Vec<(PropertyTarget, String, String)>,
 ) -> Result<(), OciError> {
     let size = body.len();
     let staged = ctx
@@ -212,6 +230,7 @@ async fn store_manifest(
     let links = manifest
         .references
         .iter()
+        .filter(|_| link)
         .map(|r| Ok((FileName::new(digest_name(&r.digest))?, r.digest.clone())))
         .collect::<Result<Vec<_>, wharf_core::Error>>()?;
     let mut properties = vec![
@@ -232,13 +251,7 @@ async fn store_manifest(
         let json = serde_json::Value::Object(a.clone()).to_string();
         properties.push((PropertyTarget::Version, ANNOTATIONS.to_owned(), json));
     }
-    for tag in tags {
-        properties.push((
-            PropertyTarget::Package,
-            format!("{TAG}{tag}"),
-            digest.clone(),
-        ));
-    }
+    properties.extend(extra);
     let linked = publish_linked(
         ctx.state.store.as_ref(),
         &ctx.state.blobs,

@@ -19,6 +19,9 @@ use crate::request::Name;
 pub(crate) async fn list(ctx: &Ctx<'_>, name: &Name) -> Result<Response, OciError> {
     let page = Page::parse(ctx.query)?;
     let repo = ctx.open(name, false).await?;
+    if repo.kind == wharf_core::model::RepoKind::Proxy {
+        return crate::proxy::tags(ctx, &repo, name).await;
+    }
     let package = package(ctx.state, &repo, &name.image, Code::NameUnknown).await?;
     let all: Vec<String> = crate::images::tags(ctx.state, &package)
         .await?

@@ -269,7 +269,7 @@ async fn session(
 }
 
 /// Commits a verified blob as a file of the image's uploads version.
-async fn store_blob(
+pub(crate) async fn store_blob(
     ctx: &Ctx<'_>,
     repo: &Repository,
     name: &Name,

@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod discovery;
 mod management;
+mod proxy;
 mod pull;
 mod push;
 

@@ -1,0 +1,248 @@
+//! Talking to the upstream registry of a proxy repository as docker does: a request goes
+//! without credentials first; a `401` with a Bearer challenge sends Wharf to the challenge's
+//! realm for a token (with the repository's configured credentials, if any: Docker Hub's
+//! `auth.docker.io` is another host than the registry, by design), which is kept until it
+//! expires and sent as `Bearer`; a `401` with a Basic challenge is answered with the
+//! credentials themselves.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use http::{HeaderValue, StatusCode, header};
+use reqwest::Method;
+use serde::Deserialize;
+use wharf_core::model::Repository;
+use wharf_core::{Error, Result};
+use wharf_server::AppState;
+
+/// How long a token without `expires_in` is used (the token spec's default is 60 s).
+const DEFAULT_TOKEN_TTL: Duration = Duration::from_mins(1);
+
+/// Upstream tokens by (repository id, scope), shared by the requests of this process.
+#[derive(Debug, Default)]
+pub(crate) struct Tokens(Mutex<HashMap<(i64, String), (String, Instant)>>);
+
+impl Tokens {
+    fn get(&self, key: &(i64, String)) -> Option<String> {
+        let map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(key)
+            .filter(|(_, until)| *until > Instant::now())
+            .map(|(token, _)| token.clone())
+    }
+
+    fn put(&self, key: (i64, String), token: String, ttl: Duration) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert(key, (token, Instant::now() + ttl));
+    }
+}
+
+/// The upstream of one proxy repository: its base URL and the namespace its images live in
+/// (`http://host:5000/main` → base `http://host:5000`, prefix `main/`).
+pub(crate) struct Remote<'a> {
+    pub state: &'a AppState,
+    pub tokens: &'a Tokens,
+    pub repo: &'a Repository,
+    base: String,
+    prefix: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenAnswer {
+    token: Option<String>,
+    access_token: Option<String>,
+    expires_in: Option<u64>,
+}
+
+impl<'a> Remote<'a> {
+    pub fn new(state: &'a AppState, tokens: &'a Tokens, repo: &'a Repository) -> Result<Self> {
+        let upstream = repo
+            .upstream
+            .as_deref()
+            .ok_or_else(|| Error::invalid(format!("proxy {} has no upstream", repo.name)))?;
+        let url = reqwest::Url::parse(upstream)
+            .map_err(|e| Error::invalid(format!("upstream {upstream}: {e}")))?;
+        let base = url.origin().ascii_serialization();
+        let path = url.path().trim_matches('/');
+        let path = path.strip_prefix("v2").unwrap_or(path).trim_matches('/');
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}/")
+        };
+        Ok(Self {
+            state,
+            tokens,
+            repo,
+            base,
+            prefix,
+        })
+    }
+
+    /// `{base}/v2/{prefix}{image}/{rest}`.
+    pub fn url(&self, image: &str, rest: &str) -> String {
+        format!("{}/v2/{}{image}/{rest}", self.base, self.prefix)
+    }
+
+    /// Sends `method url` with `accept`, going through the upstream's challenge once.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        accept: &[&str],
+    ) -> Result<reqwest::Response> {
+        let build = |auth: Option<&HeaderValue>| {
+            let mut request = self.state.upstream.request(method.clone(), url);
+            for a in accept {
+                request = request.header(header::ACCEPT, *a);
+            }
+            if let Some(auth) = auth {
+                request = request.header(header::AUTHORIZATION, auth.clone());
+            }
+            request
+        };
+        let err = |e: reqwest::Error| Error::Upstream(format!("upstream {url}: {e}"));
+        let scope_key = (self.repo.id, scope_of(url));
+        let cached = self.tokens.get(&scope_key).and_then(|t| bearer(&t));
+        let response = build(cached.as_ref()).send().await.map_err(err)?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let challenge = response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let credentials = self.state.upstream.credentials(self.repo);
+        let auth = if let Some(params) = challenge.strip_prefix("Bearer ") {
+            let token = self.token(params, credentials.as_ref(), scope_key).await?;
+            bearer(&token)
+        } else {
+            credentials
+        };
+        let Some(auth) = auth else {
+            return Ok(response);
+        };
+        build(Some(&auth)).send().await.map_err(err)
+    }
+
+    /// A token from the challenge's realm for its service and scope.
+    async fn token(
+        &self,
+        params: &str,
+        credentials: Option<&HeaderValue>,
+        key: (i64, String),
+    ) -> Result<String> {
+        let params = challenge_params(params);
+        let realm = params
+            .get("realm")
+            .ok_or_else(|| Error::Upstream("the upstream's challenge names no realm".into()))?;
+        let mut request = self.state.upstream.request(Method::GET, realm);
+        let query: Vec<(&str, &str)> = ["service", "scope"]
+            .iter()
+            .filter_map(|k| params.get(*k).map(|v| (*k, v.as_str())))
+            .collect();
+        request = request.query(&query);
+        if let Some(credentials) = credentials {
+            request = request.header(header::AUTHORIZATION, credentials.clone());
+        }
+        let err = |e: reqwest::Error| Error::Upstream(format!("token service {realm}: {e}"));
+        let response = request.send().await.map_err(err)?;
+        if !response.status().is_success() {
+            return Err(Error::Upstream(format!(
+                "token service {realm} answered {}",
+                response.status()
+            )));
+        }
+        let answer: TokenAnswer = response.json().await.map_err(err)?;
+        let token = answer
+            .token
+            .or(answer.access_token)
+            .ok_or_else(|| Error::Upstream(format!("token service {realm} gave no token")))?;
+        let ttl = answer
+            .expires_in
+            .map_or(DEFAULT_TOKEN_TTL, Duration::from_secs)
+            .saturating_sub(Duration::from_secs(5));
+        self.tokens.put(key, token.clone(), ttl);
+        Ok(token)
+    }
+}
+
+fn bearer(token: &str) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+/// The image part of an upstream URL, which the token's scope is for.
+fn scope_of(url: &str) -> String {
+    let path = url.split_once("/v2/").map_or(url, |(_, p)| p);
+    ["/blobs/", "/manifests/", "/tags/"]
+        .iter()
+        .find_map(|m| path.split_once(m).map(|(name, _)| name.to_owned()))
+        .unwrap_or_else(|| path.to_owned())
+}
+
+/// `realm="…",service="…",scope="…"` as a map.
+fn challenge_params(text: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut rest = text.trim();
+    while let Some((key, after)) = rest.split_once('=') {
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
+            match quoted.split_once('"') {
+                Some((v, n)) => (v.to_owned(), n),
+                None => (quoted.to_owned(), ""),
+            }
+        } else {
+            match after.split_once(',') {
+                Some((v, n)) => (v.trim().to_owned(), n),
+                None => (after.trim().to_owned(), ""),
+            }
+        };
+        out.insert(key, value);
+        rest = next.trim_start_matches(',').trim();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_are_read_with_quoted_commas() {
+        let p = challenge_params(
+            r#"realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull,push""#,
+        );
+        assert_eq!(p["realm"], "https://auth.docker.io/token");
+        assert_eq!(p["service"], "registry.docker.io");
+        assert_eq!(p["scope"], "repository:library/alpine:pull,push");
+    }
+
+    #[test]
+    fn the_scope_is_the_image() {
+        assert_eq!(
+            scope_of("http://h/v2/main/team/app/manifests/1.0"),
+            "main/team/app"
+        );
+        assert_eq!(
+            scope_of("http://h/v2/library/alpine/blobs/sha256:ab"),
+            "library/alpine"
+        );
+    }
+}
