@@ -15,9 +15,10 @@ use wharf_core::Secret;
 use wharf_core::blob::StorageConfig;
 use wharf_format_generic::PlatformConfig;
 use wharf_format_npm::PantryConfig;
+use wharf_format_oci::UploaderConfig;
 
 /// The seed APIs `compat.root` can put at `/`.
-const COMPAT_ROOTS: [&str; 2] = ["platform", "pantry"];
+const COMPAT_ROOTS: [&str; 3] = ["platform", "pantry", "image-uploader"];
 
 const ENV_PREFIX: &str = "WHARF_";
 /// Variables that are flags of their own, not configuration keys.
@@ -56,6 +57,9 @@ pub struct Config {
     /// `[pantry]`: the Pantry registry API.
     #[serde(default)]
     pub pantry: PantryConfig,
+    /// `[image_uploader]`: the package image uploader.
+    #[serde(default)]
+    pub image_uploader: UploaderConfig,
     /// `[log]`.
     #[serde(default)]
     pub log: LogSection,
@@ -324,6 +328,7 @@ impl Default for Config {
             compat: CompatSection::default(),
             platform: PlatformConfig::default(),
             pantry: PantryConfig::default(),
+            image_uploader: UploaderConfig::default(),
             log: LogSection::default(),
         }
     }
@@ -414,7 +419,7 @@ pub fn load(
         && !COMPAT_ROOTS.contains(&root.as_str())
     {
         bail!(
-            "invalid configuration: compat.root = {root:?}; compatibility roots are \"platform\" and \"pantry\""
+            "invalid configuration: compat.root = {root:?}; compatibility roots are \"platform\", \"pantry\" and \"image-uploader\""
         );
     }
     Ok(config)

@@ -21,7 +21,9 @@ pub fn formats(config: &Config) -> Vec<Arc<dyn Format>> {
         Arc::new(wharf_format_cargo::CargoFormat),
         Arc::new(wharf_format_pypi::PypiFormat),
         Arc::new(wharf_format_npm::NpmFormat::new(config.pantry.clone())),
-        Arc::new(wharf_format_oci::OciFormat),
+        Arc::new(wharf_format_oci::OciFormat::new(
+            config.image_uploader.clone(),
+        )),
     ]
 }
 

@@ -26,10 +26,18 @@ pub struct TestAppBuilder {
     config: ServerConfig,
     platform: PlatformConfig,
     pantry: PantryConfig,
+    uploader: wharf_format_oci::UploaderConfig,
     fs_blobs: bool,
 }
 
 impl TestAppBuilder {
+    /// Sets up the package image uploader.
+    #[must_use]
+    pub fn uploader(mut self, uploader: wharf_format_oci::UploaderConfig) -> Self {
+        self.uploader = uploader;
+        self
+    }
+
     /// Serves a seed API at `/` too.
     #[must_use]
     pub fn compat_root(mut self, root: &str) -> Self {
@@ -111,7 +119,7 @@ impl TestAppBuilder {
             Arc::new(CargoFormat),
             Arc::new(PypiFormat),
             Arc::new(NpmFormat::new(self.pantry)),
-            Arc::new(wharf_format_oci::OciFormat),
+            Arc::new(wharf_format_oci::OciFormat::new(self.uploader)),
         ];
         let state = AppState::new(Arc::new(db.db.clone()), blobs, self.config, &formats);
         for format in &formats {

@@ -15,6 +15,7 @@ mod manifests;
 mod proxy;
 mod request;
 mod tags;
+mod uploader;
 mod uploads;
 
 use std::sync::Arc;
@@ -24,12 +25,26 @@ use axum::{Extension, Router};
 use wharf_core::model::RepoKind;
 use wharf_server::{AppState, Format};
 
+pub use uploader::UploaderConfig;
+
 /// The repository format key.
 pub(crate) const FORMAT: &str = "oci";
 
-/// The OCI format.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OciFormat;
+/// The OCI format, with the package image uploader's settings.
+#[derive(Debug, Clone, Default)]
+pub struct OciFormat {
+    uploader: Arc<UploaderConfig>,
+}
+
+impl OciFormat {
+    /// The format, its image uploader set up by `uploader`.
+    #[must_use]
+    pub fn new(uploader: UploaderConfig) -> Self {
+        Self {
+            uploader: Arc::new(uploader),
+        }
+    }
+}
 
 impl Format for OciFormat {
     fn name(&self) -> &'static str {
@@ -56,5 +71,17 @@ impl Format for OciFormat {
             .route("/v2/", any(handlers::dispatch))
             .route("/v2/{*path}", any(handlers::dispatch))
             .layer(Extension(Arc::new(proxy::Tokens::default())))
+            .merge(uploader::routes("/image-uploader", self.uploader.clone()))
+    }
+
+    fn compat_roots(&self) -> &'static [&'static str] {
+        &["image-uploader"]
+    }
+
+    fn compat_routes(&self, root: &str) -> Router<AppState> {
+        match root {
+            "image-uploader" => uploader::routes("", self.uploader.clone()),
+            _ => Router::new(),
+        }
     }
 }

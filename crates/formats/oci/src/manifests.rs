@@ -12,6 +12,7 @@ use wharf_core::digest::Sha256;
 use wharf_core::model::{PropertyOwner, RepoKind, Repository};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::usecases::{PropertyTarget, PublishLinked, publish_linked};
+use wharf_server::AppState;
 use wharf_server::body::{Download, serve_blob};
 
 use crate::blobs::with_digest;
@@ -148,7 +149,7 @@ pub(crate) async fn put(
             )
         })
         .collect();
-    store_manifest(ctx, &repo, name, &manifest, body, true, tags).await?;
+    store_manifest(ctx.state, &repo, name, &manifest, body, true, tags).await?;
     let mut response = (
         StatusCode::CREATED,
         [
@@ -208,7 +209,7 @@ async fn check_references(
 /// (tags). With `link`, every blob and child manifest it references becomes a file of the
 /// version (a proxy, which fetches blobs only when asked, keeps them apart instead).
 pub(crate) async fn store_manifest(
-    ctx: &Ctx<'_>,
+    state: &AppState,
     repo: &Repository,
     name: &Name,
     manifest: &Manifest,
@@ -217,8 +218,7 @@ pub(crate) async fn store_manifest(
     extra: Vec<(PropertyTarget, String, String)>,
 ) -> Result<(), OciError> {
     let size = body.len();
-    let staged = ctx
-        .state
+    let staged = state
         .blobs
         .stage(
             futures::stream::iter([Ok::<_, std::io::Error>(body)]),
@@ -253,8 +253,8 @@ pub(crate) async fn store_manifest(
     }
     properties.extend(extra);
     let linked = publish_linked(
-        ctx.state.store.as_ref(),
-        &ctx.state.blobs,
+        state.store.as_ref(),
+        &state.blobs,
         PublishLinked {
             repository: repo,
             package: &PackageName::new(name.image.clone())?,
@@ -266,14 +266,14 @@ pub(crate) async fn store_manifest(
     )
     .await
     .map_err(|e| OciError::or_missing(e, Code::ManifestBlobUnknown))?;
-    release_uploads(ctx, linked.package_id, &links).await;
+    release_uploads(state, linked.package_id, &links).await;
     Ok(())
 }
 
 /// Takes the blobs a manifest now references out of the uploads version, so that they go
 /// with the last manifest that references them. A failure only keeps them longer.
-async fn release_uploads(ctx: &Ctx<'_>, package_id: i64, links: &[(FileName, Sha256)]) {
-    let store = &ctx.state.store;
+async fn release_uploads(state: &AppState, package_id: i64, links: &[(FileName, Sha256)]) {
+    let store = &state.store;
     let result = async {
         let Some(uploads) = store.version(package_id, UPLOADS).await? else {
             return Ok(());

@@ -19,6 +19,7 @@ use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
 use wharf_core::uploads::UploadSession;
 use wharf_core::usecases::{PublishLinked, publish_linked};
+use wharf_server::AppState;
 
 use crate::blobs::with_digest;
 use crate::error::{Code, OciError};
@@ -61,7 +62,7 @@ pub(crate) async fn start(ctx: &Ctx<'_>, name: &Name, body: Body) -> Result<Resp
             .state
             .stage_body(&repo, ctx.headers, body, Some(sha.clone()))
             .await?;
-        store_blob(ctx, &repo, name, staged).await?;
+        store_blob(ctx.state, &repo, name, staged).await?;
         return Ok(created(name, &sha));
     }
     let now = Timestamp::now();
@@ -228,7 +229,7 @@ pub(crate) async fn finish(
             return Err(e.into());
         }
     };
-    let stored = store_blob(ctx, &repo, name, joined).await;
+    let stored = store_blob(ctx.state, &repo, name, joined).await;
     ctx.state.blobs.delete_parts(&keys).await?;
     stored?;
     Ok(created(name, &sha))
@@ -270,15 +271,15 @@ async fn session(
 
 /// Commits a verified blob as a file of the image's uploads version.
 pub(crate) async fn store_blob(
-    ctx: &Ctx<'_>,
+    state: &AppState,
     repo: &Repository,
     name: &Name,
     staged: StagedBlob,
 ) -> Result<(), OciError> {
     let file = FileName::new(digest_name(&staged.digests.sha256))?;
     publish_linked(
-        ctx.state.store.as_ref(),
-        &ctx.state.blobs,
+        state.store.as_ref(),
+        &state.blobs,
         PublishLinked {
             repository: repo,
             package: &PackageName::new(name.image.clone())?,

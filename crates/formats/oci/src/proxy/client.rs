@@ -124,61 +124,86 @@ impl<'a> Remote<'a> {
             .unwrap_or_default()
             .to_owned();
         let credentials = self.state.upstream.credentials(self.repo);
-        let auth = if let Some(params) = challenge.strip_prefix("Bearer ") {
-            let token = self.token(params, credentials.as_ref(), scope_key).await?;
-            bearer(&token)
-        } else {
-            credentials
-        };
-        let Some(auth) = auth else {
+        let Some(answer) = answer_challenge(self.state, &challenge, credentials.as_ref()).await?
+        else {
             return Ok(response);
         };
-        build(Some(&auth)).send().await.map_err(err)
-    }
-
-    /// A token from the challenge's realm for its service and scope.
-    async fn token(
-        &self,
-        params: &str,
-        credentials: Option<&HeaderValue>,
-        key: (i64, String),
-    ) -> Result<String> {
-        let params = challenge_params(params);
-        let realm = params
-            .get("realm")
-            .ok_or_else(|| Error::Upstream("the upstream's challenge names no realm".into()))?;
-        let mut request = self.state.upstream.request(Method::GET, realm);
-        let query: Vec<(&str, &str)> = ["service", "scope"]
-            .iter()
-            .filter_map(|k| params.get(*k).map(|v| (*k, v.as_str())))
-            .collect();
-        request = request.query(&query);
-        if let Some(credentials) = credentials {
-            request = request.header(header::AUTHORIZATION, credentials.clone());
+        if let Some((token, ttl)) = answer.token {
+            self.tokens.put(scope_key, token, ttl);
         }
-        let err = |e: reqwest::Error| Error::Upstream(format!("token service {realm}: {e}"));
-        let response = request.send().await.map_err(err)?;
-        if !response.status().is_success() {
-            return Err(Error::Upstream(format!(
-                "token service {realm} answered {}",
-                response.status()
-            )));
-        }
-        let answer: TokenAnswer = response.json().await.map_err(err)?;
-        let token = answer
-            .token
-            .or(answer.access_token)
-            .ok_or_else(|| Error::Upstream(format!("token service {realm} gave no token")))?;
-        let ttl = answer
-            .expires_in
-            .map_or(DEFAULT_TOKEN_TTL, Duration::from_secs)
-            .saturating_sub(Duration::from_secs(5));
-        self.tokens.put(key, token.clone(), ttl);
-        Ok(token)
+        build(Some(&answer.authorization)).send().await.map_err(err)
     }
 }
 
-fn bearer(token: &str) -> Option<HeaderValue> {
+/// How to repeat a request a registry refused with `challenge`.
+pub(crate) struct Answer {
+    /// The `Authorization` to send.
+    pub authorization: HeaderValue,
+    /// The token behind it and how long it lives, for a Bearer challenge.
+    pub token: Option<(String, Duration)>,
+}
+
+/// Answers a `WWW-Authenticate` challenge: a Bearer one with a token from its realm (asked
+/// with `credentials`, if any), a Basic one with `credentials`. `None` when there is nothing to
+/// answer with.
+pub(crate) async fn answer_challenge(
+    state: &AppState,
+    challenge: &str,
+    credentials: Option<&HeaderValue>,
+) -> Result<Option<Answer>> {
+    if let Some(params) = challenge.strip_prefix("Bearer ") {
+        let (token, ttl) = token(state, params, credentials).await?;
+        return Ok(bearer(&token).map(|authorization| Answer {
+            authorization,
+            token: Some((token, ttl)),
+        }));
+    }
+    Ok(credentials.map(|c| Answer {
+        authorization: c.clone(),
+        token: None,
+    }))
+}
+
+/// A token from the challenge's realm for its service and scope, and how long to use it.
+async fn token(
+    state: &AppState,
+    params: &str,
+    credentials: Option<&HeaderValue>,
+) -> Result<(String, Duration)> {
+    let params = challenge_params(params);
+    let realm = params
+        .get("realm")
+        .ok_or_else(|| Error::Upstream("the upstream's challenge names no realm".into()))?;
+    let mut request = state.upstream.request(Method::GET, realm);
+    let query: Vec<(&str, &str)> = ["service", "scope"]
+        .iter()
+        .filter_map(|k| params.get(*k).map(|v| (*k, v.as_str())))
+        .collect();
+    request = request.query(&query);
+    if let Some(credentials) = credentials {
+        request = request.header(header::AUTHORIZATION, credentials.clone());
+    }
+    let err = |e: reqwest::Error| Error::Upstream(format!("token service {realm}: {e}"));
+    let response = request.send().await.map_err(err)?;
+    if !response.status().is_success() {
+        return Err(Error::Upstream(format!(
+            "token service {realm} answered {}",
+            response.status()
+        )));
+    }
+    let answer: TokenAnswer = response.json().await.map_err(err)?;
+    let token = answer
+        .token
+        .or(answer.access_token)
+        .ok_or_else(|| Error::Upstream(format!("token service {realm} gave no token")))?;
+    let ttl = answer
+        .expires_in
+        .map_or(DEFAULT_TOKEN_TTL, Duration::from_secs)
+        .saturating_sub(Duration::from_secs(5));
+    Ok((token, ttl))
+}
+
+pub(crate) fn bearer(token: &str) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
     value.set_sensitive(true);
     Some(value)

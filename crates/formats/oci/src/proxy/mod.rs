@@ -20,7 +20,7 @@ use wharf_core::usecases::PropertyTarget;
 use wharf_core::{Error, Result};
 
 use client::Remote;
-pub(crate) use client::Tokens;
+pub(crate) use client::{Tokens, answer_challenge};
 
 use crate::blobs::{blob_unknown, with_digest};
 use crate::document::{self, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
@@ -116,7 +116,7 @@ pub(crate) async fn blob(
             }
             other => other,
         })?;
-    crate::uploads::store_blob(ctx, repo, name, staged).await?;
+    crate::uploads::store_blob(ctx.state, repo, name, staged).await?;
     find_blob(ctx.state, repo, &name.image, sha)
         .await?
         .map(Fetched::Cached)
@@ -269,7 +269,7 @@ async fn fetch(
             Timestamp::now().0.to_string(),
         ));
     }
-    store_manifest(ctx, repo, name, &manifest, body, false, extra).await?;
+    store_manifest(ctx.state, repo, name, &manifest, body, false, extra).await?;
     Ok(sha)
 }
 

@@ -9,6 +9,7 @@ mod management;
 mod proxy;
 mod pull;
 mod push;
+mod uploader;
 
 use http::Method;
 use serde_json::{Value, json};
