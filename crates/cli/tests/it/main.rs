@@ -5,6 +5,7 @@
 mod admin;
 mod cargo_client;
 mod config;
+mod image_uploader_curl;
 mod js_clients;
 mod npm_client;
 mod npm_sources;

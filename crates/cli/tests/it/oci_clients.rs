@@ -2,7 +2,8 @@
 //! image, and a two-platform index); skopeo logs in with a token, copies them into Wharf and
 //! back (`--all` for the index) with identical digests, inspects and deletes; podman logs in
 //! with a password (the Bearer token flow), pushes and pulls; buildah pushes. And an upload
-//! session that outlives a restart of the server, driven with curl.
+//! session that outlives a restart of the server, driven with curl. (The image uploader's
+//! end-to-end test is `image_uploader_curl.rs`.)
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -18,17 +19,17 @@ use crate::{bin, curl};
 const PASSWORD: &str = "correct-horse-battery";
 
 /// Runs a tool; fails loudly when it is missing (scripts/test installs them).
-fn tool(name: &str, args: &[&str]) -> Output {
+pub(crate) fn tool(name: &str, args: &[&str]) -> Output {
     Command::new(name).args(args).output().unwrap_or_else(|e| {
         panic!("{name} must be installed for the OCI tests (scripts/test installs it): {e}")
     })
 }
 
-fn skopeo(args: &[&str]) -> String {
+pub(crate) fn skopeo(args: &[&str]) -> String {
     ok(&tool("skopeo", args), &format!("skopeo {args:?}"))
 }
 
-fn umoci(args: &[&str]) -> String {
+pub(crate) fn umoci(args: &[&str]) -> String {
     ok(&tool("umoci", args), &format!("umoci {args:?}"))
 }
 
@@ -99,7 +100,7 @@ fn index_of(layout: &Path, tag: &str) {
 }
 
 /// The digest of the raw manifest `reference` names.
-fn raw_digest(reference: &str, extra: &[&str]) -> String {
+pub(crate) fn raw_digest(reference: &str, extra: &[&str]) -> String {
     let mut args = vec!["inspect", "--raw"];
     args.extend_from_slice(extra);
     args.push(reference);
