@@ -18,10 +18,18 @@ use wharf_core::model::{RepoKind, Repository, Scope};
 use wharf_server::AppState;
 
 use crate::auth::{caller, challenge, token, unauthorized};
+use crate::cache::Manifests;
 use crate::error::{Code, OciError};
 use crate::proxy::Tokens;
 use crate::request::{Endpoint, Name, parse};
 use crate::{FORMAT, blobs, manifests, tags, uploads};
+
+/// What the requests of this process share.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    tokens: Tokens,
+    manifests: Manifests,
+}
 
 /// What every handler gets.
 pub(crate) struct Ctx<'a> {
@@ -32,6 +40,8 @@ pub(crate) struct Ctx<'a> {
     pub caller: Option<Principal>,
     /// Tokens of proxies' upstreams.
     pub tokens: &'a Tokens,
+    /// Manifests read from hosted images.
+    pub manifests: &'a Manifests,
 }
 
 impl Ctx<'_> {
@@ -65,7 +75,7 @@ impl Ctx<'_> {
 /// Every request under `/v2`.
 pub(crate) async fn dispatch(
     State(state): State<AppState>,
-    Extension(tokens): Extension<Arc<Tokens>>,
+    Extension(shared): Extension<Arc<Shared>>,
     method: Method,
     uri: Uri,
     RawQuery(query): RawQuery,
@@ -86,7 +96,8 @@ pub(crate) async fn dispatch(
             method: &method,
             query: query.as_deref(),
             caller: caller(&state, &headers).await?,
-            tokens: &tokens,
+            tokens: &shared.tokens,
+            manifests: &shared.manifests,
         };
         route(&ctx, endpoint, body).await
     }
@@ -138,7 +149,7 @@ async fn route(ctx: &Ctx<'_>, endpoint: Endpoint, body: Body) -> Result<Response
         (Method::GET, Endpoint::Upload(name, id)) => uploads::status(ctx, &name, &id).await,
         (Method::DELETE, Endpoint::Upload(name, id)) => uploads::cancel(ctx, &name, &id).await,
         (Method::GET | Method::HEAD, Endpoint::Manifest(name, reference)) => {
-            manifests::get(ctx, &name, &reference).await
+            crate::pull::get(ctx, &name, &reference).await
         }
         (Method::PUT, Endpoint::Manifest(name, reference)) => {
             manifests::put(ctx, &name, &reference, body).await

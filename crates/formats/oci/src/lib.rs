@@ -7,12 +7,14 @@
 
 mod auth;
 mod blobs;
+mod cache;
 mod document;
 mod error;
 mod handlers;
 mod images;
 mod manifests;
 mod proxy;
+mod pull;
 mod request;
 mod tags;
 mod uploader;
@@ -70,7 +72,7 @@ impl Format for OciFormat {
             .route("/v2", any(handlers::dispatch))
             .route("/v2/", any(handlers::dispatch))
             .route("/v2/{*path}", any(handlers::dispatch))
-            .layer(Extension(Arc::new(proxy::Tokens::default())))
+            .layer(Extension(Arc::new(handlers::Shared::default())))
             .merge(uploader::routes("/image-uploader", self.uploader.clone()))
     }
 

@@ -1,6 +1,6 @@
-//! Manifests: "Pulling manifests" (`GET`/`HEAD /v2/{name}/manifests/{reference}`), "Pushing
-//! Manifests" (`PUT`, every referenced blob and child manifest must be in the image, a
-//! `subject` answered with `OCI-Subject`) and "Deleting tags" / "Deleting Manifests".
+//! Manifests: "Pushing Manifests" (`PUT`, every referenced blob and child manifest must be in
+//! the image, a `subject` answered with `OCI-Subject`) and "Deleting tags" / "Deleting
+//! Manifests". Pulling them is [`crate::pull`].
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -9,84 +9,23 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use wharf_core::blob::StageOptions;
 use wharf_core::digest::Sha256;
-use wharf_core::model::{PropertyOwner, RepoKind, Repository};
+use wharf_core::model::{PropertyOwner, Repository};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::usecases::{PropertyTarget, PublishLinked, publish_linked};
 use wharf_server::AppState;
-use wharf_server::body::{Download, serve_blob};
 
 use crate::blobs::with_digest;
-use crate::document::{self, Manifest, acceptable};
+use crate::document::{self, Manifest};
 use crate::error::{Code, OciError};
 use crate::handlers::Ctx;
 use crate::images::{
     ANNOTATIONS, ARTIFACT_TYPE, MEDIA_TYPE, SIZE, SUBJECT, TAG, UPLOADS, digest_name, find_blob,
-    package, resolve, tags,
+    package, tags,
 };
 use crate::request::{self, Name, Reference};
 
 /// The largest manifest accepted (the spec suggests registries take at least 4 MiB).
 pub(crate) const MAX_MANIFEST: usize = 4 << 20;
-
-/// `GET|HEAD /v2/{name}/manifests/{reference}`.
-pub(crate) async fn get(
-    ctx: &Ctx<'_>,
-    name: &Name,
-    reference: &Reference,
-) -> Result<Response, OciError> {
-    let repo = ctx.open(name, false).await?;
-    let sha = if repo.kind == RepoKind::Proxy {
-        crate::proxy::manifest(ctx, &repo, name, reference).await?
-    } else {
-        let package = package(ctx.state, &repo, &name.image, Code::ManifestUnknown).await?;
-        resolve(ctx.state, &package, reference).await?
-    };
-    let digest = digest_name(&sha);
-    let store = &ctx.state.store;
-    let file = store
-        .file(repo.id, &name.image, &digest, &digest)
-        .await?
-        .ok_or_else(|| manifest_unknown(&digest))?;
-    let media_type = store
-        .properties(PropertyOwner::Version(file.version_id))
-        .await?
-        .into_iter()
-        .find_map(|(k, v)| (k == MEDIA_TYPE).then_some(v))
-        .unwrap_or_else(|| document::OCI_MANIFEST.to_owned());
-    let accept: Vec<&str> = ctx
-        .headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .collect();
-    if !acceptable(&accept, &media_type) {
-        return Err(OciError::new(
-            Code::ManifestUnknown,
-            format!("the manifest is {media_type}, which the Accept header does not list"),
-        ));
-    }
-    let response = serve_blob(
-        &ctx.state.blobs,
-        ctx.method,
-        ctx.headers,
-        Download {
-            blob: &file.blob,
-            modified: file.created_at,
-            content_type: &media_type,
-            redirect: false,
-        },
-    )
-    .await?;
-    let mut response = ctx
-        .state
-        .downloads
-        .counted(ctx.method, response, file.version_id);
-    with_digest(&mut response, &sha);
-    Ok(response)
-}
 
 #[derive(Debug, Default, Deserialize)]
 struct PutQuery {

@@ -152,3 +152,49 @@ async fn an_index_references_manifests_of_the_image() {
     assert_eq!(get.body.to_vec(), index);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_moved_tag_is_served_at_once_and_etags_save_the_body() {
+    let app = TestApp::new().await;
+    let first = image(&app, NAME, b"{\"v\":1}", &[b"one"]).await;
+    put_manifest(&app, NAME, "latest", OCI_MANIFEST, &first).await;
+    let path = format!("/v2/{NAME}/manifests/latest");
+    let r = send(&app, Method::GET, &path, &[], vec![]).await;
+    assert_eq!(r.body.to_vec(), first);
+    let etag = r.header("etag").unwrap().to_owned();
+    assert_eq!(etag, format!("\"{}\"", digest(&first)));
+    let cached = send(
+        &app,
+        Method::GET,
+        &path,
+        &[("if-none-match", &etag)],
+        vec![],
+    )
+    .await;
+    assert_eq!(cached.status, 304);
+    assert!(cached.body.is_empty());
+    let second = image(&app, NAME, b"{\"v\":2}", &[b"two"]).await;
+    put_manifest(&app, NAME, "latest", OCI_MANIFEST, &second).await;
+    let moved = send(
+        &app,
+        Method::GET,
+        &path,
+        &[("if-none-match", &etag)],
+        vec![],
+    )
+    .await;
+    assert_eq!(moved.status, 200);
+    assert_eq!(moved.body.to_vec(), second);
+    // Deleted: gone at once too.
+    send(
+        &app,
+        Method::DELETE,
+        &format!("/v2/{NAME}/manifests/{}", digest(&second)),
+        &[],
+        vec![],
+    )
+    .await;
+    let gone = send(&app, Method::GET, &path, &[], vec![]).await;
+    assert_eq!(gone.status, 404);
+    app.finish().await;
+}
