@@ -10,6 +10,7 @@ mod js_clients;
 mod npm_client;
 mod npm_sources;
 mod oci_clients;
+mod oras_client;
 mod pantry_curl;
 mod platform_curl;
 mod pypi_client;
