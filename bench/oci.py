@@ -48,6 +48,9 @@ def make_layout(layout, size_mib):
         def __init__(self, out):
             self.out = out
 
+        def writable(self):
+            return True
+
         def write(self, b):
             sha.update(b)
             return self.out.write(b)
@@ -60,6 +63,9 @@ def make_layout(layout, size_mib):
 
             class Random(io.RawIOBase):
                 left = size
+
+                def readable(self):
+                    return True
 
                 def readinto(self, b):
                     n = min(len(b), self.left, 1 << 20)

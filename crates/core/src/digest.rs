@@ -62,7 +62,9 @@ impl fmt::Display for Sha256 {
     }
 }
 
-/// All digests of one blob, as hex.
+/// All digests of one blob, as hex. Content staged with
+/// [`crate::blob::StageOptions::sha256_only`] has SHA-256 alone (the others empty) until a
+/// format that advertises them stores the same content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Digests {
     /// SHA-256, the blob's address.
@@ -75,11 +77,21 @@ pub struct Digests {
     pub sha512: String,
 }
 
-/// Hashes SHA-256 and MD5 (one half) — run beside [`HasherB`] on another core.
-#[derive(Default, Clone)]
+/// Hashes SHA-256 and MD5 (one half) — run beside [`HasherB`] on another core — or SHA-256
+/// alone ([`HasherA::sha256_only`]).
+#[derive(Clone)]
 pub struct HasherA {
     sha256: Sha256Hasher,
-    md5: Md5,
+    md5: Option<Md5>,
+}
+
+impl Default for HasherA {
+    fn default() -> Self {
+        Self {
+            sha256: Sha256Hasher::default(),
+            md5: Some(Md5::default()),
+        }
+    }
 }
 
 /// Hashes SHA-1 and SHA-512 (the other half).
@@ -90,10 +102,21 @@ pub struct HasherB {
 }
 
 impl HasherA {
+    /// A hasher of SHA-256 only, for content whose formats advertise no other digest (OCI).
+    #[must_use]
+    pub fn sha256_only() -> Self {
+        Self {
+            sha256: Sha256Hasher::default(),
+            md5: None,
+        }
+    }
+
     /// Feeds bytes.
     pub fn update(&mut self, data: &[u8]) {
         self.sha256.update(data);
-        self.md5.update(data);
+        if let Some(md5) = &mut self.md5 {
+            md5.update(data);
+        }
     }
 }
 
@@ -105,14 +128,21 @@ impl HasherB {
     }
 }
 
-/// Finishes both halves into [`Digests`].
+/// Finishes both halves into [`Digests`]; digests not computed (a SHA-256-only half, no
+/// `b`) are empty.
 #[must_use]
-pub fn finish(a: HasherA, b: HasherB) -> Digests {
+pub fn finish(a: HasherA, b: Option<HasherB>) -> Digests {
+    let (sha1, sha512) = b.map_or_else(Default::default, |b| {
+        (
+            hex::encode(b.sha1.finalize()),
+            hex::encode(b.sha512.finalize()),
+        )
+    });
     Digests {
         sha256: Sha256(hex::encode(a.sha256.finalize())),
-        md5: hex::encode(a.md5.finalize()),
-        sha1: hex::encode(b.sha1.finalize()),
-        sha512: hex::encode(b.sha512.finalize()),
+        md5: a.md5.map(|m| hex::encode(m.finalize())).unwrap_or_default(),
+        sha1,
+        sha512,
     }
 }
 
@@ -123,7 +153,7 @@ pub fn digest_bytes(data: &[u8]) -> Digests {
     let mut b = HasherB::default();
     a.update(data);
     b.update(data);
-    finish(a, b)
+    finish(a, Some(b))
 }
 
 #[cfg(test)]

@@ -46,7 +46,10 @@ impl BlobIndex for Db {
         let row = sqlx::query(
             "INSERT INTO blobs (sha256, sha1, md5, sha512, size, state, claim_seq, claimed_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, 0, 1, $6, $6) \
-             ON CONFLICT (sha256) DO UPDATE SET claim_seq = blobs.claim_seq + 1, claimed_at = excluded.claimed_at \
+             ON CONFLICT (sha256) DO UPDATE SET claim_seq = blobs.claim_seq + 1, claimed_at = excluded.claimed_at, \
+             sha1 = CASE WHEN blobs.sha1 = '' THEN excluded.sha1 ELSE blobs.sha1 END, \
+             md5 = CASE WHEN blobs.md5 = '' THEN excluded.md5 ELSE blobs.md5 END, \
+             sha512 = CASE WHEN blobs.sha512 = '' THEN excluded.sha512 ELSE blobs.sha512 END \
              WHERE blobs.state = 0 RETURNING id",
         )
         .bind(digests.sha256.hex())

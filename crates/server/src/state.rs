@@ -196,19 +196,33 @@ impl AppState {
         body: axum::body::Body,
         expected_sha256: Option<wharf_core::digest::Sha256>,
     ) -> Result<StagedBlob> {
+        let options = StageOptions {
+            expected_sha256,
+            ..StageOptions::default()
+        };
+        self.stage_body_with(repository, headers, body, options)
+            .await
+    }
+
+    /// [`Self::stage_body`] with more `options` (the size limit is the repository's).
+    ///
+    /// # Errors
+    /// As [`BlobStore::stage`].
+    pub async fn stage_body_with(
+        &self,
+        repository: &Repository,
+        headers: &http::HeaderMap,
+        body: axum::body::Body,
+        options: StageOptions,
+    ) -> Result<StagedBlob> {
         let limit = self.upload_limit(repository);
         crate::body::check_content_length(headers, limit)?;
         let _in_flight = crate::metrics::UploadInFlight::start();
-        let staged = self
-            .blobs
-            .stage(
-                body.into_data_stream(),
-                &StageOptions {
-                    max_size: Some(limit),
-                    expected_sha256,
-                },
-            )
-            .await?;
+        let options = StageOptions {
+            max_size: Some(limit),
+            ..options
+        };
+        let staged = self.blobs.stage(body.into_data_stream(), &options).await?;
         crate::metrics::bytes_stored(staged.size);
         Ok(staged)
     }

@@ -363,6 +363,7 @@ impl Upstream {
                 &StageOptions {
                     max_size: Some(max_size),
                     expected_sha256,
+                    sha256_only: false,
                 },
             )
             .await

@@ -29,6 +29,7 @@ async fn one_part_is_committed_as_it_is() {
                 &StageOptions {
                     max_size: None,
                     expected_sha256: Some(sha.clone()),
+                    sha256_only: false,
                 },
             )
             .await
@@ -64,6 +65,7 @@ async fn several_parts_are_joined_and_hashed_again() {
                 &StageOptions {
                     max_size: Some(100),
                     expected_sha256: Some(whole.sha256.clone()),
+                    sha256_only: false,
                 },
             )
             .await
@@ -97,6 +99,7 @@ async fn a_wrong_digest_or_size_refuses_the_join() {
                 &StageOptions {
                     max_size: None,
                     expected_sha256: Some(wrong.clone()),
+                    sha256_only: false,
                 },
             )
             .await
@@ -123,6 +126,7 @@ async fn a_wrong_digest_or_size_refuses_the_join() {
                 &StageOptions {
                     max_size: Some(8),
                     expected_sha256: None,
+                    sha256_only: false,
                 },
             )
             .await
@@ -153,5 +157,35 @@ async fn old_parts_are_swept() {
         let future = Timestamp::now().plus(std::time::Duration::from_mins(1));
         assert_eq!(store.sweep_parts(future).await.unwrap(), 1, "{backend}");
         assert!(!exists(&store, &part.key).await, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn sha256_only_staging_leaves_the_other_digests_empty() {
+    for (backend, store) in backends() {
+        let big: &'static [u8] = Box::leak(vec![5u8; 300 << 10].into_boxed_slice());
+        for body_parts in [vec![b"small".as_slice()], vec![big, big]] {
+            let whole = digest_bytes(&body_parts.concat());
+            let staged = store
+                .stage(
+                    body(body_parts),
+                    &StageOptions {
+                        sha256_only: true,
+                        ..StageOptions::default()
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(staged.digests.sha256, whole.sha256, "{backend}");
+            assert_eq!(
+                (
+                    staged.digests.sha1.as_str(),
+                    staged.digests.md5.as_str(),
+                    staged.digests.sha512.as_str()
+                ),
+                ("", "", ""),
+                "{backend}"
+            );
+        }
     }
 }

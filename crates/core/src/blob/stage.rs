@@ -20,6 +20,9 @@ pub struct StageOptions {
     pub max_size: Option<u64>,
     /// Refuse content whose SHA-256 differs.
     pub expected_sha256: Option<Sha256>,
+    /// Compute SHA-256 alone, for formats that advertise no other digest (OCI): a quarter of
+    /// the hashing work.
+    pub sha256_only: bool,
 }
 
 /// An upload that arrived whole and verified, waiting in a temporary object for
@@ -161,7 +164,7 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
     E: std::fmt::Display,
 {
-    let mut hashing = Hashing::new();
+    let mut hashing = Hashing::new(opts.sha256_only);
     let mut batch: Vec<Bytes> = Vec::new();
     let mut batch_len = 0usize;
     let mut size = 0u64;
@@ -201,22 +204,28 @@ async fn write(writer: &mut opendal::Writer, pending: Vec<Bytes>) -> Result<()> 
 /// Where the digests are computed. Small bodies are hashed inline; once a body passes
 /// [`INLINE_HASH`], each hasher half moves to a thread of its own, fed through a bounded
 /// channel, so receiving, writing and hashing overlap while memory stays bounded.
+/// With SHA-256 alone, the second half is absent.
 enum Hashing {
     Inline {
-        hashers: Box<(HasherA, HasherB)>,
+        hashers: Box<(HasherA, Option<HasherB>)>,
         pending: Vec<Bytes>,
     },
     Threaded {
         a: Feed<HasherA>,
-        b: Feed<HasherB>,
+        b: Option<Feed<HasherB>>,
         pending: Vec<Bytes>,
     },
 }
 
 impl Hashing {
-    fn new() -> Self {
+    fn new(sha256_only: bool) -> Self {
+        let hashers = if sha256_only {
+            (HasherA::sha256_only(), None)
+        } else {
+            (HasherA::default(), Some(HasherB::default()))
+        };
         Self::Inline {
-            hashers: Box::default(),
+            hashers: Box::new(hashers),
             pending: Vec::new(),
         }
     }
@@ -228,21 +237,25 @@ impl Hashing {
             if total < INLINE_HASH as u64 {
                 for c in &batch {
                     hashers.0.update(c);
-                    hashers.1.update(c);
+                    if let Some(b) = &mut hashers.1 {
+                        b.update(c);
+                    }
                 }
                 pending.extend(batch);
                 return Ok(());
             }
-            let (a, b) = *std::mem::take(hashers);
+            let (a, b) = std::mem::replace(&mut **hashers, (HasherA::sha256_only(), None));
             *self = Self::Threaded {
                 a: Feed::start(a, HasherA::update),
-                b: Feed::start(b, HasherB::update),
+                b: b.map(|b| Feed::start(b, HasherB::update)),
                 pending: std::mem::take(pending),
             };
         }
         if let Self::Threaded { a, b, pending } = self {
             a.send(batch.clone()).await?;
-            b.send(batch.clone()).await?;
+            if let Some(b) = b {
+                b.send(batch.clone()).await?;
+            }
             pending.extend(batch);
         }
         Ok(())
@@ -259,7 +272,13 @@ impl Hashing {
     async fn finish(self) -> Result<Digests> {
         match self {
             Self::Inline { hashers, .. } => Ok(finish(hashers.0, hashers.1)),
-            Self::Threaded { a, b, .. } => Ok(finish(a.finish().await?, b.finish().await?)),
+            Self::Threaded { a, b, .. } => {
+                let b = match b {
+                    Some(b) => Some(b.finish().await?),
+                    None => None,
+                };
+                Ok(finish(a.finish().await?, b))
+            }
         }
     }
 }

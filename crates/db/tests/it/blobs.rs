@@ -12,6 +12,40 @@ use crate::{hosted, on_every_engine};
 const HOUR: Duration = Duration::from_hours(1);
 
 #[tokio::test]
+async fn a_full_claim_fills_the_digests_a_sha256_only_one_left_out() {
+    on_every_engine!(|db| {
+        let full = digest_bytes(b"layer");
+        let mut partial = full.clone();
+        partial.sha1.clear();
+        partial.md5.clear();
+        partial.sha512.clear();
+        let now = Timestamp::now();
+        db.claim_blob(&partial, 5, now, now.plus(HOUR))
+            .await
+            .unwrap()
+            .unwrap();
+        let stored = db.blob(&full.sha256).await.unwrap().unwrap();
+        assert_eq!((stored.sha1.as_str(), stored.sha512.as_str()), ("", ""));
+        db.claim_blob(&full, 5, now, now.plus(HOUR))
+            .await
+            .unwrap()
+            .unwrap();
+        let stored = db.blob(&full.sha256).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.sha1, stored.md5, stored.sha512),
+            (full.sha1.clone(), full.md5.clone(), full.sha512.clone())
+        );
+        // A later SHA-256-only claim does not erase them.
+        db.claim_blob(&partial, 5, now, now.plus(HOUR))
+            .await
+            .unwrap()
+            .unwrap();
+        let stored = db.blob(&full.sha256).await.unwrap().unwrap();
+        assert_eq!(stored.sha512, full.sha512);
+    });
+}
+
+#[tokio::test]
 async fn a_claim_pins_a_blob_and_a_condemned_blob_refuses_claims() {
     on_every_engine!(|db| {
         let d = digest_bytes(b"x");

@@ -161,7 +161,10 @@ pub(crate) async fn store_manifest(
         .blobs
         .stage(
             futures::stream::iter([Ok::<_, std::io::Error>(body)]),
-            &StageOptions::default(),
+            &StageOptions {
+                sha256_only: true,
+                ..StageOptions::default()
+            },
         )
         .await?;
     let digest = digest_name(&staged.digests.sha256);

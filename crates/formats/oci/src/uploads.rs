@@ -58,9 +58,14 @@ pub(crate) async fn start(ctx: &Ctx<'_>, name: &Name, body: Body) -> Result<Resp
     }
     if let Some(sha) = digest_param(&query)? {
         // "the body of the request MUST contain the blob" and `digest` names it.
+        let options = StageOptions {
+            expected_sha256: Some(sha.clone()),
+            sha256_only: true,
+            ..StageOptions::default()
+        };
         let staged = ctx
             .state
-            .stage_body(&repo, ctx.headers, body, Some(sha.clone()))
+            .stage_body_with(&repo, ctx.headers, body, options)
             .await?;
         store_blob(ctx.state, &repo, name, staged).await?;
         return Ok(created(name, &sha));
@@ -121,28 +126,19 @@ pub(crate) async fn patch(
     {
         return Err(out_of_order(name, id, session.size));
     }
-    let size = append(ctx, &repo, &session, body).await?;
-    if let Some((start, end)) = declared
-        && end + 1 - start != size - session.size
-    {
-        return Err(OciError::new(
-            Code::BlobUploadInvalid,
-            format!(
-                "Content-Range {start}-{end} does not match the {} bytes sent",
-                size - session.size
-            ),
-        )
-        .with_status(StatusCode::RANGE_NOT_SATISFIABLE));
-    }
+    let size = append(ctx, &repo, &session, body, declared).await?;
     Ok(progress(StatusCode::ACCEPTED, name, id, size))
 }
 
-/// Stages `body` as the session's next part; the new total size. An empty body adds nothing.
+/// Stages `body` as the session's next part; the new total size. An empty body adds nothing;
+/// a body of another length than the `Content-Range` it came with (`declared`) is refused
+/// before it becomes part of the upload.
 async fn append(
     ctx: &Ctx<'_>,
     repo: &Repository,
     session: &UploadSession,
     body: Body,
+    declared: Option<(u64, u64)>,
 ) -> Result<u64, OciError> {
     let limit = ctx.state.upload_limit(repo);
     let room = limit.saturating_sub(session.size);
@@ -155,9 +151,24 @@ async fn append(
             &StageOptions {
                 max_size: Some(room),
                 expected_sha256: None,
+                sha256_only: true,
             },
         )
         .await?;
+    if let Some((start, end)) = declared
+        && end + 1 - start != part.size
+    {
+        ctx.state.blobs.delete_parts(&[part.key]).await?;
+        return Err(OciError::new(
+            Code::BlobUploadInvalid,
+            format!(
+                "Content-Range {start}-{end} does not match the {} bytes sent",
+                part.size
+            ),
+        )
+        .with_status(StatusCode::RANGE_NOT_SATISFIABLE)
+        .with_header(header::RANGE, range_value(session.size)));
+    }
     if part.size == 0 {
         ctx.state.blobs.delete_parts(&[part.key]).await?;
         return Ok(session.size);
@@ -192,12 +203,13 @@ pub(crate) async fn finish(
     let sha = digest_param(&query)?
         .ok_or_else(|| OciError::new(Code::DigestInvalid, "finishing an upload needs ?digest="))?;
     let mut session = session(ctx, &repo, name, id).await?;
-    if let Some((start, _)) = content_range(ctx.headers)?
+    let declared = content_range(ctx.headers)?;
+    if let Some((start, _)) = declared
         && start != session.size
     {
         return Err(out_of_order(name, id, session.size));
     }
-    let size = append(ctx, &repo, &session, body).await?;
+    let size = append(ctx, &repo, &session, body, declared).await?;
     if size != session.size {
         session = ctx
             .state
@@ -219,6 +231,7 @@ pub(crate) async fn finish(
             &StageOptions {
                 max_size: Some(ctx.state.upload_limit(&repo)),
                 expected_sha256: Some(sha.clone()),
+                sha256_only: true,
             },
         )
         .await;

@@ -180,6 +180,7 @@ async fn read_form(
                 let options = StageOptions {
                     max_size: Some(limit),
                     expected_sha256: None,
+                    sha256_only: false,
                 };
                 staged = Some(state.blobs.stage(&mut part, &options).await?);
             }

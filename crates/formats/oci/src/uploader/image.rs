@@ -102,7 +102,10 @@ pub(crate) async fn store(
         .blobs
         .stage(
             futures::stream::iter([Ok::<_, std::io::Error>(built.config)]),
-            &StageOptions::default(),
+            &StageOptions {
+                sha256_only: true,
+                ..StageOptions::default()
+            },
         )
         .await?;
     crate::uploads::store_blob(state, repo, name, config)

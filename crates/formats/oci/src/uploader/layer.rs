@@ -55,7 +55,13 @@ pub(crate) async fn build(blobs: &BlobStore, zip: PathBuf, max_unpacked: u64) ->
     });
     let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
     let staged = blobs
-        .stage(Box::pin(stream), &StageOptions::default())
+        .stage(
+            Box::pin(stream),
+            &StageOptions {
+                sha256_only: true,
+                ..StageOptions::default()
+            },
+        )
         .await;
     let diff_id = writer
         .await

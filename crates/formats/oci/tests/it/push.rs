@@ -268,3 +268,50 @@ async fn a_mount_links_a_blob_from_another_image() {
     assert!(r.header("location").unwrap().contains("/blobs/uploads/"));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_chunk_longer_or_shorter_than_its_range_is_not_kept() {
+    let app = TestApp::new().await;
+    let location = open_session(&app).await;
+    let long = send(
+        &app,
+        Method::PATCH,
+        &location,
+        &[("content-range", "0-3")],
+        b"too long".to_vec(),
+    )
+    .await;
+    assert_eq!(long.status, 416);
+    assert_eq!(code(&long), "BLOB_UPLOAD_INVALID");
+    let short = send(
+        &app,
+        Method::PATCH,
+        &location,
+        &[("content-range", "0-99")],
+        b"short".to_vec(),
+    )
+    .await;
+    assert_eq!(short.status, 416);
+    let status = send(&app, Method::GET, &location, &[], vec![]).await;
+    assert_eq!(status.header("range"), Some("0-0"), "nothing was appended");
+    let exact = send(
+        &app,
+        Method::PATCH,
+        &location,
+        &[("content-range", "0-4")],
+        b"exact".to_vec(),
+    )
+    .await;
+    assert_eq!(exact.status, 202);
+    let d = digest(b"exact");
+    let done = send(
+        &app,
+        Method::PUT,
+        &format!("{location}?digest={d}"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(done.status, 201);
+    app.finish().await;
+}
