@@ -117,12 +117,7 @@ impl<'a> Remote<'a> {
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
-        let challenge = response
-            .headers()
-            .get(header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let challenge = challenge_of(&response);
         let credentials = self.state.upstream.credentials(self.repo);
         let Some(answer) = answer_challenge(self.state, &challenge, credentials.as_ref()).await?
         else {
@@ -133,6 +128,16 @@ impl<'a> Remote<'a> {
         }
         build(Some(&answer.authorization)).send().await.map_err(err)
     }
+}
+
+/// The `WWW-Authenticate` of a refused request (empty without one).
+pub(crate) fn challenge_of(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// How to repeat a request a registry refused with `challenge`.

@@ -21,7 +21,7 @@ use super::image::{self, Built};
 use super::reference::ImageRef;
 use crate::document::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use crate::images::digest_name;
-use crate::proxy::answer_challenge;
+use crate::proxy::{answer_challenge, challenge_of};
 
 /// A registry session: where it is, and the `Authorization` that worked last.
 struct Registry<'a> {
@@ -94,12 +94,7 @@ impl<'a> Registry<'a> {
             if response.status() != StatusCode::UNAUTHORIZED || attempt == 1 {
                 return Ok(response);
             }
-            let challenge = response
-                .headers()
-                .get(header::WWW_AUTHENTICATE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
+            let challenge = challenge_of(&response);
             match answer_challenge(self.state, &challenge, self.credentials.as_ref()).await? {
                 Some(answer) => self.authorization = Some(answer.authorization),
                 None => return Ok(response),
