@@ -53,6 +53,12 @@ pub trait Format: Send + Sync {
         None
     }
 
+    /// Where clients find a repository's URL space, before its name (`/generic/`); formats
+    /// whose clients expect a fixed root say so (OCI's `/v2/`).
+    fn url_prefix(&self) -> String {
+        format!("/{}/", self.name())
+    }
+
     /// Routes nested under `/{name}`.
     fn routes(&self) -> Router<AppState>;
 

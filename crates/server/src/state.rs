@@ -62,6 +62,8 @@ pub struct FormatInfo {
     pub default_upstream: Option<&'static str>,
     /// How the format yanks versions, if it does.
     pub yanks: Option<Arc<dyn crate::format::Yanks>>,
+    /// Where its repositories' URLs start ([`crate::Format::url_prefix`]).
+    pub url_prefix: String,
 }
 
 /// Shared state, cheap to clone.
@@ -116,6 +118,7 @@ impl AppState {
                     kinds: f.kinds(),
                     default_upstream: f.default_upstream(),
                     yanks: f.yanks(),
+                    url_prefix: f.url_prefix(),
                 })
                 .collect(),
         }

@@ -62,6 +62,11 @@ impl Format for OciFormat {
         Some("https://registry-1.docker.io/")
     }
 
+    /// Images of repository `main` are `/v2/main/{image}/…`.
+    fn url_prefix(&self) -> String {
+        "/v2/".into()
+    }
+
     /// Nothing under `/oci`: registry clients only ever speak to `/v2/`.
     fn routes(&self) -> Router<AppState> {
         Router::new()

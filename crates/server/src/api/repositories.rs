@@ -29,7 +29,7 @@ pub async fn list_repositories(
         repos
             .iter()
             .filter(|r| authorize(caller.as_ref(), r, Scope::Read).is_ok())
-            .map(RepositoryView::from)
+            .map(|r| RepositoryView::of(r, &state))
             .collect(),
     ))
 }
@@ -88,7 +88,7 @@ pub async fn create_repository(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(RepositoryView::from(&repo))))
+    Ok((StatusCode::CREATED, Json(RepositoryView::of(&repo, &state))))
 }
 
 /// Shows a repository.
@@ -102,7 +102,7 @@ pub async fn get_repository(
 ) -> ApiResult<Json<RepositoryView>> {
     let repo = state.repository(&format, &name).await?;
     authorize(caller.as_ref(), &repo, Scope::Read)?;
-    Ok(Json(RepositoryView::from(&repo)))
+    Ok(Json(RepositoryView::of(&repo, &state)))
 }
 
 /// Changes a repository's policies (admin).
@@ -135,7 +135,7 @@ pub async fn update_repository(
     }
     state.store.update_policy(repo.id, &repo.policy).await?;
     state.forget_repositories();
-    Ok(Json(RepositoryView::from(&repo)))
+    Ok(Json(RepositoryView::of(&repo, &state)))
 }
 
 /// Deletes a repository with everything in it (admin). Blobs are freed by GC.

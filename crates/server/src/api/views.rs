@@ -33,8 +33,13 @@ pub struct RepositoryView {
     pub created_at: String,
 }
 
-impl From<&Repository> for RepositoryView {
-    fn from(r: &Repository) -> Self {
+impl RepositoryView {
+    /// The view of `r`, its path from its format's URL prefix.
+    #[must_use]
+    pub fn of(r: &Repository, state: &crate::AppState) -> Self {
+        let prefix = state
+            .format(&r.format)
+            .map_or_else(|| format!("/{}/", r.format), |f| f.url_prefix);
         Self {
             name: r.name.to_string(),
             format: r.format.clone(),
@@ -46,7 +51,7 @@ impl From<&Repository> for RepositoryView {
             anonymous_read: r.policy.anonymous_read,
             retention_days: r.policy.retention_days,
             redirect_downloads: r.policy.redirect_downloads,
-            path: format!("/{}/{}/", r.format, r.name),
+            path: format!("{prefix}{}/", r.name),
             created_at: r.created_at.rfc3339(),
         }
     }

@@ -42,6 +42,7 @@ async fn repositories_crud() {
             "/cargo/main/",
             "/generic/main/",
             "/npm/main/",
+            "/v2/main/",
             "/pypi/main/"
         ],
         "private repositories are hidden from anonymous callers"
