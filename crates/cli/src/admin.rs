@@ -347,10 +347,23 @@ pub async fn gc(config: &Config, args: GcArgs) -> anyhow::Result<ExitCode> {
     let (db, blobs) = open(config).await?;
     let grace: Duration = args.grace.map_or(config.gc.grace, Into::into);
     let holder = format!("cli-{}", std::process::id());
+    // The formats' upkeep first, as `serve` does (OCI unlinks blobs no manifest took).
+    let state = wharf_server::AppState::new(
+        std::sync::Arc::new(db.clone()),
+        blobs.clone(),
+        wharf_server::ServerConfig {
+            instance: holder.clone(),
+            ..wharf_server::ServerConfig::default()
+        },
+        &crate::serve::formats(config),
+    );
+    let upkeep_removed = state.run_upkeep(grace).await;
     let collected =
         usecases::collect_garbage(&db as &dyn MetadataStore, &blobs, grace, &holder).await?;
     if let Some(report) = collected {
-        println!("{}", serde_json::to_string(&report)?);
+        let mut shown = serde_json::to_value(&report)?;
+        shown["upkeep_removed"] = upkeep_removed.into();
+        println!("{shown}");
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("another process is collecting garbage; try again later");

@@ -105,6 +105,7 @@ async fn collect_periodically(state: AppState, interval: std::time::Duration) {
     ticker.tick().await;
     loop {
         ticker.tick().await;
+        state.run_upkeep(state.config.gc_grace).await;
         if let Err(e) = collect_garbage(
             state.store.as_ref(),
             &state.blobs,

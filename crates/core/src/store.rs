@@ -136,6 +136,16 @@ pub trait PackageStore: Send + Sync {
         package: &str,
         file: &str,
     ) -> Result<Option<FileEntry>>;
+    /// Up to `limit` files published before `before` in the versions named `version` of a
+    /// repository's packages, oldest first (what a format's upkeep expires, such as OCI blobs
+    /// no manifest took).
+    async fn files_of_versions_named(
+        &self,
+        repository_id: i64,
+        version: &str,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<FileEntry>>;
     /// Every file of a repository with its package and version (for flat listings).
     async fn list_repository_files(&self, repository_id: i64) -> Result<Vec<LocatedFile>>;
     /// Deletes a file; an emptied version and package go with it. `false` when absent.

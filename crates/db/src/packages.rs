@@ -387,6 +387,29 @@ impl PackageStore for Db {
         .transpose()
     }
 
+    async fn files_of_versions_named(
+        &self,
+        repository_id: i64,
+        version: &str,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<FileEntry>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {FILE_COLUMNS}, {BLOB_COLUMNS} {FILE_JOIN} \
+             JOIN versions v ON v.id = f.version_id JOIN packages p ON p.id = v.package_id \
+             WHERE p.repository_id = $1 AND v.lower_version = $2 AND f.created_at < $3 \
+             ORDER BY f.id LIMIT $4"
+        ))
+        .bind(repository_id)
+        .bind(version.to_lowercase())
+        .bind(before.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(rows::file).collect()
+    }
+
     async fn list_repository_files(&self, repository_id: i64) -> Result<Vec<LocatedFile>> {
         let rows = sqlx::query(&format!(
             "SELECT {FILE_COLUMNS}, {BLOB_COLUMNS}, p.name AS package_name, v.version {FILE_JOIN} \

@@ -32,6 +32,16 @@ pub trait Yanks: Send + Sync {
     ) -> Result<()>;
 }
 
+/// Upkeep of a format's own data, run before each garbage collection (by `serve` and by
+/// `POST /api/v1/gc`) under a lease of its own, so that one instance does it: what it unlinks
+/// becomes garbage for the collection that follows.
+#[async_trait]
+pub trait Upkeep: Send + Sync {
+    /// Does the work, treating as abandoned what is older than `grace`; how many things it
+    /// removed.
+    async fn run(&self, state: &AppState, grace: std::time::Duration) -> Result<u64>;
+}
+
 /// A package format.
 pub trait Format: Send + Sync {
     /// The URL segment and the repository format key (`generic`).
@@ -50,6 +60,11 @@ pub trait Format: Send + Sync {
 
     /// How the format yanks versions, if it has yanks.
     fn yanks(&self) -> Option<Arc<dyn Yanks>> {
+        None
+    }
+
+    /// The format's upkeep, if it keeps data that needs it.
+    fn upkeep(&self) -> Option<Arc<dyn Upkeep>> {
         None
     }
 

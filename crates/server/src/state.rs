@@ -64,6 +64,8 @@ pub struct FormatInfo {
     pub yanks: Option<Arc<dyn crate::format::Yanks>>,
     /// Where its repositories' URLs start ([`crate::Format::url_prefix`]).
     pub url_prefix: String,
+    /// Its upkeep, if any ([`crate::format::Upkeep`]).
+    pub upkeep: Option<Arc<dyn crate::format::Upkeep>>,
 }
 
 /// Shared state, cheap to clone.
@@ -92,6 +94,8 @@ type RepositoryCache = HashMap<(String, String), (Repository, Instant)>;
 /// Another instance's change to a repository (policy, deletion) is seen within this time; this
 /// instance's own changes at once.
 const REPOSITORY_TTL: Duration = Duration::from_secs(1);
+/// How long an instance holds a format's upkeep lease.
+const UPKEEP_LEASE: Duration = Duration::from_mins(10);
 
 impl AppState {
     /// Builds the state.
@@ -119,9 +123,45 @@ impl AppState {
                     default_upstream: f.default_upstream(),
                     yanks: f.yanks(),
                     url_prefix: f.url_prefix(),
+                    upkeep: f.upkeep(),
                 })
                 .collect(),
         }
+    }
+
+    /// Runs every format's upkeep, each under its lease `upkeep:{format}` (skipped while
+    /// another instance holds it); how many things they removed. A failing upkeep is logged and
+    /// the others run.
+    pub async fn run_upkeep(&self, grace: Duration) -> u64 {
+        let mut removed = 0;
+        for format in self.formats.iter() {
+            let Some(upkeep) = &format.upkeep else {
+                continue;
+            };
+            let lease = format!("upkeep:{}", format.name);
+            let holder = &self.config.instance;
+            let now = wharf_core::time::Timestamp::now();
+            match self
+                .store
+                .try_lease(&lease, holder, now, now.plus(UPKEEP_LEASE))
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::error!(format = format.name, error = %e, "upkeep lease failed");
+                    continue;
+                }
+            }
+            match upkeep.run(self, grace).await {
+                Ok(n) => removed += n,
+                Err(e) => tracing::error!(format = format.name, error = %e, "upkeep failed"),
+            }
+            if let Err(e) = self.store.release_lease(&lease, holder).await {
+                tracing::warn!(format = format.name, error = %e, "upkeep lease not released");
+            }
+        }
+        removed
     }
 
     /// The compiled-in format named `name`.

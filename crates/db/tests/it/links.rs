@@ -138,3 +138,49 @@ async fn a_missing_blob_fails_the_whole_linked_publish() {
         assert!(db.package(repo.id, "app").await.unwrap().is_none());
     });
 }
+
+#[tokio::test]
+async fn files_of_versions_of_one_name_are_listed_by_age() {
+    on_every_engine!(|db| {
+        let blobs = BlobStore::memory();
+        let repo = hosted(db, "images").await;
+        let other = hosted(db, "others").await;
+        for (r, package, version, file, content) in [
+            (&repo, "a", "uploads", "one", b"1".as_slice()),
+            (&repo, "b", "Uploads", "two", b"2"),
+            (&repo, "a", "sha256:x", "three", b"3"),
+            (&other, "a", "uploads", "four", b"4"),
+        ] {
+            let content: &'static [u8] = Box::leak(content.to_vec().into_boxed_slice());
+            publish(
+                db,
+                &blobs,
+                r,
+                (package, version, file),
+                PublishMode::CreateOrAdd,
+                content,
+            )
+            .await
+            .unwrap();
+        }
+        let later = wharf_core::time::Timestamp::now().plus(std::time::Duration::from_mins(1));
+        let found = db
+            .files_of_versions_named(repo.id, "uploads", later, 10)
+            .await
+            .unwrap();
+        let names: Vec<&str> = found.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["one", "two"]);
+        let one = db
+            .files_of_versions_named(repo.id, "uploads", later, 1)
+            .await
+            .unwrap();
+        assert_eq!(one.len(), 1);
+        let earlier = wharf_core::time::Timestamp(0);
+        assert!(
+            db.files_of_versions_named(repo.id, "uploads", earlier, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    });
+}

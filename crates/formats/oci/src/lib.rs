@@ -17,6 +17,7 @@ mod proxy;
 mod pull;
 mod request;
 mod tags;
+mod upkeep;
 mod uploader;
 mod uploads;
 
@@ -60,6 +61,10 @@ impl Format for OciFormat {
     /// Docker Hub (official images are `library/{name}` there).
     fn default_upstream(&self) -> Option<&'static str> {
         Some("https://registry-1.docker.io/")
+    }
+
+    fn upkeep(&self) -> Option<Arc<dyn wharf_server::format::Upkeep>> {
+        Some(Arc::new(upkeep::AbandonedUploads))
     }
 
     /// Images of repository `main` are `/v2/main/{image}/…`.

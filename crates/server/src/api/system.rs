@@ -33,6 +33,7 @@ pub async fn run_gc(
             humantime::parse_duration(s).map_err(|e| Error::invalid(format!("grace {s:?}: {e}")))?
         }
     };
+    let upkeep_removed = state.run_upkeep(grace).await;
     let report = collect_garbage(
         state.store.as_ref(),
         &state.blobs,
@@ -48,5 +49,6 @@ pub async fn run_gc(
         versions_expired: report.versions_expired,
         upload_parts_removed: report.upload_parts_removed,
         tokens_expired: report.tokens_expired,
+        upkeep_removed,
     }))
 }

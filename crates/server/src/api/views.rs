@@ -344,4 +344,7 @@ pub struct GcResult {
     pub upload_parts_removed: u64,
     /// Expired tokens removed (registry logins mint short-lived ones).
     pub tokens_expired: u64,
+    /// What the formats' upkeep unlinked before the collection (OCI: blobs pushed and left
+    /// unreferenced by any manifest for longer than the grace period).
+    pub upkeep_removed: u64,
 }

@@ -166,3 +166,48 @@ async fn an_unreferenced_blob_can_be_deleted_a_referenced_one_not() {
     assert_eq!(r.status, 200);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn blobs_no_manifest_took_are_freed_after_the_grace_period() {
+    let app = TestApp::new().await;
+    let loose = push_blob(&app, NAME, b"pushed, never referenced").await;
+    let m = image(&app, NAME, b"{}", &[b"kept layer"]).await;
+    put_manifest(&app, NAME, "1.0", OCI_MANIFEST, &m).await;
+    // Within the grace period nothing is unlinked.
+    let gc = app.admin_json(Method::POST, "/api/v1/gc", &json!({})).await;
+    assert_eq!(gc.json()["upkeep_removed"], 0);
+    let gc = app
+        .admin_json(Method::POST, "/api/v1/gc", &json!({"grace": "0s"}))
+        .await;
+    assert_eq!(gc.status, 200, "{}", gc.text());
+    assert_eq!(gc.json()["upkeep_removed"], 1);
+    assert_eq!(gc.json()["deleted"], 1);
+    let r = send(
+        &app,
+        Method::HEAD,
+        &format!("/v2/{NAME}/blobs/{loose}"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    let kept = send(
+        &app,
+        Method::GET,
+        &format!("/v2/{NAME}/blobs/{}", digest(b"kept layer")),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(kept.status, 200);
+    let manifest = send(
+        &app,
+        Method::GET,
+        &format!("/v2/{NAME}/manifests/1.0"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(manifest.status, 200);
+    app.finish().await;
+}
