@@ -121,6 +121,8 @@ pub struct BlobStore {
     transfer: Transfer,
     /// How long presigned download URLs stay valid.
     redirect_ttl: std::time::Duration,
+    /// The directory of the fs backend (uploads there are written back early).
+    local_root: Option<PathBuf>,
 }
 
 fn storage_err(context: &str, e: opendal::Error) -> Error {
@@ -135,6 +137,7 @@ impl BlobStore {
             op,
             transfer: Transfer::LOCAL,
             redirect_ttl: default_redirect_ttl(),
+            local_root: None,
         }
     }
 
@@ -173,7 +176,10 @@ impl BlobStore {
                 let op = Operator::new(builder)
                     .map_err(|e| storage_err("opening fs backend", e))?
                     .finish();
-                Ok(Self::new(op))
+                Ok(Self {
+                    local_root: Some(root),
+                    ..Self::new(op)
+                })
             }
             Backend::S3 => Self::s3(&config.s3),
         }
@@ -192,6 +198,7 @@ impl BlobStore {
             op: s3::operator(config)?,
             transfer: Transfer::S3,
             redirect_ttl: default_redirect_ttl(),
+            local_root: None,
         })
     }
 
@@ -222,14 +229,22 @@ impl BlobStore {
         S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
+        let key = temp_key();
+        let local = self.local_path(&key);
         stage::stage(
             &self.op,
-            temp_key(),
+            key,
             self.transfer.write_chunk,
+            local,
             body,
             options,
         )
         .await
+    }
+
+    /// The file behind `key` on the fs backend.
+    fn local_path(&self, key: &str) -> Option<PathBuf> {
+        self.local_root.as_ref().map(|root| root.join(key))
     }
 
     /// Moves a staged blob to its content address. When an object is already there (the same

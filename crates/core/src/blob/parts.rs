@@ -22,10 +22,13 @@ impl BlobStore {
         S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
+        let key = upload_key();
+        let local = self.local_path(&key);
         let staged = stage::stage(
             &self.op,
-            upload_key(),
+            key,
             self.transfer.write_chunk,
+            local,
             body,
             options,
         )

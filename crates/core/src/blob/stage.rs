@@ -1,5 +1,7 @@
 //! Staging an upload: stream to a temporary object, hashing on two cores while writing.
 
+use std::path::PathBuf;
+
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use opendal::Operator;
@@ -91,10 +93,13 @@ impl Drop for TempObject {
     }
 }
 
+/// Stages `body` at `key`; `local` is the file behind `key` when the backend is the local
+/// filesystem (see [`Writeback`]).
 pub(super) async fn stage<S, E>(
     op: &Operator,
     key: String,
     part: Option<usize>,
+    local: Option<PathBuf>,
     mut body: S,
     opts: &StageOptions,
 ) -> Result<StagedBlob>
@@ -112,7 +117,12 @@ where
         None => op.writer(&temp.key).await,
     };
     let mut writer = writer.map_err(|e| storage_err("opening upload", e))?;
-    let written = match receive(&mut writer, &mut body, opts).await {
+    let mut writeback = Writeback {
+        path: local,
+        since: 0,
+        running: None,
+    };
+    let written = match receive(&mut writer, &mut body, opts, &mut writeback).await {
         Ok(written) => written,
         Err(e) => {
             // A multipart upload left open keeps its parts (and their cost) on S3.
@@ -123,6 +133,7 @@ where
         }
     };
     let (digests, size) = written;
+    writeback.finish().await;
     writer
         .close()
         .await
@@ -159,6 +170,7 @@ async fn receive<S, E>(
     writer: &mut opendal::Writer,
     body: &mut S,
     opts: &StageOptions,
+    writeback: &mut Writeback,
 ) -> Result<(Digests, u64)>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
@@ -180,8 +192,9 @@ where
         batch.push(chunk);
         if batch_len >= BATCH {
             hashing.feed(std::mem::take(&mut batch), size).await?;
-            batch_len = 0;
             write(writer, hashing.take_pending()).await?;
+            writeback.wrote(batch_len as u64);
+            batch_len = 0;
         }
     }
     if !batch.is_empty() {
@@ -199,6 +212,47 @@ async fn write(writer: &mut opendal::Writer, pending: Vec<Bytes>) -> Result<()> 
         .write(pending)
         .await
         .map_err(|e| storage_err("writing upload", e))
+}
+
+/// Bytes written between two early write-backs of a local file.
+const WRITEBACK: u64 = 64 << 20;
+
+/// Makes the kernel write a local upload's data to disk while the upload goes on: every
+/// [`WRITEBACK`] bytes, one `fdatasync` on the file runs on the blocking pool (never two at
+/// once), so the fsync that ends the upload finds little left. Without it a machine with
+/// plenty of memory keeps a whole large upload dirty and flushes all of it at the end, after
+/// the last byte arrived.
+pub(super) struct Writeback {
+    path: Option<PathBuf>,
+    since: u64,
+    running: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Writeback {
+    fn wrote(&mut self, bytes: u64) {
+        let Some(path) = &self.path else {
+            return;
+        };
+        self.since += bytes;
+        if self.since < WRITEBACK || self.running.as_ref().is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        self.since = 0;
+        let path = path.clone();
+        self.running = Some(tokio::task::spawn_blocking(move || {
+            // Any descriptor of the file flushes its pages; a failure here only leaves more
+            // for the final fsync, which reports errors.
+            if let Ok(file) = std::fs::File::open(&path) {
+                let _ = file.sync_data();
+            }
+        }));
+    }
+
+    async fn finish(self) {
+        if let Some(running) = self.running {
+            let _ = running.await;
+        }
+    }
 }
 
 /// Where the digests are computed. Small bodies are hashed inline; once a body passes
