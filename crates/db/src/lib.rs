@@ -9,6 +9,7 @@
 mod blobs;
 mod downloads;
 mod error;
+mod files;
 mod leases;
 mod package_cache;
 mod packages;

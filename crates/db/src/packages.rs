@@ -10,11 +10,11 @@ use wharf_core::model::{FileEntry, LocatedFile, Package, PackageFile, PropertyOw
 use wharf_core::store::{PackageStore, PublishTx};
 use wharf_core::time::Timestamp;
 
-use crate::Db;
 use crate::error::db_err;
 use crate::package_cache::{self, PackageCache};
 use crate::publish_tx::{Publish, bump_revision, property_table, upsert_property};
 use crate::rows::{self, BLOB_COLUMNS, FILE_COLUMNS, PACKAGE_COLUMNS};
+use crate::{Db, files};
 
 const FILE_JOIN: &str = "FROM files f JOIN blobs b ON b.id = f.blob_id";
 
@@ -347,21 +347,7 @@ impl PackageStore for Db {
         version: &str,
         file: &str,
     ) -> Result<Option<FileEntry>> {
-        sqlx::query(&format!(
-            "SELECT {FILE_COLUMNS}, {BLOB_COLUMNS} {FILE_JOIN} \
-             JOIN versions v ON v.id = f.version_id JOIN packages p ON p.id = v.package_id \
-             WHERE p.repository_id = $1 AND p.lower_name = $2 AND v.lower_version = $3 AND f.lower_name = $4"
-        ))
-        .bind(repository_id)
-        .bind(package.to_lowercase())
-        .bind(version.to_lowercase())
-        .bind(file.to_lowercase())
-        .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?
-        .as_ref()
-        .map(rows::file)
-        .transpose()
+        files::file(self, repository_id, package, version, file).await
     }
 
     async fn package_file(
@@ -370,21 +356,7 @@ impl PackageStore for Db {
         package: &str,
         file: &str,
     ) -> Result<Option<FileEntry>> {
-        sqlx::query(&format!(
-            "SELECT {FILE_COLUMNS}, {BLOB_COLUMNS} {FILE_JOIN} \
-             JOIN versions v ON v.id = f.version_id JOIN packages p ON p.id = v.package_id \
-             WHERE p.repository_id = $1 AND p.lower_name = $2 AND f.lower_name = $3 \
-             ORDER BY f.id LIMIT 1"
-        ))
-        .bind(repository_id)
-        .bind(package.to_lowercase())
-        .bind(file.to_lowercase())
-        .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?
-        .as_ref()
-        .map(rows::file)
-        .transpose()
+        files::package_file(self, repository_id, package, file).await
     }
 
     async fn files_of_versions_named(
@@ -394,41 +366,11 @@ impl PackageStore for Db {
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<FileEntry>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {FILE_COLUMNS}, {BLOB_COLUMNS} {FILE_JOIN} \
-             JOIN versions v ON v.id = f.version_id JOIN packages p ON p.id = v.package_id \
-             WHERE p.repository_id = $1 AND v.lower_version = $2 AND f.created_at < $3 \
-             ORDER BY f.id LIMIT $4"
-        ))
-        .bind(repository_id)
-        .bind(version.to_lowercase())
-        .bind(before.0)
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await
-        .map_err(db_err)?;
-        rows.iter().map(rows::file).collect()
+        files::of_versions_named(self, repository_id, version, before, limit).await
     }
 
     async fn list_repository_files(&self, repository_id: i64) -> Result<Vec<LocatedFile>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {FILE_COLUMNS}, {BLOB_COLUMNS}, p.name AS package_name, v.version {FILE_JOIN} \
-             JOIN versions v ON v.id = f.version_id JOIN packages p ON p.id = v.package_id \
-             WHERE p.repository_id = $1 ORDER BY p.lower_name, v.id, f.lower_name"
-        ))
-        .bind(repository_id)
-        .fetch_all(&self.read)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
-            .map(|row| {
-                Ok(LocatedFile {
-                    package: row.try_get("package_name").map_err(db_err)?,
-                    version: row.try_get("version").map_err(db_err)?,
-                    file: rows::file(row)?,
-                })
-            })
-            .collect()
+        files::of_repository(self, repository_id).await
     }
 
     async fn delete_file(&self, file_id: i64) -> Result<bool> {
