@@ -361,10 +361,22 @@ pub(crate) async fn tags(
         }
         status => return Err(upstream_failed(&url, status)),
     }
+    // The next page, under the local name: the upstream's `Link` keeps its query only.
+    let next = response
+        .headers()
+        .get(header::LINK)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|link| link.split_once('?'))
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .map(|(query, _)| format!("</v2/{}/tags/list?{query}>; rel=\"next\"", name.full()));
     let mut body: serde_json::Value = response
         .json()
         .await
         .map_err(|e| Error::Upstream(format!("upstream {url}: {e}")))?;
     body["name"] = serde_json::json!(name.full());
-    Ok(axum::Json(body).into_response())
+    let mut answer = axum::Json(body).into_response();
+    if let Some(link) = next.and_then(|l| http::HeaderValue::from_str(&l).ok()) {
+        answer.headers_mut().insert(header::LINK, link);
+    }
+    Ok(answer)
 }

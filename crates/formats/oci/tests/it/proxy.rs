@@ -283,3 +283,46 @@ async fn a_tampered_upstream_blob_is_refused_and_not_kept() {
     assert_eq!(again.status, 502);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_proxy_lists_the_upstreams_tags_under_its_own_name() {
+    let (upstream, manifest) = upstream().await;
+    for tag in ["2.0", "3.0"] {
+        assert_eq!(
+            put_manifest(&upstream, NAME, tag, OCI_MANIFEST, &manifest)
+                .await
+                .status,
+            201
+        );
+    }
+    let served = Served::start(upstream.router.clone()).await;
+    let app = proxy(&served.url, Duration::from_mins(10)).await;
+    let first = send(
+        &app,
+        Method::GET,
+        "/v2/hub/team/app/tags/list?n=2",
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(
+        first.json(),
+        json!({"name": "hub/team/app", "tags": ["1.0", "2.0"]})
+    );
+    assert_eq!(
+        first.header("link"),
+        Some("</v2/hub/team/app/tags/list?n=2&last=2.0>; rel=\"next\"")
+    );
+    let next = send(
+        &app,
+        Method::GET,
+        "/v2/hub/team/app/tags/list?n=2&last=2.0",
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(next.json()["tags"], json!(["3.0"]));
+    assert!(next.header("link").is_none());
+    app.finish().await;
+}
