@@ -60,7 +60,7 @@ pub(crate) async fn package(
 pub(crate) async fn tags(
     state: &AppState,
     package: &Package,
-) -> Result<Vec<(String, String)>, OciError> {
+) -> wharf_core::Result<Vec<(String, String)>> {
     let mut tags: Vec<(String, String)> = state
         .store
         .properties(PropertyOwner::Package(package.id))

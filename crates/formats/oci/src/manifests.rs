@@ -88,7 +88,9 @@ pub(crate) async fn put(
             )
         })
         .collect();
-    store_manifest(ctx.state, &repo, name, &manifest, body, true, tags).await?;
+    store_manifest(ctx.state, &repo, name, &manifest, body, true, tags)
+        .await
+        .map_err(|e| OciError::or_missing(e, Code::ManifestBlobUnknown))?;
     let mut response = (
         StatusCode::CREATED,
         [
@@ -155,7 +157,7 @@ pub(crate) async fn store_manifest(
     body: Bytes,
     link: bool,
     extra: Vec<(PropertyTarget, String, String)>,
-) -> Result<(), OciError> {
+) -> wharf_core::Result<()> {
     let size = body.len();
     let staged = state
         .blobs
@@ -206,8 +208,7 @@ pub(crate) async fn store_manifest(
             properties,
         },
     )
-    .await
-    .map_err(|e| OciError::or_missing(e, Code::ManifestBlobUnknown))?;
+    .await?;
     release_uploads(state, linked.package_id, &links).await;
     Ok(())
 }

@@ -288,7 +288,7 @@ pub(crate) async fn store_blob(
     repo: &Repository,
     name: &Name,
     staged: StagedBlob,
-) -> Result<(), OciError> {
+) -> wharf_core::Result<()> {
     let file = FileName::new(digest_name(&staged.digests.sha256))?;
     publish_linked(
         state.store.as_ref(),

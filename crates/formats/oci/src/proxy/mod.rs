@@ -133,7 +133,6 @@ pub(crate) async fn manifest(
 ) -> Result<Sha256, OciError> {
     let remote = remote(ctx, repo)?;
     let store = &ctx.state.store;
-    let package = store.package(repo.id, &name.image).await?;
     match reference {
         crate::request::Reference::Digest(sha) => {
             if cached(ctx, repo, name, sha).await? {
@@ -155,8 +154,8 @@ pub(crate) async fn manifest(
                 .upstream
                 .flight(format!("oci:{}:{}:{tag}", repo.id, name.image))
                 .await;
-            let local = match &package {
-                Some(p) => local_tag(ctx, p, tag).await?,
+            let local = match store.package(repo.id, &name.image).await? {
+                Some(p) => local_tag(ctx, &p, tag).await?,
                 None => None,
             };
             let max_age = ctx.state.config.proxy_max_age;

@@ -97,7 +97,6 @@ pub(crate) async fn store(
     built: Built,
 ) -> Result<String> {
     let sha = Sha256::of(&built.manifest);
-    let oci = |e: crate::error::OciError| wharf_core::Error::internal_msg(e.message);
     let config = state
         .blobs
         .stage(
@@ -108,20 +107,17 @@ pub(crate) async fn store(
             },
         )
         .await?;
-    crate::uploads::store_blob(state, repo, name, config)
-        .await
-        .map_err(oci)?;
-    crate::uploads::store_blob(state, repo, name, built.layer)
-        .await
-        .map_err(oci)?;
-    let manifest = document::parse(&built.manifest, Some(DOCKER_MANIFEST)).map_err(oci)?;
+    crate::uploads::store_blob(state, repo, name, config).await?;
+    crate::uploads::store_blob(state, repo, name, built.layer).await?;
+    // The manifest is our own; failing to read it back is a fault, not bad input.
+    let manifest = document::parse(&built.manifest, Some(DOCKER_MANIFEST))
+        .map_err(|e| wharf_core::Error::internal_msg(e.message))?;
     let tag = vec![(
         PropertyTarget::Package,
         format!("{TAG}latest"),
         digest_name(&sha),
     )];
     crate::manifests::store_manifest(state, repo, name, &manifest, built.manifest, true, tag)
-        .await
-        .map_err(oci)?;
+        .await?;
     Ok(sha.hex().to_owned())
 }

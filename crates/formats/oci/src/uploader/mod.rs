@@ -440,10 +440,7 @@ async fn delete_local(
         }
     };
     let digest_name = crate::images::digest_name(&digest);
-    for (tag, named) in crate::images::tags(state, &package)
-        .await
-        .map_err(|e| Error::internal_msg(e.message))?
-    {
+    for (tag, named) in crate::images::tags(state, &package).await? {
         if named == digest_name {
             store
                 .delete_property(owner, &format!("{}{tag}", crate::images::TAG))
