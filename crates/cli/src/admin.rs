@@ -36,7 +36,7 @@ pub async fn open(config: &Config) -> anyhow::Result<(Db, BlobStore)> {
     )
     .await?;
     db.migrate().await?;
-    let blobs = BlobStore::from_config(&config.storage, &config.data_dir.join("blobs"))?;
+    let blobs = BlobStore::from_config(&config.storage, &config.data_dir.join("blobs")).await?;
     Ok((db, blobs))
 }
 

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 /// The configuration layer `pr-config.json` at `path` stands for.
 ///
 /// # Errors
-/// When the file cannot be read or parsed, or names a storage Wharf cannot use yet.
+/// When the file cannot be read or parsed, or names its storage incompletely.
 pub fn layer(path: &Path) -> anyhow::Result<Value> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the Platform configuration {}", path.display()))?;
@@ -29,9 +29,29 @@ pub fn layer(path: &Path) -> anyhow::Result<Value> {
     };
     let mut layer = Map::new();
     if original.get("SwiftRepository").is_some() {
-        bail!(
-            "{} uses SwiftRepository: Wharf does not store blobs in OpenStack Swift yet; use S3Repository or FsRepository",
-            path.display()
+        let mut swift = Map::new();
+        for (key, pointer) in [
+            ("auth_url", "/SwiftRepository/access/auth_url"),
+            ("auth_version", "/SwiftRepository/access/auth_version"),
+            ("user", "/SwiftRepository/access/user"),
+            ("key", "/SwiftRepository/access/key"),
+            ("project", "/SwiftRepository/access/account"),
+            ("container", "/SwiftRepository/container/container"),
+            ("prefix", "/SwiftRepository/container/path"),
+        ] {
+            if let Some(value) = text_at(pointer) {
+                swift.insert(key.into(), json!(value));
+            }
+        }
+        if !swift.contains_key("container") {
+            bail!(
+                "{}: SwiftRepository.container.container is empty",
+                path.display()
+            );
+        }
+        layer.insert(
+            "storage".into(),
+            json!({"backend": "swift", "swift": swift}),
         );
     } else if original.get("S3Repository").is_some() {
         let mut s3 = Map::new();

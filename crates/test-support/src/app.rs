@@ -110,6 +110,7 @@ impl TestAppBuilder {
                 },
                 blob_dir.path(),
             )
+            .await
             .expect("fs blobs")
         } else {
             BlobStore::memory()

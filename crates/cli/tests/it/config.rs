@@ -153,6 +153,36 @@ fn a_platform_config_maps_onto_wharf_settings_under_the_others() {
         "{text}"
     );
 
+    // Swift comes first, as in the original, with its openrc settings.
+    std::fs::write(
+        &pr,
+        r#"{"SwiftRepository": {"access": {"account": "demo-project", "user": "demo", "key": "openrc-s3cr3t",
+                                           "auth_url": "https://keystone:5000/v3", "auth_version": "3"},
+                                "container": {"container": "apps", "path": "releases"}},
+            "S3Repository": {"container": {"bucket": "other"}}}"#,
+    )
+    .unwrap();
+    let swift = wharf(&["--platform-config", pr_arg, "config", "print"], &[]);
+    assert!(
+        swift.status.success(),
+        "{}",
+        String::from_utf8_lossy(&swift.stderr)
+    );
+    let text = String::from_utf8(swift.stdout).unwrap();
+    for line in [
+        "backend = \"swift\"",
+        "auth_url = \"https://keystone:5000/v3\"",
+        "auth_version = \"3\"",
+        "user = \"demo\"",
+        "key = \"***\"",
+        "project = \"demo-project\"",
+        "container = \"apps\"",
+        "prefix = \"releases\"",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    assert!(!text.contains("openrc-s3cr3t"), "secret leaked: {text}");
+
     std::fs::write(
         &pr,
         r#"{"SwiftRepository": {"access": {}, "container": {}}, "S3Repository": {}}"#,
@@ -162,7 +192,7 @@ fn a_platform_config_maps_onto_wharf_settings_under_the_others() {
     assert!(!swift.status.success());
     let err = String::from_utf8_lossy(&swift.stderr);
     assert!(
-        err.contains("SwiftRepository") && err.contains("not"),
+        err.contains("SwiftRepository.container.container is empty"),
         "{err}"
     );
 }

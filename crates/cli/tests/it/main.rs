@@ -9,6 +9,7 @@ mod image_uploader_curl;
 mod js_clients;
 mod npm_client;
 mod npm_sources;
+mod object_storage;
 mod oci_clients;
 mod oras_client;
 mod pantry_curl;
@@ -16,7 +17,6 @@ mod platform_curl;
 mod pypi_client;
 mod pypi_sources;
 mod python;
-mod s3_storage;
 mod several_instances;
 
 use std::path::Path;

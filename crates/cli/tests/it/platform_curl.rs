@@ -1,6 +1,6 @@
 //! The Platform Package Repository API, driven with curl exactly as its README shows, against
 //! the real binary in compat mode on a port of its own — with blobs on the local filesystem,
-//! and on S3 (see `s3_storage.rs`).
+//! and on S3 and Swift (see `object_storage.rs`).
 
 use wharf_test_support::WharfProcess;
 

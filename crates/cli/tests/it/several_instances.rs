@@ -10,7 +10,7 @@ use wharf_test_support::{TestDb, WharfProcess};
 
 use crate::bin;
 use crate::curl;
-use crate::s3_storage::{pairs, s3_env};
+use crate::object_storage::{pairs, s3_env};
 
 /// A PUT of `body` with curl, optionally slowed down: the HTTP status curl saw (`000` when
 /// the connection broke).

@@ -8,10 +8,14 @@
 //! multipart upload of [`S3_PART`]-sized parts, sent one at a time, and a download reads parts
 //! of that size, a few ahead.
 
+mod config;
 mod keys;
+mod objects;
 mod parts;
 mod s3;
 mod stage;
+mod swift;
+mod transport;
 
 use std::ops::Range;
 use std::path::PathBuf;
@@ -19,13 +23,16 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use opendal::{ErrorKind, Operator, services};
-use serde::{Deserialize, Serialize};
 
+use config::default_redirect_ttl;
+pub use config::{Backend, StorageConfig};
 use keys::temp_key;
 pub use keys::{TEMP_PREFIX, blob_key, sha256_of_key};
+use objects::Objects;
 use s3::{S3_COPY_LIMIT, S3_READ_AHEAD};
 pub use s3::{S3_PART, S3Config};
 pub use stage::{StageOptions, StagedBlob};
+pub use swift::{AuthVersion, SWIFT_SEGMENT, SwiftConfig};
 
 use crate::digest::Sha256;
 use crate::time::Timestamp;
@@ -53,50 +60,12 @@ impl Transfer {
         read_chunk: S3_PART,
         read_ahead: S3_READ_AHEAD,
     };
-}
 
-/// Which storage engine holds blobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// A directory on the local filesystem (the default).
-    #[default]
-    Fs,
-    /// Process memory; for tests only.
-    Memory,
-    /// An S3-compatible object store (`[storage.s3]`).
-    S3,
-}
-
-/// Storage settings (`[storage]` in the config file).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StorageConfig {
-    /// The engine.
-    #[serde(default)]
-    pub backend: Backend,
-    /// The directory of the `fs` backend; `<data-dir>/blobs` when unset.
-    #[serde(default)]
-    pub root: Option<PathBuf>,
-    /// The `s3` backend's settings.
-    #[serde(default)]
-    pub s3: S3Config,
-    /// How long the presigned URLs of redirected downloads stay valid.
-    #[serde(default = "default_redirect_ttl", with = "humantime_serde")]
-    pub redirect_ttl: std::time::Duration,
-}
-
-fn default_redirect_ttl() -> std::time::Duration {
-    std::time::Duration::from_mins(5)
-}
-
-impl Default for StorageConfig {
-    fn default() -> Self {
+    /// Swift: large uploads in segments of `segment` bytes, reads as on S3.
+    const fn swift(segment: usize) -> Self {
         Self {
-            backend: Backend::default(),
-            root: None,
-            s3: S3Config::default(),
-            redirect_ttl: default_redirect_ttl(),
+            write_chunk: Some(segment),
+            ..Self::S3
         }
     }
 }
@@ -117,6 +86,8 @@ pub type ByteStream = futures::stream::BoxStream<'static, std::io::Result<Bytes>
 #[derive(Clone, Debug)]
 pub struct BlobStore {
     op: Operator,
+    /// The operator again, with what deleting needs on Swift.
+    objects: Objects,
     /// How the backend is best read and written.
     transfer: Transfer,
     /// How long presigned download URLs stay valid.
@@ -134,6 +105,7 @@ impl BlobStore {
     #[must_use]
     pub fn new(op: Operator) -> Self {
         Self {
+            objects: Objects::new(op.clone(), None),
             op,
             transfer: Transfer::LOCAL,
             redirect_ttl: default_redirect_ttl(),
@@ -147,18 +119,18 @@ impl BlobStore {
     /// Never: the memory service has no settings that can fail.
     #[must_use]
     pub fn memory() -> Self {
-        Self::new(
-            Operator::new(services::Memory::default())
-                .expect("memory operator")
-                .finish(),
-        )
+        Self::new(Operator::new(services::Memory::default()).expect("memory operator"))
     }
 
     /// Opens the configured backend; `default_root` is used by `fs` when no root is set.
     ///
     /// # Errors
-    /// When the backend cannot be set up (e.g. the directory cannot be created).
-    pub fn from_config(config: &StorageConfig, default_root: &std::path::Path) -> Result<Self> {
+    /// When the backend cannot be set up (e.g. the directory cannot be created, or the login
+    /// to Swift fails).
+    pub async fn from_config(
+        config: &StorageConfig,
+        default_root: &std::path::Path,
+    ) -> Result<Self> {
         match config.backend {
             Backend::Memory => Ok(Self::memory()),
             Backend::Fs => {
@@ -173,15 +145,15 @@ impl BlobStore {
                     Error::internal(format!("storage: resolving {}", root.display()), e)
                 })?;
                 let builder = services::Fs::default().root(&root.to_string_lossy());
-                let op = Operator::new(builder)
-                    .map_err(|e| storage_err("opening fs backend", e))?
-                    .finish();
+                let op =
+                    Operator::new(builder).map_err(|e| storage_err("opening fs backend", e))?;
                 Ok(Self {
                     local_root: Some(root),
                     ..Self::new(op)
                 })
             }
             Backend::S3 => Self::s3(&config.s3),
+            Backend::Swift => Self::swift(&config.swift).await,
         }
         .map(|store| Self {
             redirect_ttl: config.redirect_ttl,
@@ -195,10 +167,21 @@ impl BlobStore {
     /// [`Error::Invalid`] without a bucket; a storage error when the settings are refused.
     pub fn s3(config: &S3Config) -> Result<Self> {
         Ok(Self {
-            op: s3::operator(config)?,
             transfer: Transfer::S3,
-            redirect_ttl: default_redirect_ttl(),
-            local_root: None,
+            ..Self::new(s3::operator(config)?)
+        })
+    }
+
+    /// Logs in to Swift and opens its container.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for incomplete settings; a storage error when the login fails.
+    pub async fn swift(config: &SwiftConfig) -> Result<Self> {
+        let (op, swift) = swift::open(config).await?;
+        Ok(Self {
+            objects: Objects::new(op.clone(), Some(swift)),
+            transfer: Transfer::swift(config.segment()),
+            ..Self::new(op)
         })
     }
 
@@ -208,7 +191,7 @@ impl BlobStore {
     /// # Errors
     /// A storage error while signing.
     pub async fn presigned_url(&self, sha256: &Sha256) -> Result<Option<String>> {
-        if !self.op.info().full_capability().presign_read {
+        if !self.op.info().capability().presign_read {
             return Ok(None);
         }
         let signed = self
@@ -232,7 +215,7 @@ impl BlobStore {
         let key = temp_key();
         let local = self.local_path(&key);
         stage::stage(
-            &self.op,
+            &self.objects,
             key,
             self.transfer.write_chunk,
             local,
@@ -261,15 +244,25 @@ impl BlobStore {
             return Ok(());
         }
         let temp = staged.temp_key().to_owned();
-        let capability = self.op.info().full_capability();
-        let moved = if capability.rename {
+        let capability = self.op.info().capability();
+        let moved = if let Some(swift) = self.objects.swift() {
+            swift.commit(&temp, &key).await
+        } else if capability.rename {
             self.op.rename(&temp, &key).await.map(|()| true)
         } else if capability.copy && staged.size <= S3_COPY_LIMIT {
-            self.op.copy(&temp, &key).await.map(|()| false)
+            self.op.copy(&temp, &key).await.map(|_| false)
         } else {
             self.stream_copy(&temp, &key).await.map(|()| false)
         };
-        if moved.map_err(|e| storage_err("committing blob", e))? {
+        let moved = moved.map_err(|e| storage_err("committing blob", e))?;
+        if moved && self.objects.swift().is_some() {
+            // The committed manifest took the temporary one's segments: remove the temporary
+            // manifest alone.
+            if let Err(e) = self.op.delete(&temp).await {
+                tracing::warn!(error = %e, "could not remove a committed upload's manifest");
+            }
+            staged.committed();
+        } else if moved {
             staged.committed();
         } else {
             self.drop_staged(staged).await;
@@ -279,7 +272,7 @@ impl BlobStore {
 
     /// Removes a staged upload's temporary object now, rather than in the background.
     async fn drop_staged(&self, staged: StagedBlob) {
-        if let Err(e) = self.op.delete(staged.temp_key()).await {
+        if let Err(e) = self.objects.delete(staged.temp_key()).await {
             tracing::warn!(error = %e, "could not remove temporary upload");
         }
         staged.committed();
@@ -381,7 +374,7 @@ impl BlobStore {
     /// # Errors
     /// A storage error.
     pub async fn delete(&self, sha256: &Sha256) -> Result<()> {
-        self.op
+        self.objects
             .delete(&blob_key(sha256))
             .await
             .map_err(|e| storage_err("deleting blob", e))
@@ -439,7 +432,7 @@ impl BlobStore {
                 Some(_) | None => false,
             };
             if old {
-                self.op
+                self.objects
                     .delete(entry.path())
                     .await
                     .map_err(|e| storage_err("deleting temporary object", e))?;

@@ -25,7 +25,7 @@ impl BlobStore {
         let key = upload_key();
         let local = self.local_path(&key);
         let staged = stage::stage(
-            &self.op,
+            &self.objects,
             key,
             self.transfer.write_chunk,
             local,
@@ -55,7 +55,7 @@ impl BlobStore {
     ) -> Result<StagedBlob> {
         if parts.len() == 1 {
             let part = parts.remove(0);
-            let staged = StagedBlob::adopt(&self.op, part.key, part.digests, part.size);
+            let staged = StagedBlob::adopt(&self.objects, part.key, part.digests, part.size);
             stage::check(&staged, options)?;
             return Ok(staged);
         }
@@ -85,7 +85,7 @@ impl BlobStore {
     /// A storage error.
     pub async fn delete_parts(&self, keys: &[String]) -> Result<()> {
         for key in keys {
-            self.op
+            self.objects
                 .delete(key)
                 .await
                 .map_err(|e| storage_err("deleting an upload part", e))?;

@@ -11,7 +11,7 @@ async fn exists(store: &BlobStore, key: &str) -> bool {
 
 #[tokio::test]
 async fn one_part_is_committed_as_it_is() {
-    for (backend, store) in backends() {
+    for (backend, store) in backends().await {
         let part = store
             .stage_part(body(vec![b"one ", b"part"]), &StageOptions::default())
             .await
@@ -46,7 +46,7 @@ async fn one_part_is_committed_as_it_is() {
 
 #[tokio::test]
 async fn several_parts_are_joined_and_hashed_again() {
-    for (backend, store) in backends() {
+    for (backend, store) in backends().await {
         let mut parts = Vec::new();
         for chunk in [b"first-".as_slice(), b"second-", b"third"] {
             let chunk: &'static [u8] = chunk;
@@ -86,7 +86,7 @@ async fn several_parts_are_joined_and_hashed_again() {
 
 #[tokio::test]
 async fn a_wrong_digest_or_size_refuses_the_join() {
-    for (backend, store) in backends() {
+    for (backend, store) in backends().await {
         let wrong = digest_bytes(b"something else").sha256;
         let part = store
             .stage_part(body(vec![b"content"]), &StageOptions::default())
@@ -137,7 +137,7 @@ async fn a_wrong_digest_or_size_refuses_the_join() {
 
 #[tokio::test]
 async fn old_parts_are_swept() {
-    for (backend, store) in backends() {
+    for (backend, store) in backends().await {
         let part = store
             .stage_part(body(vec![b"abandoned"]), &StageOptions::default())
             .await
@@ -162,7 +162,7 @@ async fn old_parts_are_swept() {
 
 #[tokio::test]
 async fn sha256_only_staging_leaves_the_other_digests_empty() {
-    for (backend, store) in backends() {
+    for (backend, store) in backends().await {
         let big: &'static [u8] = Box::leak(vec![5u8; 300 << 10].into_boxed_slice());
         for body_parts in [vec![b"small".as_slice()], vec![big, big]] {
             let whole = digest_bytes(&body_parts.concat());

@@ -2,10 +2,10 @@
 //! retries of passing failures. How uploads and downloads are split into parts is in
 //! [`super::BlobStore`].
 
-use opendal::{Operator, services};
+use opendal::{OperationContext, Operator, services};
 use serde::{Deserialize, Serialize};
 
-use super::storage_err;
+use super::{storage_err, transport};
 use crate::{Error, Result};
 
 /// The part size of S3 multipart uploads and ranged reads.
@@ -79,10 +79,10 @@ pub(super) fn operator(config: &S3Config) -> Result<Operator> {
     // with backoff, as S3 clients are expected to.
     Ok(Operator::new(builder)
         .map_err(|e| storage_err("opening s3 backend", e))?
+        .with_context(OperationContext::new().with_http_transport(transport::transport()))
         .layer(
             opendal::layers::RetryLayer::new()
                 .with_max_times(4)
                 .with_jitter(),
-        )
-        .finish())
+        ))
 }

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use opendal::Operator;
 
+use super::objects::Objects;
 use super::storage_err;
 use crate::digest::{Digests, HasherA, HasherB, Sha256, finish};
 use crate::{Error, Result};
@@ -54,12 +54,12 @@ impl StagedBlob {
     }
 
     /// An object already in storage, with known digests, taken over as a staged blob.
-    pub(super) fn adopt(op: &Operator, key: String, digests: Digests, size: u64) -> Self {
+    pub(super) fn adopt(objects: &Objects, key: String, digests: Digests, size: u64) -> Self {
         Self {
             digests,
             size,
             temp: TempObject {
-                op: op.clone(),
+                objects: objects.clone(),
                 key,
                 armed: true,
             },
@@ -71,7 +71,7 @@ impl StagedBlob {
 /// including a client that disconnects and so drops the request future.
 #[derive(Debug)]
 struct TempObject {
-    op: Operator,
+    objects: Objects,
     key: String,
     armed: bool,
 }
@@ -81,11 +81,11 @@ impl Drop for TempObject {
         if !self.armed {
             return;
         }
-        let op = self.op.clone();
+        let objects = self.objects.clone();
         let key = std::mem::take(&mut self.key);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move {
-                if let Err(e) = op.delete(&key).await {
+                if let Err(e) = objects.delete(&key).await {
                     tracing::warn!(key, error = %e, "could not remove temporary upload");
                 }
             });
@@ -96,7 +96,7 @@ impl Drop for TempObject {
 /// Stages `body` at `key`; `local` is the file behind `key` when the backend is the local
 /// filesystem (see [`Writeback`]).
 pub(super) async fn stage<S, E>(
-    op: &Operator,
+    objects: &Objects,
     key: String,
     part: Option<usize>,
     local: Option<PathBuf>,
@@ -108,10 +108,11 @@ where
     E: std::fmt::Display,
 {
     let temp = TempObject {
-        op: op.clone(),
+        objects: objects.clone(),
         key,
         armed: true,
     };
+    let op = objects.operator();
     let writer = match part {
         Some(part) => op.writer_with(&temp.key).chunk(part).await,
         None => op.writer(&temp.key).await,

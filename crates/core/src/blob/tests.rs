@@ -1,6 +1,7 @@
-//! The storage conformance suite: the same behaviour on every backend — memory, fs, and S3
-//! when `WHARF_TEST_S3_ENDPOINT` is set (`scripts/test` starts s3s-fs and sets it; under
-//! `CI=true` a missing S3 server fails the suite rather than skipping it).
+//! The storage conformance suite: the same behaviour on every backend — memory, fs, S3 when
+//! `WHARF_TEST_S3_ENDPOINT` is set and Swift when `WHARF_TEST_SWIFT_AUTH_URL` is
+//! (`scripts/test` starts s3s-fs and a one-node Swift and sets both; under `CI=true` a missing
+//! server fails the suite rather than skipping it).
 
 use super::*;
 use crate::digest::digest_bytes;
@@ -13,7 +14,7 @@ pub(super) fn body(
 }
 
 /// A store per backend, each empty (its own directory or key prefix).
-pub(super) fn backends() -> Vec<(&'static str, BlobStore)> {
+pub(super) async fn backends() -> Vec<(&'static str, BlobStore)> {
     let mut all = vec![("memory", BlobStore::memory())];
     let dir = tempdir();
     all.push((
@@ -26,12 +27,41 @@ pub(super) fn backends() -> Vec<(&'static str, BlobStore)> {
             },
             &dir,
         )
+        .await
         .unwrap(),
     ));
     if let Some(s3) = test_s3() {
         all.push(("s3", BlobStore::s3(&s3).unwrap()));
     }
+    if let Some(swift) = test_swift() {
+        all.push(("swift", BlobStore::swift(&swift).await.unwrap()));
+    }
     all
+}
+
+/// The test Swift account's settings with a fresh prefix and the smallest segments (5 MiB, so
+/// that the suite's 16 MiB body is a large object), when one is configured.
+pub(super) fn test_swift() -> Option<SwiftConfig> {
+    let var = |name: &str| std::env::var(name).ok();
+    let Some(auth_url) = var("WHARF_TEST_SWIFT_AUTH_URL") else {
+        assert!(
+            var("CI").as_deref() != Some("true"),
+            "CI runs the storage suite on Swift: WHARF_TEST_SWIFT_AUTH_URL must name the Swift scripts/test starts"
+        );
+        return None;
+    };
+    Some(SwiftConfig {
+        auth_url,
+        user: var("WHARF_TEST_SWIFT_USER").unwrap_or_else(|| "test:tester".into()),
+        key: Some(crate::Secret(
+            var("WHARF_TEST_SWIFT_KEY").unwrap_or_else(|| "testing".into()),
+        )),
+        container: var("WHARF_TEST_SWIFT_CONTAINER").unwrap_or_else(|| "wharf-test".into()),
+        prefix: Some(format!("suite-{}", uuid::Uuid::new_v4().simple())),
+        temp_url_key: var("WHARF_TEST_SWIFT_TEMP_URL_KEY").map(crate::Secret),
+        segment_size: Some(5 << 20),
+        ..SwiftConfig::default()
+    })
 }
 
 /// The test S3 server's settings with a fresh prefix, when one is configured.
@@ -80,7 +110,7 @@ pub(super) async fn settle() {
 
 #[tokio::test]
 async fn stage_commit_read_round_trip_with_ranges() {
-    for (name, store) in backends() {
+    for (name, store) in backends().await {
         let staged = store
             .stage(body(vec![b"hello ", b"world"]), &StageOptions::default())
             .await
@@ -119,7 +149,7 @@ async fn large_bodies_hash_across_batches_and_parts() {
             .into_boxed_slice(),
     );
     let expected = digest_bytes(big);
-    for (name, store) in backends() {
+    for (name, store) in backends().await {
         let parts: Vec<&'static [u8]> = big.chunks(64 * 1024).collect();
         let staged = store
             .stage(body(parts), &StageOptions::default())
@@ -144,7 +174,7 @@ async fn large_bodies_hash_across_batches_and_parts() {
 
 #[tokio::test]
 async fn digest_mismatch_is_refused_and_leaves_nothing() {
-    for (name, store) in backends() {
+    for (name, store) in backends().await {
         let wrong = digest_bytes(b"other").sha256;
         let err = store
             .stage(
@@ -168,7 +198,7 @@ async fn digest_mismatch_is_refused_and_leaves_nothing() {
 
 #[tokio::test]
 async fn oversized_body_is_refused_and_leaves_nothing() {
-    for (name, store) in backends() {
+    for (name, store) in backends().await {
         let err = store
             .stage(
                 body(vec![b"0123456789", b"abc"]),
@@ -191,7 +221,7 @@ async fn oversized_body_is_refused_and_leaves_nothing() {
 #[tokio::test]
 async fn an_interrupted_write_leaves_nothing() {
     let part: &'static [u8] = Box::leak(vec![1u8; S3_PART + 1].into_boxed_slice());
-    for (name, store) in backends() {
+    for (name, store) in backends().await {
         // The first part is already uploaded when the body breaks.
         let parts = stream::iter(vec![
             Ok(Bytes::from_static(part)),
@@ -211,7 +241,7 @@ async fn an_interrupted_write_leaves_nothing() {
 
 #[tokio::test]
 async fn identical_content_is_stored_once_listed_and_deleted() {
-    for (name, store) in backends() {
+    for (name, store) in backends().await {
         for _ in 0..2 {
             let staged = store
                 .stage(body(vec![b"same"]), &StageOptions::default())
@@ -235,7 +265,7 @@ async fn identical_content_is_stored_once_listed_and_deleted() {
 
 #[tokio::test]
 async fn concurrent_writes_of_the_same_blob_leave_one_readable_object() {
-    for (name, store) in backends() {
+    for (name, store) in backends().await {
         let writes = (0..8).map(|_| {
             let store = store.clone();
             async move {
@@ -266,7 +296,7 @@ async fn concurrent_writes_of_the_same_blob_leave_one_readable_object() {
 
 #[tokio::test]
 async fn a_dropped_staged_blob_and_old_temporaries_are_removed() {
-    for (name, store) in backends() {
+    for (name, store) in backends().await {
         let staged = store
             .stage(body(vec![b"never committed"]), &StageOptions::default())
             .await
@@ -290,7 +320,7 @@ async fn a_dropped_staged_blob_and_old_temporaries_are_removed() {
 
 #[tokio::test]
 async fn missing_blob_reads_as_not_found() {
-    for (name, store) in backends() {
+    for (name, store) in backends().await {
         let sha = digest_bytes(b"never stored").sha256;
         assert!(
             matches!(store.read(&sha, 0..1).await, Err(Error::NotFound(_))),
@@ -302,7 +332,7 @@ async fn missing_blob_reads_as_not_found() {
 
 #[tokio::test]
 async fn presigned_urls_serve_the_blob_where_the_backend_signs_them() {
-    for (name, store) in backends() {
+    for (name, store) in backends().await {
         let staged = store
             .stage(body(vec![b"signed ", b"content"]), &StageOptions::default())
             .await
@@ -310,15 +340,17 @@ async fn presigned_urls_serve_the_blob_where_the_backend_signs_them() {
         let sha = staged.digests.sha256.clone();
         store.commit(staged).await.unwrap();
         let url = store.presigned_url(&sha).await.unwrap();
-        if name != "s3" {
+        if name != "s3" && name != "swift" {
             assert!(url.is_none(), "{name} cannot sign URLs");
             continue;
         }
-        let url = url.expect("S3 signs download URLs");
+        let url = url.expect("S3 and Swift (TempURL) sign download URLs");
         let got = reqwest::get(&url).await.unwrap();
         assert_eq!(got.status(), 200, "{url}");
         assert_eq!(got.bytes().await.unwrap().as_ref(), b"signed content");
-        let tampered = url.replace("X-Amz-Signature=", "X-Amz-Signature=0");
+        let tampered = url
+            .replace("X-Amz-Signature=", "X-Amz-Signature=0")
+            .replace("temp_url_sig=", "temp_url_sig=0");
         assert_ne!(reqwest::get(&tampered).await.unwrap().status(), 200);
     }
 }

@@ -1,7 +1,8 @@
-//! The foundation's scenarios with `storage.backend = "s3"`, against the S3 server
-//! `scripts/test` starts (s3s-fs): the Platform API as its README drives it, and generic
-//! uploads, ranged downloads, deletion, garbage collection and fsck — with the secret key read
-//! from a file, as a deployment would.
+//! The foundation's scenarios with `storage.backend = "s3"` and `"swift"`, against the S3
+//! server (s3s-fs) and the one-node Swift `scripts/test` starts: the Platform API as its README
+//! drives it, generic uploads (multipart / segmented), ranged downloads, deletion, garbage
+//! collection and fsck — with the secret read from a file, as a deployment would — redirected
+//! downloads (presigned S3 URLs, Swift TempURLs), and a Platform deployment's `pr-config.json`.
 
 use wharf_test_support::WharfProcess;
 
@@ -41,14 +42,67 @@ pub(crate) fn s3_env(data: &std::path::Path) -> Vec<(String, String)> {
     ]
 }
 
+/// The storage settings of a Wharf on the test Swift (TempAuth), under a prefix of its own,
+/// with 5 MiB segments so that the scenarios' files are large objects.
+pub(crate) fn swift_env(data: &std::path::Path) -> Vec<(String, String)> {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run ./scripts/test, which starts a one-node Swift")
+        })
+    };
+    let key = data.join("swift-key");
+    std::fs::create_dir_all(data).unwrap();
+    std::fs::write(&key, format!("{}\n", var("WHARF_TEST_SWIFT_KEY"))).unwrap();
+    let prefix = format!("e2e-{}", data.file_name().unwrap().to_string_lossy());
+    vec![
+        ("WHARF_STORAGE__BACKEND".into(), "swift".into()),
+        (
+            "WHARF_STORAGE__SWIFT__AUTH_URL".into(),
+            var("WHARF_TEST_SWIFT_AUTH_URL"),
+        ),
+        (
+            "WHARF_STORAGE__SWIFT__USER".into(),
+            var("WHARF_TEST_SWIFT_USER"),
+        ),
+        (
+            "WHARF_STORAGE__SWIFT__KEY_FILE".into(),
+            key.to_string_lossy().into_owned(),
+        ),
+        (
+            "WHARF_STORAGE__SWIFT__CONTAINER".into(),
+            var("WHARF_TEST_SWIFT_CONTAINER"),
+        ),
+        ("WHARF_STORAGE__SWIFT__PREFIX".into(), prefix),
+        (
+            "WHARF_STORAGE__SWIFT__TEMP_URL_KEY".into(),
+            var("WHARF_TEST_SWIFT_TEMP_URL_KEY"),
+        ),
+        (
+            "WHARF_STORAGE__SWIFT__SEGMENT_SIZE".into(),
+            (5u32 << 20).to_string(),
+        ),
+    ]
+}
+
 pub(crate) fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 #[test]
 fn the_platform_scenario_passes_on_s3() {
+    platform_scenario(s3_env);
+}
+
+#[test]
+fn the_platform_scenario_passes_on_swift() {
+    platform_scenario(swift_env);
+}
+
+type Settings = fn(&std::path::Path) -> Vec<(String, String)>;
+
+fn platform_scenario(settings: Settings) {
     let dir = tempfile::tempdir().unwrap();
-    let env = s3_env(dir.path());
+    let env = settings(dir.path());
     seed_readme_scenario(dir.path(), &["--compat-root", "platform"], &pairs(&env));
     // (Admin commands the test runs without the S3 settings may create an empty `blobs`.)
     let stored = crate::admin::first_file(&dir.path().join("blobs"));
@@ -60,15 +114,24 @@ fn the_platform_scenario_passes_on_s3() {
 
 #[test]
 fn generic_uploads_downloads_gc_and_fsck_on_s3() {
+    generic_scenario(s3_env);
+}
+
+#[test]
+fn generic_uploads_downloads_gc_and_fsck_on_swift() {
+    generic_scenario(swift_env);
+}
+
+fn generic_scenario(settings: Settings) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let env = s3_env(data);
+    let env = settings(data);
     let env = pairs(&env);
     let server = WharfProcess::start(bin(), data, &[], &env);
     let token = server.admin_token("ci");
     let auth = format!("Authorization: Bearer {token}");
     let host = &server.base_url;
-    // Over two 8 MiB parts: a multipart upload.
+    // Over two 8 MiB S3 parts, over three 5 MiB Swift segments.
     let big: Vec<u8> = (0..17u32 << 20).map(|i| (i % 253) as u8).collect();
     let file = data.join("big.bin");
     std::fs::write(&file, &big).unwrap();
@@ -105,9 +168,21 @@ fn generic_uploads_downloads_gc_and_fsck_on_s3() {
 
 #[test]
 fn a_repository_that_redirects_downloads_sends_clients_to_a_presigned_url() {
+    let endpoint = std::env::var("WHARF_TEST_S3_ENDPOINT").unwrap();
+    redirect_scenario(s3_env, &format!("307 {endpoint}/"), "X-Amz-Signature=");
+}
+
+#[test]
+fn a_repository_on_swift_redirects_downloads_to_a_temp_url() {
+    let auth = std::env::var("WHARF_TEST_SWIFT_AUTH_URL").unwrap();
+    let host = auth.split("/auth/").next().unwrap().to_owned();
+    redirect_scenario(swift_env, &format!("307 {host}/v1/"), "temp_url_sig=");
+}
+
+fn redirect_scenario(settings: Settings, location: &str, signature: &str) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let env = s3_env(data);
+    let env = settings(data);
     let server = WharfProcess::start(bin(), data, &[], &pairs(&env));
     let token = server.admin_token("ci");
     let auth = format!("Authorization: Bearer {token}");
@@ -137,9 +212,8 @@ fn a_repository_that_redirects_downloads_sends_clients_to_a_presigned_url() {
         &url,
     ]);
     let first = String::from_utf8_lossy(&first.stdout).into_owned();
-    let endpoint = std::env::var("WHARF_TEST_S3_ENDPOINT").unwrap();
-    assert!(first.starts_with(&format!("307 {endpoint}/")), "{first}");
-    assert!(first.contains("X-Amz-Signature="), "{first}");
+    assert!(first.starts_with(location), "{first}");
+    assert!(first.contains(signature), "{first}");
     let followed = curl(&["-L", &url]);
     assert_eq!(followed.stdout, b"straight from the bucket");
     let ranged = curl(&["-L", "-H", "Range: bytes=9-12", &url]);
@@ -196,4 +270,29 @@ fn a_platform_deployment_moves_over_with_its_pr_config() {
     );
     let stored = crate::admin::first_file(&data.join("blobs"));
     assert!(stored.is_none(), "the files went to the bucket: {stored:?}");
+}
+
+#[test]
+fn a_platform_deployment_on_swift_moves_over_with_its_pr_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let var = |name: &str| std::env::var(name).unwrap();
+    let pr = data.join("pr-config.json");
+    std::fs::create_dir_all(data).unwrap();
+    let original = serde_json::json!({
+        "SwiftRepository": {
+            "access": {"account": "", "user": var("WHARF_TEST_SWIFT_USER"),
+                       "key": var("WHARF_TEST_SWIFT_KEY"),
+                       "auth_url": var("WHARF_TEST_SWIFT_AUTH_URL"), "auth_version": "1"},
+            "container": {"container": var("WHARF_TEST_SWIFT_CONTAINER"),
+                          "path": format!("releases-{}", data.file_name().unwrap().to_string_lossy())}
+        },
+        "FsRepository": {"location": {"path": data.join("not-here").to_string_lossy()}},
+        "config": {"log_level": "INFO", "package_callback": ""}
+    });
+    std::fs::write(&pr, original.to_string()).unwrap();
+    seed_readme_scenario(data, &["--platform-config", pr.to_str().unwrap()], &[]);
+    assert!(!data.join("not-here").exists(), "Swift comes before Fs");
+    let stored = crate::admin::first_file(&data.join("blobs"));
+    assert!(stored.is_none(), "the files went to Swift: {stored:?}");
 }
