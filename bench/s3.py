@@ -136,6 +136,12 @@ def main():
     get_redirect = curl_seconds(["-L", "-o", out, f"{base}/generic/direct/bench/1/big.bin"])
     if os.path.getsize(out) != size:
         raise SystemExit("the redirected download is not whole")
+    os.remove(out)
+    # The same presigned URL fetched by curl alone: the S3 server's own single-stream speed.
+    location = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{redirect_url}",
+                               f"{base}/generic/direct/bench/1/big.bin"],
+                              check=True, capture_output=True, text=True).stdout
+    get_presigned = curl_seconds(["-o", out, location])
     proc.terminate()
     proc.wait()
     s3.terminate()
@@ -152,6 +158,9 @@ def main():
         print(f"| {name} | {mib / alone:.0f} MiB/s | {mib / single:.0f} MiB/s | {mib / wharf:.0f} MiB/s | "
               f"{alone / wharf:.2f}x | {single / wharf:.2f}x |")
     print()
+    print(f"Redirect mode against the S3 server alone with the same client (curl, one stream, "
+          f"the presigned URL Wharf answered): {mib / get_redirect:.0f} MiB/s through the 307, "
+          f"{mib / get_presigned:.0f} MiB/s direct, {get_presigned / get_redirect:.2f}x")
     print(f"Wharf peak RSS: {rss_idle:.0f} MiB idle, {rss_put:.0f} MiB after the upload, "
           f"{rss_get:.0f} MiB after the download (target < 128 MiB)")
 

@@ -5,8 +5,8 @@
 //! digest, and only then committed to `sha256/ab/cd/<hex>`. A staged upload that is dropped —
 //! error, digest mismatch, client disconnect — removes its temporary object. Reads stream,
 //! with byte ranges. Nothing here ever holds a whole body in memory: on S3 an upload is a
-//! multipart upload of [`S3_PART`]-sized parts, sent one at a time, and a download reads parts
-//! of that size, a few ahead.
+//! multipart upload of [`S3_PART`]-sized parts, three sent at once, on Swift a segmented one,
+//! and a download reads 4 MiB ranges, eight at once.
 
 mod config;
 mod keys;
@@ -29,7 +29,7 @@ pub use config::{Backend, StorageConfig};
 use keys::temp_key;
 pub use keys::{TEMP_PREFIX, blob_key, sha256_of_key};
 use objects::Objects;
-use s3::{S3_COPY_LIMIT, S3_READ_AHEAD};
+use s3::{S3_COPY_LIMIT, S3_PARTS_IN_FLIGHT, S3_READ_AHEAD, S3_READ_CHUNK};
 pub use s3::{S3_PART, S3Config};
 pub use stage::{StageOptions, StagedBlob};
 pub use swift::{AuthVersion, SWIFT_SEGMENT, SwiftConfig};
@@ -38,33 +38,47 @@ use crate::digest::Sha256;
 use crate::time::Timestamp;
 use crate::{Error, Result};
 
-/// How a backend is best read and written: part sizes and reads in flight.
+/// How a backend is best read and written: part sizes and transfers in flight.
 #[derive(Clone, Copy, Debug)]
 struct Transfer {
-    /// Upload part size, for backends that take uploads in parts.
-    write_chunk: Option<usize>,
+    /// How uploads are sent, for backends that take them in parts.
+    write: Option<Parts>,
     /// Read chunk size.
     read_chunk: usize,
     /// Read chunks in flight.
     read_ahead: usize,
 }
 
+/// Uploads in parts: a part's size, and how many are sent at once. An upload holds at most
+/// `in_flight + 1` parts in memory.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Parts {
+    size: usize,
+    in_flight: usize,
+}
+
 impl Transfer {
     const LOCAL: Self = Self {
-        write_chunk: None,
+        write: None,
         read_chunk: 1 << 20,
         read_ahead: 1,
     };
     const S3: Self = Self {
-        write_chunk: Some(S3_PART),
-        read_chunk: S3_PART,
+        write: Some(Parts {
+            size: S3_PART,
+            in_flight: S3_PARTS_IN_FLIGHT,
+        }),
+        read_chunk: S3_READ_CHUNK,
         read_ahead: S3_READ_AHEAD,
     };
 
-    /// Swift: large uploads in segments of `segment` bytes, reads as on S3.
+    /// Swift: large uploads in segments of `segment` bytes, two at once; reads as on S3.
     const fn swift(segment: usize) -> Self {
         Self {
-            write_chunk: Some(segment),
+            write: Some(Parts {
+                size: segment,
+                in_flight: 2,
+            }),
             ..Self::S3
         }
     }
@@ -217,7 +231,7 @@ impl BlobStore {
         stage::stage(
             &self.objects,
             key,
-            self.transfer.write_chunk,
+            self.transfer.write,
             local,
             body,
             options,
@@ -281,10 +295,7 @@ impl BlobStore {
     /// Copies an object by streaming it, for backends without copy or rename.
     async fn stream_copy(&self, from: &str, to: &str) -> opendal::Result<()> {
         let mut chunks = self.op.reader(from).await?.into_bytes_stream(..).await?;
-        let mut writer = match self.transfer.write_chunk {
-            Some(part) => self.op.writer_with(to).chunk(part).await?,
-            None => self.op.writer(to).await?,
-        };
+        let mut writer = stage::writer(&self.op, to, self.transfer.write).await?;
         while let Some(chunk) = chunks.next().await {
             writer
                 .write(

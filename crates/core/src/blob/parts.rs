@@ -27,7 +27,7 @@ impl BlobStore {
         let staged = stage::stage(
             &self.objects,
             key,
-            self.transfer.write_chunk,
+            self.transfer.write,
             local,
             body,
             options,

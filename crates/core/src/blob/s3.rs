@@ -8,12 +8,19 @@ use serde::{Deserialize, Serialize};
 use super::{storage_err, transport};
 use crate::{Error, Result};
 
-/// The part size of S3 multipart uploads and ranged reads.
+/// The part size of S3 multipart uploads.
 pub const S3_PART: usize = 8 << 20;
 
-/// Parts of one S3 download fetched ahead at once: a download holds at most this many parts in
-/// memory. Uploads send one part at a time, so that memory stays bounded by one part.
-pub(super) const S3_READ_AHEAD: usize = 4;
+/// Parts of one upload sent at once: sending overlaps with receiving and hashing the next
+/// part, and an upload holds at most one more part than this in memory.
+pub(super) const S3_PARTS_IN_FLIGHT: usize = 3;
+
+/// The size of the ranged reads of a download.
+pub(super) const S3_READ_CHUNK: usize = 4 << 20;
+
+/// Ranged reads of one download in flight: a download holds this many chunks (and as many
+/// finished ones waiting their turn) in memory, 32 to 64 MiB.
+pub(super) const S3_READ_AHEAD: usize = 8;
 
 /// Objects up to this size are committed with a server-side copy on S3 (`CopyObject`'s limit);
 /// larger ones are streamed.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
+use super::Parts;
 use super::objects::Objects;
 use super::storage_err;
 use crate::digest::{Digests, HasherA, HasherB, Sha256, finish};
@@ -98,7 +99,7 @@ impl Drop for TempObject {
 pub(super) async fn stage<S, E>(
     objects: &Objects,
     key: String,
-    part: Option<usize>,
+    parts: Option<Parts>,
     local: Option<PathBuf>,
     mut body: S,
     opts: &StageOptions,
@@ -113,11 +114,9 @@ where
         armed: true,
     };
     let op = objects.operator();
-    let writer = match part {
-        Some(part) => op.writer_with(&temp.key).chunk(part).await,
-        None => op.writer(&temp.key).await,
-    };
-    let mut writer = writer.map_err(|e| storage_err("opening upload", e))?;
+    let mut writer = writer(op, &temp.key, parts)
+        .await
+        .map_err(|e| storage_err("opening upload", e))?;
     let mut writeback = Writeback {
         path: local,
         since: 0,
@@ -146,6 +145,23 @@ where
     };
     check(&staged, opts)?;
     Ok(staged)
+}
+
+/// A writer of the object at `key`, in `parts` where the backend takes uploads in parts.
+pub(super) async fn writer(
+    op: &opendal::Operator,
+    key: &str,
+    parts: Option<Parts>,
+) -> opendal::Result<opendal::Writer> {
+    match parts {
+        Some(parts) => {
+            op.writer_with(key)
+                .chunk(parts.size)
+                .concurrent(parts.in_flight)
+                .await
+        }
+        None => op.writer(key).await,
+    }
 }
 
 /// Whether a staged blob meets `opts` (a staged blob that does not is dropped by the caller).
