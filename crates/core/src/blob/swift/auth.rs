@@ -295,3 +295,24 @@ impl KeystoneAnswer {
             .map(|e| e.url.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login(expires_in: Option<Duration>) -> Login {
+        Login {
+            token: "t".into(),
+            storage_url: "http://swift/v1/AUTH_test".into(),
+            expires: expires_in.map(|d| Instant::now() + d),
+        }
+    }
+
+    #[test]
+    fn a_token_is_renewed_five_minutes_before_it_expires() {
+        assert!(login(None).fresh(), "a token without an expiry is kept");
+        assert!(login(Some(Duration::from_hours(1))).fresh());
+        assert!(!login(Some(Duration::from_mins(4))).fresh());
+        assert!(!login(Some(Duration::ZERO)).fresh());
+    }
+}

@@ -120,7 +120,7 @@ async fn a_refused_token_is_replaced_and_the_request_sent_again() {
 #[tokio::test]
 async fn a_keystone_v3_login_finds_the_object_store_in_the_catalog() {
     let Some(swift) = account() else { return };
-    let keystone = StandIn::start(swift.clone()).await;
+    let keystone = StandIn::start(swift.clone(), time::Duration::hours(1)).await;
     let config = SwiftConfig {
         auth_url: format!("{}/v3", keystone.url),
         auth_version: None,
@@ -142,6 +142,7 @@ async fn a_keystone_v3_login_finds_the_object_store_in_the_catalog() {
     store.commit(staged).await.unwrap();
     assert_eq!(read_all(&store, &sha, 0..16).await, b"through keystone");
     assert_eq!(sha, digest_bytes(b"through keystone").sha256);
+    assert_eq!(keystone.logins(), 1, "a token valid for an hour is kept");
     let wrong = SwiftConfig {
         key: Some(crate::Secret("not-the-password".into())),
         ..config
@@ -150,31 +151,68 @@ async fn a_keystone_v3_login_finds_the_object_store_in_the_catalog() {
     assert!(err.contains("401"), "{err}");
 }
 
+#[tokio::test]
+async fn a_token_about_to_expire_is_renewed_before_it_is_used() {
+    let Some(swift) = account() else { return };
+    let keystone = StandIn::start(swift.clone(), time::Duration::minutes(2)).await;
+    let config = SwiftConfig {
+        auth_url: format!("{}/v3", keystone.url),
+        user: "demo".into(),
+        key: Some(crate::Secret("demo-password".into())),
+        project: Some("demo-project".into()),
+        region: Some("RegionTwo".into()),
+        ..swift
+    };
+    let store = BlobStore::swift(&config).await.unwrap();
+    assert_eq!(keystone.logins(), 1);
+    let staged = store
+        .stage(body(vec![b"renewed"]), &StageOptions::default())
+        .await
+        .unwrap();
+    let sha = staged.digests.sha256.clone();
+    store.commit(staged).await.unwrap();
+    let before = keystone.logins();
+    assert_eq!(read_all(&store, &sha, 0..7).await, b"renewed");
+    assert!(
+        keystone.logins() > before,
+        "a token with two minutes left is renewed before the next request"
+    );
+}
+
 /// A stand-in Keystone: `POST /v3/auth/tokens` with the expected password login answers a
-/// real TempAuth token of the test Swift and a catalog whose `object-store` has a decoy
-/// internal endpoint, a decoy public one in another region, and the real one.
+/// real TempAuth token of the test Swift, valid (it says) for `lifetime`, and a catalog whose
+/// `object-store` has a decoy internal endpoint, a decoy public one in another region, and
+/// the real one. It counts the logins it accepted.
 struct StandIn {
     url: String,
+    logins: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl StandIn {
-    async fn start(swift: SwiftConfig) -> Self {
+    async fn start(swift: SwiftConfig, lifetime: time::Duration) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        let logins = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = logins.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((mut socket, _)) = listener.accept().await else {
                     return;
                 };
                 let swift = swift.clone();
+                let counted = counted.clone();
                 tokio::spawn(async move {
                     let request = read_request(&mut socket).await;
-                    let answer = answer(&request, &swift).await;
+                    let answer = answer(&request, &swift, lifetime, &counted).await;
                     let _ = socket.write_all(answer.as_bytes()).await;
                 });
             }
         });
-        Self { url }
+        Self { url, logins }
+    }
+
+    fn logins(&self) -> usize {
+        self.logins.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -204,7 +242,12 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> String {
     }
 }
 
-async fn answer(request: &str, swift: &SwiftConfig) -> String {
+async fn answer(
+    request: &str,
+    swift: &SwiftConfig,
+    lifetime: time::Duration,
+    logins: &std::sync::atomic::AtomicUsize,
+) -> String {
     let (head, body) = request.split_once("\r\n\r\n").unwrap_or((request, ""));
     let login: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
     let password = &login["auth"]["identity"]["password"]["user"];
@@ -228,7 +271,8 @@ async fn answer(request: &str, swift: &SwiftConfig) -> String {
         .unwrap();
     let header = |name: &str| real.headers()[name].to_str().unwrap().to_owned();
     let (token, storage_url) = (header("x-auth-token"), header("x-storage-url"));
-    let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    logins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let expires = time::OffsetDateTime::now_utc() + lifetime;
     let expires = expires
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
