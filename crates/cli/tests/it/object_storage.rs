@@ -11,14 +11,8 @@ use crate::{bin, curl, curl_put, wharf};
 
 /// The storage settings of a Wharf on the test S3 server, under a prefix of its own.
 pub(crate) fn s3_env(data: &std::path::Path) -> Vec<(String, String)> {
-    let var = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is not set: run ./scripts/test, which starts an S3 server (s3s-fs)")
-        })
-    };
-    let secret = data.join("s3-secret");
-    std::fs::create_dir_all(data).unwrap();
-    std::fs::write(&secret, format!("{}\n", var("WHARF_TEST_S3_SECRET_KEY"))).unwrap();
+    let var = |name: &str| server_var(name, "an S3 server (s3s-fs)");
+    let secret = secret_file(data, "s3-secret", &var("WHARF_TEST_S3_SECRET_KEY"));
     let prefix = format!("e2e-{}", data.file_name().unwrap().to_string_lossy());
     vec![
         ("WHARF_STORAGE__BACKEND".into(), "s3".into()),
@@ -35,24 +29,15 @@ pub(crate) fn s3_env(data: &std::path::Path) -> Vec<(String, String)> {
             "WHARF_STORAGE__S3__ACCESS_KEY_ID".into(),
             var("WHARF_TEST_S3_ACCESS_KEY"),
         ),
-        (
-            "WHARF_STORAGE__S3__SECRET_ACCESS_KEY_FILE".into(),
-            secret.to_string_lossy().into_owned(),
-        ),
+        ("WHARF_STORAGE__S3__SECRET_ACCESS_KEY_FILE".into(), secret),
     ]
 }
 
 /// The storage settings of a Wharf on the test Swift (TempAuth), under a prefix of its own,
 /// with 5 MiB segments so that the scenarios' files are large objects.
 pub(crate) fn swift_env(data: &std::path::Path) -> Vec<(String, String)> {
-    let var = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is not set: run ./scripts/test, which starts a one-node Swift")
-        })
-    };
-    let key = data.join("swift-key");
-    std::fs::create_dir_all(data).unwrap();
-    std::fs::write(&key, format!("{}\n", var("WHARF_TEST_SWIFT_KEY"))).unwrap();
+    let var = |name: &str| server_var(name, "a one-node Swift");
+    let key = secret_file(data, "swift-key", &var("WHARF_TEST_SWIFT_KEY"));
     let prefix = format!("e2e-{}", data.file_name().unwrap().to_string_lossy());
     vec![
         ("WHARF_STORAGE__BACKEND".into(), "swift".into()),
@@ -64,10 +49,7 @@ pub(crate) fn swift_env(data: &std::path::Path) -> Vec<(String, String)> {
             "WHARF_STORAGE__SWIFT__USER".into(),
             var("WHARF_TEST_SWIFT_USER"),
         ),
-        (
-            "WHARF_STORAGE__SWIFT__KEY_FILE".into(),
-            key.to_string_lossy().into_owned(),
-        ),
+        ("WHARF_STORAGE__SWIFT__KEY_FILE".into(), key),
         (
             "WHARF_STORAGE__SWIFT__CONTAINER".into(),
             var("WHARF_TEST_SWIFT_CONTAINER"),
@@ -82,6 +64,20 @@ pub(crate) fn swift_env(data: &std::path::Path) -> Vec<(String, String)> {
             (5u32 << 20).to_string(),
         ),
     ]
+}
+
+/// A test setting `scripts/test` exports once it started `server`.
+fn server_var(name: &str, server: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run ./scripts/test, which starts {server}"))
+}
+
+/// Writes `value` to `data/name` (as a deployment keeps a secret): the file's path.
+fn secret_file(data: &std::path::Path, name: &str, value: &str) -> String {
+    let path = data.join(name);
+    std::fs::create_dir_all(data).unwrap();
+    std::fs::write(&path, format!("{value}\n")).unwrap();
+    path.to_string_lossy().into_owned()
 }
 
 pub(crate) fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {

@@ -268,15 +268,7 @@ impl BlobStore {
         } else {
             self.stream_copy(&temp, &key).await.map(|()| false)
         };
-        let moved = moved.map_err(|e| storage_err("committing blob", e))?;
-        if moved && self.objects.swift().is_some() {
-            // The committed manifest took the temporary one's segments: remove the temporary
-            // manifest alone.
-            if let Err(e) = self.op.delete(&temp).await {
-                tracing::warn!(error = %e, "could not remove a committed upload's manifest");
-            }
-            staged.committed();
-        } else if moved {
+        if moved.map_err(|e| storage_err("committing blob", e))? {
             staged.committed();
         } else {
             self.drop_staged(staged).await;

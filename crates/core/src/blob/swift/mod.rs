@@ -300,11 +300,11 @@ impl Swift {
         ))
     }
 
-    /// Makes `temp` the object at `key` (see the module doc). A large object's manifest is
-    /// written anew at `key` only if nothing is there (`If-None-Match: *`) and kept only if
-    /// it is the one stored afterwards, so that two uploads of one content do not orphan
-    /// segments; `false` otherwise, and the caller deletes `temp` with its segments. A small
-    /// object is copied.
+    /// Makes `temp` the object at `key` and removes `temp` (see the module doc): `true`. A
+    /// large object's manifest is written anew at `key` only if nothing is there
+    /// (`If-None-Match: *`) and kept only if it is the one stored afterwards, so that two
+    /// uploads of one content do not orphan segments; `false` otherwise, and the caller
+    /// deletes `temp` with its segments. A small object is copied.
     pub(super) async fn commit(&self, temp: &str, key: &str) -> opendal::Result<bool> {
         if self.is_large(temp).await? != Some(true) {
             let source = format!("/{}/{}{temp}", self.container, self.root);
@@ -318,7 +318,10 @@ impl Swift {
                 )
                 .await?;
             return match copied.status() {
-                StatusCode::CREATED | StatusCode::OK => Ok(true),
+                StatusCode::CREATED | StatusCode::OK => {
+                    self.forget(temp).await;
+                    Ok(true)
+                }
                 status => Err(swift_error("committing an upload", status, copied.body())),
             };
         }
@@ -371,7 +374,24 @@ impl Swift {
             )
             .await?;
         let kept = !stored.status().is_success() || first_segment(stored.body()) == ours;
+        if kept {
+            self.forget(temp).await;
+        }
         Ok(kept)
+    }
+
+    /// Deletes the object at `temp` alone — a manifest without its segments, which now belong
+    /// to the committed object. A failure leaves a temporary object for the sweep.
+    async fn forget(&self, temp: &str) {
+        let status = match self
+            .send(Method::DELETE, temp, "", &[], Buffer::new())
+            .await
+        {
+            Ok(response) if response.status().is_success() => return,
+            Ok(response) => response.status().to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::warn!(error = %status, "could not remove a committed upload's manifest");
     }
 
     /// Deletes the object at `key` and, when it is a large object, its segments. A missing
