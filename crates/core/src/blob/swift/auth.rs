@@ -18,6 +18,10 @@ use super::{AuthVersion, SwiftConfig};
 /// A token is renewed when it has less than this left.
 const RENEW_BEFORE: Duration = Duration::from_mins(5);
 
+/// A login that takes longer fails: requests wait for it, so a hung identity service must
+/// not hold them for ever.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What a login yields.
 #[derive(Clone, Debug)]
 pub(super) struct Login {
@@ -74,9 +78,15 @@ impl Session {
             return Ok(login.clone());
         }
         let login = match self.config.auth_version() {
-            AuthVersion::V1 => self.tempauth().await?,
-            AuthVersion::V3 => self.keystone().await?,
-        };
+            AuthVersion::V1 => tokio::time::timeout(LOGIN_TIMEOUT, self.tempauth()).await,
+            AuthVersion::V3 => tokio::time::timeout(LOGIN_TIMEOUT, self.keystone()).await,
+        }
+        .map_err(|_| {
+            auth_error(format!(
+                "swift login at {} did not answer within {LOGIN_TIMEOUT:?}",
+                self.config.auth_url
+            ))
+        })??;
         let login = match &self.config.storage_url {
             Some(url) => Login {
                 storage_url: url.trim_end_matches('/').to_owned(),
