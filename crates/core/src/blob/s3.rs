@@ -82,14 +82,8 @@ pub(super) fn operator(config: &S3Config) -> Result<Operator> {
     if config.virtual_host_style {
         builder = builder.enable_virtual_host_style();
     }
-    // Requests that fail for a passing reason (a dropped connection, a 503) are retried
-    // with backoff, as S3 clients are expected to.
     Ok(Operator::new(builder)
         .map_err(|e| storage_err("opening s3 backend", e))?
         .with_context(OperationContext::new().with_http_transport(transport::transport()))
-        .layer(
-            opendal::layers::RetryLayer::new()
-                .with_max_times(4)
-                .with_jitter(),
-        ))
+        .layer(transport::retries()))
 }

@@ -1,5 +1,5 @@
 //! The HTTP transport of the object-store backends (S3, Swift): reqwest over rustls with the
-//! `ring` provider, one connection pool per process.
+//! `ring` provider, one connection pool per process, and their retries.
 
 use std::sync::OnceLock;
 
@@ -18,4 +18,12 @@ pub(super) fn transport() -> HttpTransporter {
             HttpTransporter::new(ReqwestTransport::default())
         })
         .clone()
+}
+
+/// Requests that fail for a passing reason (a dropped connection, a 503) are sent again with
+/// backoff, as object-store clients are expected to.
+pub(super) fn retries() -> opendal::layers::RetryLayer {
+    opendal::layers::RetryLayer::new()
+        .with_max_times(4)
+        .with_jitter()
 }

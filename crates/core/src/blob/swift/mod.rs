@@ -210,11 +210,7 @@ pub(super) async fn open(config: &SwiftConfig) -> Result<(Operator, Arc<Swift>)>
             OperationContext::new()
                 .with_http_transport(HttpTransporter::new(auth::AuthTransport(session.clone()))),
         )
-        .layer(
-            opendal::layers::RetryLayer::new()
-                .with_max_times(4)
-                .with_jitter(),
-        );
+        .layer(transport::retries());
     let swift = Swift {
         session,
         container: config.container.clone(),
