@@ -390,13 +390,17 @@ pub async fn fsck(config: &Config) -> anyhow::Result<ExitCode> {
     for sha in &report.orphans {
         println!("orphan\tsha256:{sha}");
     }
+    for sha in &report.unfinished {
+        println!("unfinished\tsha256:{sha}");
+    }
     eprintln!(
-        "checked {} blobs: {} missing, {} wrong size, {} corrupt, {} orphans",
+        "checked {} blobs: {} missing, {} wrong size, {} corrupt, {} orphans, {} unfinished",
         report.checked,
         report.missing.len(),
         report.wrong_size.len(),
         report.corrupt.len(),
-        report.orphans.len()
+        report.orphans.len(),
+        report.unfinished.len()
     );
     Ok(if report.damaged() {
         ExitCode::from(1)

@@ -222,6 +222,8 @@ pub trait BlobIndex: Send + Sync {
     async fn forget_blob(&self, id: i64) -> Result<()>;
     /// Every blob record by id, after `after_id`, at most `limit` (for fsck).
     async fn blobs_after(&self, after_id: i64, limit: u32) -> Result<Vec<BlobRecord>>;
+    /// Whether any file references the blob.
+    async fn blob_referenced(&self, id: i64) -> Result<bool>;
     /// Number of blobs and their total size.
     async fn blob_totals(&self) -> Result<(u64, u64)>;
 }

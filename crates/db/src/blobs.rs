@@ -159,6 +159,15 @@ impl BlobIndex for Db {
         .collect()
     }
 
+    async fn blob_referenced(&self, id: i64) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM files WHERE blob_id = $1 LIMIT 1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        Ok(row.is_some())
+    }
+
     async fn blob_totals(&self) -> Result<(u64, u64)> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS bytes FROM blobs WHERE state = 0",

@@ -94,7 +94,7 @@ fn the_platform_scenario_passes_on_swift() {
     platform_scenario(swift_env);
 }
 
-type Settings = fn(&std::path::Path) -> Vec<(String, String)>;
+pub(crate) type Settings = fn(&std::path::Path) -> Vec<(String, String)>;
 
 fn platform_scenario(settings: Settings) {
     let dir = tempfile::tempdir().unwrap();

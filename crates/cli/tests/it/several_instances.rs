@@ -1,6 +1,7 @@
-//! Several `wharf serve` processes on one PostgreSQL database and one S3 bucket, as behind a
-//! load balancer: they start together on an empty database (migrations run once, under
-//! sqlx's advisory lock), what one stores the other serves, concurrent publishes of one version
+//! Several `wharf serve` processes on one PostgreSQL database and one S3 bucket or Swift
+//! container, as behind a load balancer: they start together on an empty database (migrations
+//! run once, under sqlx's advisory lock), what one stores the other serves, one large content
+//! uploaded through both at once is stored once and whole, concurrent publishes of one version
 //! have exactly one winner, and an instance killed in the middle of uploads loses nothing that
 //! was acknowledged.
 
@@ -10,7 +11,7 @@ use wharf_test_support::{TestDb, WharfProcess};
 
 use crate::bin;
 use crate::curl;
-use crate::object_storage::{pairs, s3_env};
+use crate::object_storage::{Settings, pairs, s3_env, swift_env};
 
 /// A PUT of `body` with curl, optionally slowed down: the HTTP status curl saw (`000` when
 /// the connection broke).
@@ -37,10 +38,19 @@ fn put(url: &str, auth: &str, body: &std::path::Path, rate: Option<&str>) -> Com
 
 #[test]
 fn two_instances_share_one_database_and_one_bucket() {
+    two_instances(s3_env);
+}
+
+#[test]
+fn two_instances_share_one_database_and_one_swift_container() {
+    two_instances(swift_env);
+}
+
+fn two_instances(settings: Settings) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let database = runtime.block_on(TestDb::postgres_unmigrated());
     let dir = tempfile::tempdir().unwrap();
-    let mut env = s3_env(&dir.path().join("shared"));
+    let mut env = settings(&dir.path().join("shared"));
     env.push(("WHARF_DATABASE__URL".into(), database.url()));
     let env = pairs(&env);
     let (first, second) = std::thread::scope(|s| {
@@ -66,36 +76,8 @@ fn two_instances_share_one_database_and_one_bucket() {
         "served by the other instance"
     );
 
-    // 50 publishes of one version, split across both: one wins, the others are told so.
-    let racers: Vec<_> = (0..50)
-        .map(|i| {
-            let body = dir.path().join(format!("race-{i}.bin"));
-            std::fs::write(&body, format!("racer {i}")).unwrap();
-            let host = if i % 2 == 0 { &one } else { &two };
-            put(
-                &format!("{host}/generic/main/race/1.0/race.bin"),
-                &auth,
-                &body,
-                None,
-            )
-            .spawn()
-            .unwrap()
-        })
-        .collect();
-    let statuses: Vec<String> = racers
-        .into_iter()
-        .map(|c| String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).into_owned())
-        .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| *s == "201").count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| *s == "409").count(),
-        49,
-        "{statuses:?}"
-    );
+    one_content_through_both(dir.path(), &one, &two, &auth);
+    one_version_raced_through_both(dir.path(), &one, &two, &auth);
 
     // Kill one instance in the middle of 20 uploads: 5 quick ones, answered before the kill,
     // and 15 slowed down to 200 KB/s, still sending when it dies.
@@ -142,4 +124,60 @@ fn two_instances_share_one_database_and_one_bucket() {
     );
     drop(second);
     runtime.block_on(database.finish());
+}
+
+/// One 12 MiB content (S3 parts, Swift segments) uploaded as two files through both instances
+/// at once: both commit the same blob; it is stored once and whole.
+fn one_content_through_both(dir: &std::path::Path, one: &str, two: &str, auth: &str) {
+    let large: Vec<u8> = (0..12u32 << 20).map(|i| (i % 239) as u8).collect();
+    let large_file = dir.join("large.bin");
+    std::fs::write(&large_file, &large).unwrap();
+    let twins: Vec<_> = [(one, "a"), (two, "b")]
+        .into_iter()
+        .map(|(host, name)| {
+            let url = format!("{host}/generic/main/twins/1.0/{name}.bin");
+            put(&url, auth, &large_file, None).spawn().unwrap()
+        })
+        .collect();
+    for twin in twins {
+        let status = twin.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&status.stdout), "201");
+    }
+    for name in ["a", "b"] {
+        let got = curl(&[&format!("{one}/generic/main/twins/1.0/{name}.bin")]);
+        assert!(got.stdout == large, "{name} is whole");
+    }
+}
+
+/// 50 publishes of one version, split across both: one wins, the others are told so.
+fn one_version_raced_through_both(dir: &std::path::Path, one: &str, two: &str, auth: &str) {
+    let racers: Vec<_> = (0..50)
+        .map(|i| {
+            let body = dir.join(format!("race-{i}.bin"));
+            std::fs::write(&body, format!("racer {i}")).unwrap();
+            let host = if i % 2 == 0 { one } else { two };
+            put(
+                &format!("{host}/generic/main/race/1.0/race.bin"),
+                auth,
+                &body,
+                None,
+            )
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    let statuses: Vec<String> = racers
+        .into_iter()
+        .map(|c| String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).into_owned())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "201").count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "409").count(),
+        49,
+        "{statuses:?}"
+    );
 }

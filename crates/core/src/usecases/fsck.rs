@@ -1,5 +1,5 @@
-//! Consistency check: every blob record has its object with the right size and SHA-256, and
-//! every object has a record (orphans are listed, not deleted).
+//! Consistency check: every blob record a file references has its object with the right size
+//! and SHA-256, and every object has a record (orphans are listed, not deleted).
 
 use std::collections::HashSet;
 
@@ -17,8 +17,12 @@ use crate::store::MetadataStore;
 pub struct FsckReport {
     /// Blob records checked.
     pub checked: u64,
-    /// Records whose object is missing.
+    /// Records a file references whose object is missing.
     pub missing: Vec<Sha256>,
+    /// Records no file references whose object is missing: a publish that stopped between
+    /// claiming the blob and storing it (its process died), or one still under way. Nothing
+    /// depends on them; garbage collection removes them.
+    pub unfinished: Vec<Sha256>,
     /// Records whose object has another size: `(digest, recorded, found)`.
     pub wrong_size: Vec<(Sha256, u64, u64)>,
     /// Records whose object hashes to something else.
@@ -50,7 +54,10 @@ pub async fn fsck(store: &dyn MetadataStore, blobs: &BlobStore) -> Result<FsckRe
             report.checked += 1;
             known.insert(blob.sha256.clone());
             match blobs.stat(&blob.sha256).await? {
-                None => report.missing.push(blob.sha256.clone()),
+                None if store.blob_referenced(blob.id).await? => {
+                    report.missing.push(blob.sha256.clone());
+                }
+                None => report.unfinished.push(blob.sha256.clone()),
                 Some(stat) if stat.size != blob.size => {
                     report
                         .wrong_size

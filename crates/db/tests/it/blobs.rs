@@ -176,6 +176,18 @@ async fn gc_removes_only_unreferenced_blobs_and_fsck_agrees() {
         let check = fsck(db, &blobs).await.unwrap();
         assert!(check.damaged());
         assert_eq!(check.missing, vec![kept.digests.sha256.clone()]);
+
+        // A publish whose process died between claiming its blob and storing it leaves a
+        // record no file references and no object: unfinished, not damage.
+        let digests = digest_bytes(b"never stored");
+        let now = Timestamp::now();
+        db.claim_blob(&digests, 12, now, now.plus(HOUR))
+            .await
+            .unwrap()
+            .unwrap();
+        let check = fsck(db, &blobs).await.unwrap();
+        assert_eq!(check.unfinished, vec![digests.sha256.clone()], "{check:?}");
+        assert_eq!(check.missing, vec![kept.digests.sha256.clone()]);
     });
 }
 
