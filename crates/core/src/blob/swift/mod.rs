@@ -81,8 +81,8 @@ pub struct SwiftConfig {
     /// The account's or container's `Temp-URL-Key`, to sign redirected downloads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temp_url_key: Option<crate::Secret>,
-    /// Segment size of large uploads in bytes (default 16 MiB, at least 5 MiB); each upload
-    /// holds one in memory.
+    /// Segment size of large uploads in bytes (default 16 MiB, at least 5 MiB); an upload
+    /// holds up to three in memory (two being sent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_size: Option<usize>,
 }
