@@ -8,6 +8,7 @@
 //! multipart upload of [`S3_PART`]-sized parts, three sent at once, on Swift a segmented one,
 //! and a download reads 4 MiB ranges, eight at once.
 
+mod budget;
 mod config;
 mod keys;
 mod objects;
@@ -24,6 +25,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use opendal::{ErrorKind, Operator, services};
 
+use budget::{READ_BUDGET, ReadBudget};
 use config::default_redirect_ttl;
 pub use config::{Backend, StorageConfig};
 use keys::temp_key;
@@ -104,6 +106,8 @@ pub struct BlobStore {
     objects: Objects,
     /// How the backend is best read and written.
     transfer: Transfer,
+    /// Ranges read ahead by all downloads at once.
+    read_budget: ReadBudget,
     /// How long presigned download URLs stay valid.
     redirect_ttl: std::time::Duration,
     /// The directory of the fs backend (uploads there are written back early).
@@ -121,6 +125,7 @@ impl BlobStore {
         Self {
             objects: Objects::new(op.clone(), None),
             op,
+            read_budget: ReadBudget::new(READ_BUDGET),
             transfer: Transfer::LOCAL,
             redirect_ttl: default_redirect_ttl(),
             local_root: None,
@@ -304,16 +309,8 @@ impl BlobStore {
     /// # Errors
     /// [`Error::NotFound`] when the object is missing, or a storage error.
     pub async fn read(&self, sha256: &Sha256, range: Range<u64>) -> Result<ByteStream> {
-        let key = blob_key(sha256);
-        let reader = self
-            .op
-            .reader_with(&key)
-            .chunk(self.transfer.read_chunk)
-            .concurrent(self.transfer.read_ahead)
-            .await
-            .map_err(|e| not_found_or(e, "opening blob"))?;
-        let mut stream = reader
-            .into_bytes_stream(range)
+        let mut stream = self
+            .stream_key(&blob_key(sha256), range)
             .await
             .map_err(|e| not_found_or(e, "reading blob"))?;
         // Backends report a missing object on the first read; surface it before any header.
@@ -333,18 +330,32 @@ impl BlobStore {
     /// # Errors
     /// A storage error.
     pub async fn read_staged(&self, staged: &StagedBlob) -> Result<ByteStream> {
+        self.stream_key(staged.temp_key(), ..)
+            .await
+            .map_err(|e| storage_err("reading staged upload", e))
+    }
+
+    /// Streams `range` of the object at `key`, reading as many ranges ahead as the budget
+    /// gives this download; what it took returns when the stream is dropped.
+    async fn stream_key(
+        &self,
+        key: &str,
+        range: impl std::ops::RangeBounds<u64>,
+    ) -> opendal::Result<ByteStream> {
+        let ahead = self.read_budget.take(self.transfer.read_ahead);
         let reader = self
             .op
-            .reader_with(staged.temp_key())
+            .reader_with(key)
             .chunk(self.transfer.read_chunk)
-            .concurrent(self.transfer.read_ahead)
-            .await
-            .map_err(|e| storage_err("opening staged upload", e))?;
-        let stream = reader
-            .into_bytes_stream(..)
-            .await
-            .map_err(|e| storage_err("reading staged upload", e))?;
-        Ok(stream.boxed())
+            .concurrent(ahead.ranges())
+            .await?;
+        let stream = reader.into_bytes_stream(range).await?;
+        Ok(stream
+            .map(move |chunk| {
+                let _held = &ahead;
+                chunk
+            })
+            .boxed())
     }
 
     /// Size and modification time of a blob's object, `None` when missing.

@@ -18,8 +18,8 @@ pub(super) const S3_PARTS_IN_FLIGHT: usize = 3;
 /// The size of the ranged reads of a download.
 pub(super) const S3_READ_CHUNK: usize = 4 << 20;
 
-/// Ranged reads of one download in flight: a download holds this many chunks (and as many
-/// finished ones waiting their turn) in memory, 32 to 64 MiB.
+/// Ranged reads of one download in flight at most (beyond the first, as the process's read
+/// budget allows).
 pub(super) const S3_READ_AHEAD: usize = 8;
 
 /// Objects up to this size are committed with a server-side copy on S3 (`CopyObject`'s limit);

@@ -78,8 +78,8 @@ impl Session {
             return Ok(login.clone());
         }
         let login = match self.config.auth_version() {
-            AuthVersion::V1 => tokio::time::timeout(LOGIN_TIMEOUT, self.tempauth()).await,
-            AuthVersion::V3 => tokio::time::timeout(LOGIN_TIMEOUT, self.keystone()).await,
+            AuthVersion::V1 => tokio::time::timeout(LOGIN_TIMEOUT, again(|| self.tempauth())).await,
+            AuthVersion::V3 => tokio::time::timeout(LOGIN_TIMEOUT, again(|| self.keystone())).await,
         }
         .map_err(|_| {
             auth_error(format!(
@@ -227,6 +227,26 @@ impl Session {
         }
         let login = self.login(Some(&login.token)).await?;
         self.http.fetch(with_token(again, &login.token)?).await
+    }
+}
+
+/// Runs `attempt` again after a passing failure (a pooled connection the server closed, say),
+/// at most four times in all, with a short backoff — as OpenDAL's retry layer does for the
+/// requests it sends.
+pub(super) async fn again<T, F, Fut>(mut attempt: F) -> opendal::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = opendal::Result<T>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(e) if e.is_temporary() && tries < 4 => {
+                tokio::time::sleep(Duration::from_millis(50 << tries)).await;
+            }
+            result => return result,
+        }
     }
 }
 

@@ -220,8 +220,7 @@ pub(super) async fn open(config: &SwiftConfig) -> Result<(Operator, Arc<Swift>)>
 }
 
 impl Swift {
-    /// Sends a request of Wharf's own about `key`, again after a passing failure (a pooled
-    /// connection the server closed, say), as OpenDAL's retry layer does for its requests.
+    /// Sends a request of Wharf's own about `key`, again after a passing failure.
     async fn send(
         &self,
         method: Method,
@@ -230,19 +229,7 @@ impl Swift {
         headers: &[(&str, String)],
         body: Buffer,
     ) -> opendal::Result<http::Response<Buffer>> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self
-                .send_once(method.clone(), key, query, headers, body.clone())
-                .await
-            {
-                Err(e) if e.is_temporary() && attempt < 4 => {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
-                result => return result,
-            }
-        }
+        auth::again(|| self.send_once(method.clone(), key, query, headers, body.clone())).await
     }
 
     async fn send_once(
