@@ -54,8 +54,10 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// A refused or malformed login: not retried, so that wrong credentials are not sent again
+/// and again (an identity service may lock the user).
 fn auth_error(message: impl Into<String>) -> opendal::Error {
-    opendal::Error::new(ErrorKind::PermissionDenied, message.into()).set_temporary()
+    opendal::Error::new(ErrorKind::PermissionDenied, message.into())
 }
 
 impl Session {
@@ -82,10 +84,14 @@ impl Session {
             AuthVersion::V3 => tokio::time::timeout(LOGIN_TIMEOUT, again(|| self.keystone())).await,
         }
         .map_err(|_| {
-            auth_error(format!(
-                "swift login at {} did not answer within {LOGIN_TIMEOUT:?}",
-                self.config.auth_url
-            ))
+            opendal::Error::new(
+                ErrorKind::Unexpected,
+                format!(
+                    "swift login at {} did not answer within {LOGIN_TIMEOUT:?}",
+                    self.config.auth_url
+                ),
+            )
+            .set_temporary()
         })??;
         let login = match &self.config.storage_url {
             Some(url) => Login {

@@ -3,6 +3,9 @@
 //! after a 401, and a Keystone v3 login (through a stand-in identity service that hands out
 //! the real Swift's tokens).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -149,6 +152,11 @@ async fn a_keystone_v3_login_finds_the_object_store_in_the_catalog() {
     };
     let err = format!("{:?}", BlobStore::swift(&wrong).await.unwrap_err());
     assert!(err.contains("401"), "{err}");
+    assert_eq!(
+        keystone.refused(),
+        1,
+        "wrong credentials are sent once, not retried"
+    );
 }
 
 #[tokio::test]
@@ -182,18 +190,24 @@ async fn a_token_about_to_expire_is_renewed_before_it_is_used() {
 /// A stand-in Keystone: `POST /v3/auth/tokens` with the expected password login answers a
 /// real TempAuth token of the test Swift, valid (it says) for `lifetime`, and a catalog whose
 /// `object-store` has a decoy internal endpoint, a decoy public one in another region, and
-/// the real one. It counts the logins it accepted.
+/// the real one. It counts the logins it accepted and those it refused.
 struct StandIn {
     url: String,
-    logins: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    counts: Arc<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    accepted: AtomicUsize,
+    refused: AtomicUsize,
 }
 
 impl StandIn {
     async fn start(swift: SwiftConfig, lifetime: time::Duration) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let logins = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = logins.clone();
+        let counts = Arc::new(Counts::default());
+        let counted = counts.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((mut socket, _)) = listener.accept().await else {
@@ -208,11 +222,15 @@ impl StandIn {
                 });
             }
         });
-        Self { url, logins }
+        Self { url, counts }
     }
 
     fn logins(&self) -> usize {
-        self.logins.load(std::sync::atomic::Ordering::SeqCst)
+        self.counts.accepted.load(Ordering::SeqCst)
+    }
+
+    fn refused(&self) -> usize {
+        self.counts.refused.load(Ordering::SeqCst)
     }
 }
 
@@ -246,7 +264,7 @@ async fn answer(
     request: &str,
     swift: &SwiftConfig,
     lifetime: time::Duration,
-    logins: &std::sync::atomic::AtomicUsize,
+    counts: &Counts,
 ) -> String {
     let (head, body) = request.split_once("\r\n\r\n").unwrap_or((request, ""));
     let login: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
@@ -259,6 +277,7 @@ async fn answer(
         && scope["name"] == "demo-project"
         && scope["domain"]["name"] == "Default";
     if !expected {
+        counts.refused.fetch_add(1, Ordering::SeqCst);
         return "HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
             .into();
     }
@@ -271,7 +290,7 @@ async fn answer(
         .unwrap();
     let header = |name: &str| real.headers()[name].to_str().unwrap().to_owned();
     let (token, storage_url) = (header("x-auth-token"), header("x-storage-url"));
-    logins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    counts.accepted.fetch_add(1, Ordering::SeqCst);
     let expires = time::OffsetDateTime::now_utc() + lifetime;
     let expires = expires
         .format(&time::format_description::well_known::Rfc3339)
