@@ -141,6 +141,7 @@ fn generic_scenario(settings: Settings) {
     assert_eq!(range.stdout, &big[16_777_210..16_777_220]);
     let del = curl(&["-w", "%{http_code}", "-H", &auth, "-X", "DELETE", &url]);
     assert_eq!(String::from_utf8_lossy(&del.stdout), "204");
+    declared_uploads(host, &auth, data, &big);
     drop(server);
 
     let data_arg = data.to_str().unwrap();
@@ -159,7 +160,51 @@ fn generic_scenario(settings: Settings) {
         "{}",
         String::from_utf8_lossy(&fsck.stderr)
     );
-    assert!(String::from_utf8_lossy(&fsck.stderr).contains("checked 0 blobs"));
+    let report = String::from_utf8_lossy(&fsck.stderr);
+    assert!(
+        report.contains("checked 1 blobs: 0 missing, 0 wrong size, 0 corrupt"),
+        "the declared upload is kept whole: {report}"
+    );
+}
+
+/// Uploads with a declared SHA-256 (written in place on S3): a wrong digest is refused with
+/// nothing stored, the right one is stored whole and kept.
+fn declared_uploads(host: &str, auth: &str, data: &std::path::Path, big: &[u8]) {
+    let other: Vec<u8> = big.iter().rev().copied().collect();
+    let file = data.join("declared.bin");
+    std::fs::write(&file, &other).unwrap();
+    let sha = wharf_core::digest::Sha256::of(&other);
+    let url = format!("{host}/generic/main/app/1.1/declared.bin");
+    let put = |digest: &str| {
+        let header = format!("X-Checksum-Sha256: {digest}");
+        let out = curl(&[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-H",
+            auth,
+            "-H",
+            &header,
+            "-T",
+            file.to_str().unwrap(),
+            &url,
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let wrong = wharf_core::digest::Sha256::of(b"something else");
+    assert_eq!(
+        put(wrong.hex()),
+        "400",
+        "a wrong declared digest is refused"
+    );
+    assert_eq!(
+        curl(&["-o", "/dev/null", "-w", "%{http_code}", &url]).stdout,
+        b"404"
+    );
+    assert_eq!(put(sha.hex()), "201");
+    let got = curl(&[&url]);
+    assert!(got.stdout == other, "the declared upload is byte-identical");
 }
 
 #[test]

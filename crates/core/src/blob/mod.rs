@@ -2,14 +2,18 @@
 //!
 //! Uploads are staged: streamed to a temporary object while SHA-256, SHA-1, MD5 and SHA-512 are
 //! computed in the same pass (on two cores), checked against the size limit and the claimed
-//! digest, and only then committed to `sha256/ab/cd/<hex>`. A staged upload that is dropped —
-//! error, digest mismatch, client disconnect — removes its temporary object. Reads stream,
+//! digest, and only then committed to `sha256/ab/cd/<hex>` (on S3 an upload whose digest is
+//! declared beforehand is written there directly and completed by the commit, see
+//! [`in_place`]). A staged upload that is dropped — error, digest mismatch, client
+//! disconnect — removes its temporary object or aborts its upload. Reads stream,
 //! with byte ranges. Nothing here ever holds a whole body in memory: on S3 an upload is a
 //! multipart upload of [`S3_PART`]-sized parts, three sent at once, on Swift a segmented one,
 //! and a download reads 4 MiB ranges, eight at once.
 
 mod budget;
+mod commit;
 mod config;
+mod in_place;
 mod keys;
 mod objects;
 mod parts;
@@ -22,17 +26,16 @@ use std::ops::Range;
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{StreamExt, TryStreamExt};
 use opendal::{ErrorKind, Operator, services};
 
 use budget::{READ_BUDGET, ReadBudget};
 use config::default_redirect_ttl;
 pub use config::{Backend, StorageConfig};
-use keys::temp_key;
 pub use keys::{TEMP_PREFIX, blob_key, sha256_of_key};
 use objects::Objects;
-use s3::{S3_COPY_LIMIT, S3_PARTS_IN_FLIGHT, S3_READ_AHEAD, S3_READ_CHUNK};
 pub use s3::{S3_PART, S3Config};
+use s3::{S3_PARTS_IN_FLIGHT, S3_READ_AHEAD, S3_READ_CHUNK};
 pub use stage::{StageOptions, StagedBlob};
 pub use swift::{AuthVersion, SWIFT_SEGMENT, SwiftConfig};
 
@@ -221,89 +224,6 @@ impl BlobStore {
         Ok(Some(signed.uri().to_string()))
     }
 
-    /// Streams `body` into a temporary object; see [`StagedBlob`].
-    ///
-    /// # Errors
-    /// [`Error::TooLarge`], [`Error::DigestMismatch`], [`Error::BodyRead`] or a storage error;
-    /// in every case the temporary object is removed.
-    pub async fn stage<S, E>(&self, body: S, options: &StageOptions) -> Result<StagedBlob>
-    where
-        S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
-        E: std::fmt::Display,
-    {
-        let key = temp_key();
-        let local = self.local_path(&key);
-        stage::stage(
-            &self.objects,
-            key,
-            self.transfer.write,
-            local,
-            body,
-            options,
-        )
-        .await
-    }
-
-    /// The file behind `key` on the fs backend.
-    fn local_path(&self, key: &str) -> Option<PathBuf> {
-        self.local_root.as_ref().map(|root| root.join(key))
-    }
-
-    /// Moves a staged blob to its content address. When an object is already there (the same
-    /// content was stored before) the staged copy is simply dropped.
-    ///
-    /// # Errors
-    /// A storage error; the temporary object is removed anyway.
-    pub async fn commit(&self, staged: StagedBlob) -> Result<()> {
-        let key = blob_key(&staged.digests.sha256);
-        if let Some(stat) = self.stat_key(&key).await?
-            && stat.size == staged.size
-        {
-            self.drop_staged(staged).await;
-            return Ok(());
-        }
-        let temp = staged.temp_key().to_owned();
-        let capability = self.op.info().capability();
-        let moved = if let Some(swift) = self.objects.swift() {
-            swift.commit(&temp, &key).await
-        } else if capability.rename {
-            self.op.rename(&temp, &key).await.map(|()| true)
-        } else if capability.copy && staged.size <= S3_COPY_LIMIT {
-            self.op.copy(&temp, &key).await.map(|_| false)
-        } else {
-            self.stream_copy(&temp, &key).await.map(|()| false)
-        };
-        if moved.map_err(|e| storage_err("committing blob", e))? {
-            staged.committed();
-        } else {
-            self.drop_staged(staged).await;
-        }
-        Ok(())
-    }
-
-    /// Removes a staged upload's temporary object now, rather than in the background.
-    async fn drop_staged(&self, staged: StagedBlob) {
-        if let Err(e) = self.objects.delete(staged.temp_key()).await {
-            tracing::warn!(error = %e, "could not remove temporary upload");
-        }
-        staged.committed();
-    }
-
-    /// Copies an object by streaming it, for backends without copy or rename.
-    async fn stream_copy(&self, from: &str, to: &str) -> opendal::Result<()> {
-        let mut chunks = self.op.reader(from).await?.into_bytes_stream(..).await?;
-        let mut writer = stage::writer(&self.op, to, self.transfer.write).await?;
-        while let Some(chunk) = chunks.next().await {
-            writer
-                .write(
-                    chunk.map_err(|e| opendal::Error::new(ErrorKind::Unexpected, e.to_string()))?,
-                )
-                .await?;
-        }
-        writer.close().await?;
-        Ok(())
-    }
-
     /// Streams a blob, or the half-open `range` of it.
     ///
     /// # Errors
@@ -322,17 +242,6 @@ impl BlobStore {
             first => first,
         };
         Ok(futures::stream::iter(first).chain(stream).boxed())
-    }
-
-    /// Streams a staged upload back (for formats that inspect what was sent, such as the
-    /// manifest inside a package archive) before it is committed.
-    ///
-    /// # Errors
-    /// A storage error.
-    pub async fn read_staged(&self, staged: &StagedBlob) -> Result<ByteStream> {
-        self.stream_key(staged.temp_key(), ..)
-            .await
-            .map_err(|e| storage_err("reading staged upload", e))
     }
 
     /// Streams `range` of the object at `key`, reading as many ranges ahead as the budget
@@ -476,6 +385,8 @@ fn not_found_or(e: opendal::Error, context: &str) -> Error {
     }
 }
 
+#[cfg(test)]
+mod in_place_tests;
 #[cfg(test)]
 mod parts_tests;
 #[cfg(test)]

@@ -34,11 +34,10 @@ impl BlobStore {
         )
         .await?;
         let (digests, size) = (staged.digests.clone(), staged.size);
-        Ok(UploadPart {
-            key: staged.keep(),
-            size,
-            digests,
-        })
+        let key = staged
+            .keep()
+            .ok_or_else(|| crate::Error::internal_msg("an upload part was written in place"))?;
+        Ok(UploadPart { key, size, digests })
     }
 
     /// The finished upload made of `parts`, as a staged blob to commit: one part is taken as

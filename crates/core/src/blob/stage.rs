@@ -6,6 +6,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
 use super::Parts;
+use super::in_place::InPlace;
 use super::objects::Objects;
 use super::storage_err;
 use crate::digest::{Digests, HasherA, HasherB, Sha256, finish};
@@ -28,30 +29,38 @@ pub struct StageOptions {
     pub sha256_only: bool,
 }
 
-/// An upload that arrived whole and verified, waiting in a temporary object for
-/// [`super::BlobStore::commit`]. Dropping it removes the temporary object.
+/// An upload that arrived whole and verified, waiting for [`super::BlobStore::commit`] in a
+/// temporary object, or (when its SHA-256 was declared, on S3) in an upload to its content
+/// address left open. Dropping it removes the temporary object or aborts the open upload.
 #[derive(Debug)]
 pub struct StagedBlob {
     /// Its digests.
     pub digests: Digests,
     /// Its size.
     pub size: u64,
-    temp: TempObject,
+    pub(super) held: Held,
+}
+
+/// Where a staged upload's bytes wait for the commit.
+#[derive(Debug)]
+pub(super) enum Held {
+    /// A temporary object, which the commit moves or copies to the content address.
+    Temp(TempObject),
+    /// An upload to the content address itself, which the commit completes.
+    InPlace(InPlace),
 }
 
 impl StagedBlob {
-    pub(super) fn temp_key(&self) -> &str {
-        &self.temp.key
-    }
-
-    pub(super) fn committed(mut self) {
-        self.temp.armed = false;
-    }
-
-    /// Keeps the object beyond this value (a part of a resumable upload): its key.
-    pub(super) fn keep(mut self) -> String {
-        self.temp.armed = false;
-        std::mem::take(&mut self.temp.key)
+    /// Keeps the object beyond this value (a part of a resumable upload): its key. `None`
+    /// for an upload written in place (parts never are).
+    pub(super) fn keep(self) -> Option<String> {
+        match self.held {
+            Held::Temp(mut temp) => {
+                temp.armed = false;
+                Some(std::mem::take(&mut temp.key))
+            }
+            Held::InPlace(_) => None,
+        }
     }
 
     /// An object already in storage, with known digests, taken over as a staged blob.
@@ -59,11 +68,11 @@ impl StagedBlob {
         Self {
             digests,
             size,
-            temp: TempObject {
+            held: Held::Temp(TempObject {
                 objects: objects.clone(),
                 key,
                 armed: true,
-            },
+            }),
         }
     }
 }
@@ -71,10 +80,21 @@ impl StagedBlob {
 /// Deletes its object when dropped while armed: the cleanup of every failed upload path,
 /// including a client that disconnects and so drops the request future.
 #[derive(Debug)]
-struct TempObject {
+pub(super) struct TempObject {
     objects: Objects,
     key: String,
     armed: bool,
+}
+
+impl TempObject {
+    pub(super) fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The object became the blob (or was deleted): nothing is left to remove.
+    pub(super) fn disarm(mut self) {
+        self.armed = false;
+    }
 }
 
 impl Drop for TempObject {
@@ -141,7 +161,7 @@ where
     let staged = StagedBlob {
         digests,
         size,
-        temp,
+        held: Held::Temp(temp),
     };
     check(&staged, opts)?;
     Ok(staged)
@@ -183,7 +203,7 @@ pub(super) fn check(staged: &StagedBlob, opts: &StageOptions) -> Result<()> {
 }
 
 /// Streams `body` to `writer` while hashing it: its digests and size.
-async fn receive<S, E>(
+pub(super) async fn receive<S, E>(
     writer: &mut opendal::Writer,
     body: &mut S,
     opts: &StageOptions,
@@ -246,6 +266,13 @@ pub(super) struct Writeback {
 }
 
 impl Writeback {
+    /// No early write-back (the object is not a local file).
+    pub(super) const NONE: Self = Self {
+        path: None,
+        since: 0,
+        running: None,
+    };
+
     fn wrote(&mut self, bytes: u64) {
         let Some(path) = &self.path else {
             return;

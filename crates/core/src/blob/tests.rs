@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::digest::digest_bytes;
-use futures::stream;
+use futures::{Stream, stream};
 
 pub(super) fn body(
     parts: Vec<&'static [u8]>,
