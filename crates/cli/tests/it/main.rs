@@ -40,24 +40,23 @@ pub(crate) fn wharf(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("run wharf")
 }
 
-/// Runs curl; fails loudly when curl is missing.
 /// `curl -T file url` with a bearer token: the HTTP status curl saw.
 pub(crate) fn curl_put(token: &str, file: &Path, url: &str) -> String {
-    let auth = format!("Authorization: Bearer {token}");
-    let out = curl(&[
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "-H",
-        &auth,
-        "-T",
-        file.to_str().unwrap(),
-        url,
-    ]);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    curl_put_with(token, file, url, &[])
 }
 
+/// [`curl_put`] with more request `headers`.
+pub(crate) fn curl_put_with(token: &str, file: &Path, url: &str, headers: &[&str]) -> String {
+    let auth = format!("Authorization: Bearer {token}");
+    let mut args = vec!["-o", "/dev/null", "-w", "%{http_code}", "-H", &auth];
+    for header in headers {
+        args.extend(["-H", header]);
+    }
+    args.extend(["-T", file.to_str().unwrap(), url]);
+    String::from_utf8_lossy(&curl(&args).stdout).into_owned()
+}
+
+/// Runs curl; fails loudly when curl is missing.
 pub(crate) fn curl(args: &[&str]) -> Output {
     Command::new("curl")
         .args(["--silent", "--show-error"])

@@ -7,7 +7,7 @@
 use wharf_test_support::WharfProcess;
 
 use crate::platform_curl::seed_readme_scenario;
-use crate::{bin, curl, curl_put, wharf};
+use crate::{bin, curl, curl_put, curl_put_with, wharf};
 
 /// The storage settings of a Wharf on the test S3 server, under a prefix of its own.
 pub(crate) fn s3_env(data: &std::path::Path) -> Vec<(String, String)> {
@@ -141,7 +141,7 @@ fn generic_scenario(settings: Settings) {
     assert_eq!(range.stdout, &big[16_777_210..16_777_220]);
     let del = curl(&["-w", "%{http_code}", "-H", &auth, "-X", "DELETE", &url]);
     assert_eq!(String::from_utf8_lossy(&del.stdout), "204");
-    declared_uploads(host, &auth, data, &big);
+    declared_uploads(host, &token, data, &big);
     drop(server);
 
     let data_arg = data.to_str().unwrap();
@@ -169,7 +169,7 @@ fn generic_scenario(settings: Settings) {
 
 /// Uploads with a declared SHA-256 (written in place on S3): a wrong digest is refused with
 /// nothing stored, the right one is stored whole and kept.
-fn declared_uploads(host: &str, auth: &str, data: &std::path::Path, big: &[u8]) {
+fn declared_uploads(host: &str, token: &str, data: &std::path::Path, big: &[u8]) {
     let other: Vec<u8> = big.iter().rev().copied().collect();
     let file = data.join("declared.bin");
     std::fs::write(&file, &other).unwrap();
@@ -177,20 +177,7 @@ fn declared_uploads(host: &str, auth: &str, data: &std::path::Path, big: &[u8]) 
     let url = format!("{host}/generic/main/app/1.1/declared.bin");
     let put = |digest: &str| {
         let header = format!("X-Checksum-Sha256: {digest}");
-        let out = curl(&[
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-H",
-            auth,
-            "-H",
-            &header,
-            "-T",
-            file.to_str().unwrap(),
-            &url,
-        ]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        curl_put_with(token, &file, &url, &[&header])
     };
     let wrong = wharf_core::digest::Sha256::of(b"something else");
     assert_eq!(

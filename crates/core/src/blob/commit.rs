@@ -31,7 +31,20 @@ impl BlobStore {
             let key = blob_key(expected);
             return in_place::stage(&self.op, &key, self.transfer.write, body, options).await;
         }
-        let key = temp_key();
+        self.stage_at(temp_key(), body, options).await
+    }
+
+    /// Stages `body` in a new object at `key` (a temporary object, or an upload part).
+    pub(super) async fn stage_at<S, E>(
+        &self,
+        key: String,
+        body: S,
+        options: &StageOptions,
+    ) -> Result<StagedBlob>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
         let local = self.local_path(&key);
         stage::stage(
             &self.objects,
@@ -52,7 +65,7 @@ impl BlobStore {
     }
 
     /// The file behind `key` on the fs backend.
-    pub(super) fn local_path(&self, key: &str) -> Option<PathBuf> {
+    fn local_path(&self, key: &str) -> Option<PathBuf> {
         self.local_root.as_ref().map(|root| root.join(key))
     }
 

@@ -30,6 +30,12 @@ impl std::fmt::Debug for InPlace {
 }
 
 impl InPlace {
+    fn writer(&mut self) -> Result<&mut opendal::Writer> {
+        self.writer
+            .as_mut()
+            .ok_or_else(|| Error::internal_msg("the upload was finished already"))
+    }
+
     /// Makes the object appear at its address.
     pub(super) async fn complete(mut self) -> opendal::Result<()> {
         match self.writer.take() {
@@ -82,14 +88,12 @@ where
     let writer = stage::writer(op, key, parts)
         .await
         .map_err(|e| storage_err("opening upload", e))?;
+    // From here a drop (a client that disconnects) aborts the upload.
     let mut upload = InPlace {
         writer: Some(writer),
     };
-    let Some(writer) = upload.writer.as_mut() else {
-        return Err(Error::internal_msg("upload without a writer"));
-    };
     let mut no_writeback = Writeback::NONE;
-    let received = stage::receive(writer, &mut body, opts, &mut no_writeback).await;
+    let received = stage::receive(upload.writer()?, &mut body, opts, &mut no_writeback).await;
     let (digests, size) = match received {
         Ok(received) => received,
         Err(e) => {

@@ -22,17 +22,7 @@ impl BlobStore {
         S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        let key = upload_key();
-        let local = self.local_path(&key);
-        let staged = stage::stage(
-            &self.objects,
-            key,
-            self.transfer.write,
-            local,
-            body,
-            options,
-        )
-        .await?;
+        let staged = self.stage_at(upload_key(), body, options).await?;
         let (digests, size) = (staged.digests.clone(), staged.size);
         let key = staged
             .keep()
