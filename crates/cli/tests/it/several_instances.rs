@@ -126,16 +126,24 @@ fn two_instances(settings: Settings) {
     runtime.block_on(database.finish());
 }
 
-/// One 12 MiB content (S3 parts, Swift segments) uploaded as two files through both instances
-/// at once: both commit the same blob; it is stored once and whole.
+/// One 12 MiB content (S3 parts, Swift segments) uploaded as four files through both
+/// instances at once, two of them with the digest declared (written in place on S3): all
+/// commit the same blob; it is stored once and whole.
 fn one_content_through_both(dir: &std::path::Path, one: &str, two: &str, auth: &str) {
     let large: Vec<u8> = (0..12u32 << 20).map(|i| (i % 239) as u8).collect();
     let large_file = dir.join("large.bin");
     std::fs::write(&large_file, &large).unwrap();
-    let twins: Vec<_> = [(one, "a"), (two, "b")]
-        .into_iter()
-        .map(|(host, name)| {
-            let url = format!("{host}/generic/main/twins/1.0/{name}.bin");
+    let declared = format!("?sha256={}", wharf_core::digest::Sha256::of(&large));
+    let uploads = [
+        (one, "a", ""),
+        (two, "b", ""),
+        (one, "c", &*declared),
+        (two, "d", &*declared),
+    ];
+    let twins: Vec<_> = uploads
+        .iter()
+        .map(|(host, name, query)| {
+            let url = format!("{host}/generic/main/twins/1.0/{name}.bin{query}");
             put(&url, auth, &large_file, None).spawn().unwrap()
         })
         .collect();
@@ -143,7 +151,7 @@ fn one_content_through_both(dir: &std::path::Path, one: &str, two: &str, auth: &
         let status = twin.wait_with_output().unwrap();
         assert_eq!(String::from_utf8_lossy(&status.stdout), "201");
     }
-    for name in ["a", "b"] {
+    for (_, name, _) in uploads {
         let got = curl(&[&format!("{one}/generic/main/twins/1.0/{name}.bin")]);
         assert!(got.stdout == large, "{name} is whole");
     }
