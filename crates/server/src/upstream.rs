@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use http::{HeaderValue, StatusCode, header};
 use wharf_core::blob::{BlobStore, StageOptions, StagedBlob};
-use wharf_core::digest::Sha256;
+use wharf_core::digest::{DigestSet, Sha256};
 use wharf_core::model::Repository;
 use wharf_core::store::CachedDocument;
 use wharf_core::time::Timestamp;
@@ -330,8 +330,8 @@ impl Upstream {
         response.json().await.map_err(|e| upstream_err(url, e))
     }
 
-    /// Streams an artifact of `repo` at `url` into a staged blob, verifying its SHA-256 when
-    /// known.
+    /// Streams an artifact of `repo` at `url` into a staged blob computing `digests`,
+    /// verifying its SHA-256 when known.
     ///
     /// # Errors
     /// [`Error::NotFound`] when the upstream has no such artifact, [`Error::Upstream`] when it
@@ -342,6 +342,7 @@ impl Upstream {
         repo: &Repository,
         url: &str,
         expected_sha256: Option<Sha256>,
+        digests: DigestSet,
         max_size: u64,
     ) -> Result<StagedBlob> {
         let response = self
@@ -363,7 +364,7 @@ impl Upstream {
                 &StageOptions {
                     max_size: Some(max_size),
                     expected_sha256,
-                    sha256_only: false,
+                    digests,
                 },
             )
             .await

@@ -1,14 +1,14 @@
 //! The content-addressed blob store over an OpenDAL [`Operator`].
 //!
-//! Uploads are staged: streamed to a temporary object while SHA-256, SHA-1, MD5 and SHA-512 are
-//! computed in the same pass (on two cores), checked against the size limit and the claimed
-//! digest, and only then committed to `sha256/ab/cd/<hex>` (on S3 an upload whose digest is
-//! declared beforehand is written there directly and completed by the commit, see
-//! [`in_place`]). A staged upload that is dropped — error, digest mismatch, client
-//! disconnect — removes its temporary object or aborts its upload. Reads stream,
-//! with byte ranges. Nothing here ever holds a whole body in memory: on S3 an upload is a
-//! multipart upload of [`S3_PART`]-sized parts, three sent at once, on Swift a segmented one,
-//! and a download reads 4 MiB ranges, eight at once.
+//! Uploads are staged: streamed to a temporary object while SHA-256 and the other digests the
+//! format asks for are computed in the same pass (on two cores), checked against the size limit
+//! and the claimed digest, and only then committed to `sha256/ab/cd/<hex>` (on S3 an upload
+//! whose digest is declared beforehand is written there directly and completed by the commit,
+//! see [`in_place`]). A staged upload that is dropped — error, digest mismatch, client
+//! disconnect — removes its temporary object or aborts its upload. Reads stream, with byte
+//! ranges. Nothing here ever holds a whole body in memory: on S3 an upload is a multipart
+//! upload of [`S3_PART`]-sized parts, three sent at once, on Swift a segmented one, and a
+//! download reads 4 MiB ranges, eight at once.
 
 mod budget;
 mod commit;

@@ -29,7 +29,7 @@ async fn one_part_is_committed_as_it_is() {
                 &StageOptions {
                     max_size: None,
                     expected_sha256: Some(sha.clone()),
-                    sha256_only: false,
+                    digests: crate::digest::DigestSet::ALL,
                 },
             )
             .await
@@ -65,7 +65,7 @@ async fn several_parts_are_joined_and_hashed_again() {
                 &StageOptions {
                     max_size: Some(100),
                     expected_sha256: Some(whole.sha256.clone()),
-                    sha256_only: false,
+                    digests: crate::digest::DigestSet::ALL,
                 },
             )
             .await
@@ -99,7 +99,7 @@ async fn a_wrong_digest_or_size_refuses_the_join() {
                 &StageOptions {
                     max_size: None,
                     expected_sha256: Some(wrong.clone()),
-                    sha256_only: false,
+                    digests: crate::digest::DigestSet::ALL,
                 },
             )
             .await
@@ -126,7 +126,7 @@ async fn a_wrong_digest_or_size_refuses_the_join() {
                 &StageOptions {
                     max_size: Some(8),
                     expected_sha256: None,
-                    sha256_only: false,
+                    digests: crate::digest::DigestSet::ALL,
                 },
             )
             .await
@@ -170,7 +170,7 @@ async fn sha256_only_staging_leaves_the_other_digests_empty() {
                 .stage(
                     body(body_parts),
                     &StageOptions {
-                        sha256_only: true,
+                        digests: crate::digest::DigestSet::SHA256,
                         ..StageOptions::default()
                     },
                 )

@@ -9,7 +9,7 @@ use super::Parts;
 use super::in_place::InPlace;
 use super::objects::Objects;
 use super::storage_err;
-use crate::digest::{Digests, HasherA, HasherB, Sha256, finish};
+use crate::digest::{DigestSet, Digests, HasherA, HasherB, Sha256, finish, hashers};
 use crate::{Error, Result};
 
 /// Bytes gathered before they are written and hashed together. Bounds memory per upload.
@@ -24,9 +24,8 @@ pub struct StageOptions {
     pub max_size: Option<u64>,
     /// Refuse content whose SHA-256 differs.
     pub expected_sha256: Option<Sha256>,
-    /// Compute SHA-256 alone, for formats that advertise no other digest (OCI): a quarter of
-    /// the hashing work.
-    pub sha256_only: bool,
+    /// The digests to compute besides SHA-256: those the format serves.
+    pub digests: DigestSet,
 }
 
 /// An upload that arrived whole and verified, waiting for [`super::BlobStore::commit`] in a
@@ -213,7 +212,7 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
     E: std::fmt::Display,
 {
-    let mut hashing = Hashing::new(opts.sha256_only);
+    let mut hashing = Hashing::new(opts.digests);
     let mut batch: Vec<Bytes> = Vec::new();
     let mut batch_len = 0usize;
     let mut size = 0u64;
@@ -302,7 +301,7 @@ impl Writeback {
 /// Where the digests are computed. Small bodies are hashed inline; once a body passes
 /// [`INLINE_HASH`], each hasher half moves to a thread of its own, fed through a bounded
 /// channel, so receiving, writing and hashing overlap while memory stays bounded.
-/// With SHA-256 alone, the second half is absent.
+/// When SHA-256 alone (or with SHA-1) is asked for, the second half is absent.
 enum Hashing {
     Inline {
         hashers: Box<(HasherA, Option<HasherB>)>,
@@ -316,14 +315,9 @@ enum Hashing {
 }
 
 impl Hashing {
-    fn new(sha256_only: bool) -> Self {
-        let hashers = if sha256_only {
-            (HasherA::sha256_only(), None)
-        } else {
-            (HasherA::default(), Some(HasherB::default()))
-        };
+    fn new(digests: DigestSet) -> Self {
         Self::Inline {
-            hashers: Box::new(hashers),
+            hashers: Box::new(hashers(digests)),
             pending: Vec::new(),
         }
     }
@@ -342,7 +336,8 @@ impl Hashing {
                 pending.extend(batch);
                 return Ok(());
             }
-            let (a, b) = std::mem::replace(&mut **hashers, (HasherA::sha256_only(), None));
+            let idle = crate::digest::hashers(DigestSet::SHA256);
+            let (a, b) = std::mem::replace(&mut **hashers, idle);
             *self = Self::Threaded {
                 a: Feed::start(a, HasherA::update),
                 b: b.map(|b| Feed::start(b, HasherB::update)),

@@ -181,7 +181,7 @@ async fn digest_mismatch_is_refused_and_leaves_nothing() {
                 body(vec![b"content"]),
                 &StageOptions {
                     expected_sha256: Some(wrong),
-                    sha256_only: false,
+                    digests: crate::digest::DigestSet::ALL,
                     ..StageOptions::default()
                 },
             )

@@ -80,7 +80,7 @@ pub(crate) async fn read_body(
             &StageOptions {
                 max_size: Some(crate_len),
                 expected_sha256: None,
-                sha256_only: false,
+                digests: wharf_core::digest::DigestSet::SHA256,
             },
         )
         .await?;

@@ -243,6 +243,7 @@ async fn fetch_crate(
             repo,
             &url,
             Some(expected),
+            wharf_core::digest::DigestSet::SHA256,
             ctx.state.upload_limit(repo),
         )
         .await?;

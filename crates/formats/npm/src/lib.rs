@@ -26,11 +26,20 @@ use std::sync::Arc;
 
 use axum::routing::any;
 use axum::{Extension, Router};
+use wharf_core::digest::DigestSet;
 use wharf_core::model::RepoKind;
 use wharf_server::render_cache::RenderCache;
 use wharf_server::{AppState, Format};
 
 pub use pantry::PantryConfig;
+
+/// The digests npm tarballs are hashed for besides SHA-256: `dist.shasum` (SHA-1) and
+/// `dist.integrity` (SHA-512).
+const DIGESTS: DigestSet = DigestSet {
+    sha1: true,
+    md5: false,
+    sha512: true,
+};
 
 /// The npm format, with the Pantry API over one of its repositories.
 #[derive(Debug, Clone, Default)]

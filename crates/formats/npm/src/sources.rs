@@ -200,7 +200,14 @@ async fn fetch_tarball(
     }
     let staged = state
         .upstream
-        .fetch_artifact(&state.blobs, repo, &url, None, state.upload_limit(repo))
+        .fetch_artifact(
+            &state.blobs,
+            repo,
+            &url,
+            None,
+            crate::DIGESTS,
+            state.upload_limit(repo),
+        )
         .await?;
     let dist = &manifest["dist"];
     let integrity = dist["integrity"]

@@ -105,7 +105,7 @@ where
     let options = StageOptions {
         max_size: Some(limit),
         expected_sha256: None,
-        sha256_only: false,
+        digests: crate::DIGESTS,
     };
     // The receivers are owned by the staging future, so that a refused upload drops them and
     // the parsing thread stops sending.

@@ -164,7 +164,7 @@ pub(crate) async fn store_manifest(
         .stage(
             futures::stream::iter([Ok::<_, std::io::Error>(body)]),
             &StageOptions {
-                sha256_only: true,
+                digests: wharf_core::digest::DigestSet::SHA256,
                 ..StageOptions::default()
             },
         )

@@ -60,7 +60,7 @@ pub(crate) async fn start(ctx: &Ctx<'_>, name: &Name, body: Body) -> Result<Resp
         // "the body of the request MUST contain the blob" and `digest` names it.
         let options = StageOptions {
             expected_sha256: Some(sha.clone()),
-            sha256_only: true,
+            digests: wharf_core::digest::DigestSet::SHA256,
             ..StageOptions::default()
         };
         let staged = ctx
@@ -151,7 +151,7 @@ async fn append(
             &StageOptions {
                 max_size: Some(room),
                 expected_sha256: None,
-                sha256_only: true,
+                digests: wharf_core::digest::DigestSet::SHA256,
             },
         )
         .await?;
@@ -231,7 +231,7 @@ pub(crate) async fn finish(
             &StageOptions {
                 max_size: Some(ctx.state.upload_limit(&repo)),
                 expected_sha256: Some(sha.clone()),
-                sha256_only: true,
+                digests: wharf_core::digest::DigestSet::SHA256,
             },
         )
         .await;

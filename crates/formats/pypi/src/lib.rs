@@ -23,10 +23,19 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::any;
 use axum::{Extension, Router};
 use wharf_core::Result;
+use wharf_core::digest::DigestSet;
 use wharf_core::model::{Package, PropertyOwner, RepoKind, Repository, Version};
 use wharf_server::format::Yanks;
 use wharf_server::render_cache::RenderCache;
 use wharf_server::{AppState, Format};
+
+/// The digests distribution files are hashed for besides SHA-256: MD5, which twine sends to
+/// be checked and the JSON API answers (`md5_digest`).
+const DIGESTS: DigestSet = DigestSet {
+    sha1: false,
+    md5: true,
+    sha512: false,
+};
 
 /// The PyPI format.
 #[derive(Debug, Clone, Copy, Default)]

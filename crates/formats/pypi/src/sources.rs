@@ -256,6 +256,7 @@ async fn fetch_file(
             repo,
             &listed.url,
             expected,
+            crate::DIGESTS,
             state.upload_limit(repo),
         )
         .await?;

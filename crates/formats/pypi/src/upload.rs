@@ -72,7 +72,7 @@ pub(crate) async fn read_upload(
                     &StageOptions {
                         max_size: Some(state.upload_limit(repo)),
                         expected_sha256: None,
-                        sha256_only: false,
+                        digests: crate::DIGESTS,
                     },
                 )
                 .await?;

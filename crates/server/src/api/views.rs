@@ -174,25 +174,29 @@ pub struct FileView {
     pub size: u64,
     /// SHA-256 hex.
     pub sha256: String,
-    /// SHA-1 hex.
-    pub sha1: String,
-    /// MD5 hex.
-    pub md5: String,
-    /// SHA-512 hex.
-    pub sha512: String,
+    /// SHA-1 hex; absent when the file's format does not compute it (OCI, cargo, PyPI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha1: Option<String>,
+    /// MD5 hex; absent when the file's format does not compute it (OCI, cargo, npm).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
+    /// SHA-512 hex; absent when the file's format does not compute it (OCI, cargo, PyPI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha512: Option<String>,
     /// RFC 3339.
     pub created_at: String,
 }
 
 impl From<&FileEntry> for FileView {
     fn from(f: &FileEntry) -> Self {
+        let known = |hex: &str| (!hex.is_empty()).then(|| hex.to_owned());
         Self {
             name: f.name.clone(),
             size: f.blob.size,
             sha256: f.blob.sha256.to_string(),
-            sha1: f.blob.sha1.clone(),
-            md5: f.blob.md5.clone(),
-            sha512: f.blob.sha512.clone(),
+            sha1: known(&f.blob.sha1),
+            md5: known(&f.blob.md5),
+            sha512: known(&f.blob.sha512),
             created_at: f.created_at.rfc3339(),
         }
     }

@@ -120,6 +120,16 @@ async fn publish_index_download_round_trip() {
         app.get("/cargo/main/index/xx/yy/demo_crate").await.status,
         404
     );
+    // Crates are hashed for SHA-256 (the index's `cksum`) alone.
+    let version = app
+        .get("/api/v1/repositories/cargo/main/packages/demo_crate/versions/0.1.0")
+        .await
+        .json();
+    let file = &version["files"][0];
+    assert_eq!(file["sha256"], sha, "{version}");
+    for other in ["sha1", "md5", "sha512"] {
+        assert!(file.get(other).is_none(), "{other}: {version}");
+    }
     app.finish().await;
 }
 

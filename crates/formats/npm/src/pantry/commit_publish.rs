@@ -174,7 +174,7 @@ async fn read_form(
             let options = StageOptions {
                 max_size: Some(limit),
                 expected_sha256: None,
-                sha256_only: false,
+                digests: crate::DIGESTS,
             };
             files.push((
                 name.to_owned(),

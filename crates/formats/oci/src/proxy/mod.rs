@@ -107,7 +107,7 @@ pub(crate) async fn blob(
             &wharf_core::blob::StageOptions {
                 max_size: Some(ctx.state.upload_limit(repo)),
                 expected_sha256: Some(sha.clone()),
-                sha256_only: true,
+                digests: wharf_core::digest::DigestSet::SHA256,
             },
         )
         .await

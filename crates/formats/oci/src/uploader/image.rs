@@ -102,7 +102,7 @@ pub(crate) async fn store(
         .stage(
             futures::stream::iter([Ok::<_, std::io::Error>(built.config)]),
             &StageOptions {
-                sha256_only: true,
+                digests: wharf_core::digest::DigestSet::SHA256,
                 ..StageOptions::default()
             },
         )

@@ -58,7 +58,7 @@ pub(crate) async fn build(blobs: &BlobStore, zip: PathBuf, max_unpacked: u64) ->
         .stage(
             Box::pin(stream),
             &StageOptions {
-                sha256_only: true,
+                digests: wharf_core::digest::DigestSet::SHA256,
                 ..StageOptions::default()
             },
         )

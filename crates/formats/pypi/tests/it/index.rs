@@ -135,6 +135,19 @@ async fn files_metadata_and_the_json_api() {
     assert_eq!(version["urls"][0]["filename"], "tool-2.0-py3-none-any.whl");
     assert_eq!(app.get("/pypi/main/pypi/tool/9.9/json").await.status, 404);
     assert_eq!(app.get("/pypi/main/simple/nothing/").await.status, 404);
+    // Wheels are hashed for the digests PyPI serves (SHA-256, MD5) and no others.
+    let md5 = wharf_core::digest::digest_bytes(&wheel.body).md5;
+    assert_eq!(version["urls"][0]["md5_digest"], md5);
+    let files = app
+        .get("/api/v1/repositories/pypi/main/packages/tool/versions/2.0")
+        .await
+        .json();
+    let file = &files["files"][0];
+    assert_eq!(file["md5"], md5, "{files}");
+    assert!(
+        file.get("sha1").is_none() && file.get("sha512").is_none(),
+        "{files}"
+    );
     app.finish().await;
 }
 
