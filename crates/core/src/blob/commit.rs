@@ -60,7 +60,7 @@ impl BlobStore {
     /// Whether uploads of a declared digest go straight to their content address (see
     /// [`in_place`]): on backends that cannot rename, where a temporary object costs a copy.
     /// Swift's commit moves no data already.
-    fn writes_in_place(&self) -> bool {
+    pub(super) fn writes_in_place(&self) -> bool {
         self.objects.swift().is_none() && !self.op.info().capability().rename
     }
 

@@ -3,7 +3,7 @@
 //! address before the commit, the commit makes it whole, stored content is kept as it is, and
 //! a dropped, broken or mismatched upload leaves nothing.
 
-use super::tests::{backends, body, read_all, settle};
+use super::tests::{backends, body, read_all, settle, temp_objects};
 use super::*;
 use crate::digest::digest_bytes;
 use futures::stream;
@@ -39,6 +39,15 @@ async fn a_declared_upload_appears_only_when_committed() {
             store.stat(&sha).await.unwrap().is_none(),
             "{name}: nothing at the address before the commit"
         );
+        let in_place = store.writes_in_place();
+        assert_eq!(in_place, name == "memory" || name == "s3", "{name}");
+        if in_place {
+            assert_eq!(
+                temp_objects(&store).await,
+                0,
+                "{name}: no temporary object to copy"
+            );
+        }
         store.commit(staged).await.unwrap();
         let size = big.len() as u64;
         assert_eq!(

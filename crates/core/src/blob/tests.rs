@@ -96,7 +96,7 @@ pub(super) async fn read_all(store: &BlobStore, sha: &Sha256, range: Range<u64>)
     chunks.concat()
 }
 
-async fn temp_objects(store: &BlobStore) -> usize {
+pub(super) async fn temp_objects(store: &BlobStore) -> usize {
     store
         .op
         .list(TEMP_PREFIX)
