@@ -15,11 +15,13 @@ use super::{BlobStore, ByteStream, in_place, storage_err};
 use crate::{Error, Result};
 
 impl BlobStore {
-    /// Streams `body` into a temporary object; see [`StagedBlob`].
+    /// Streams `body` into a temporary object, or, when `options` declares the SHA-256 and the
+    /// backend cannot rename, into an upload to the content address left open for the commit;
+    /// see [`StagedBlob`].
     ///
     /// # Errors
     /// [`Error::TooLarge`], [`Error::DigestMismatch`], [`Error::BodyRead`] or a storage error;
-    /// in every case the temporary object is removed.
+    /// in every case the temporary object is removed or the open upload aborted.
     pub async fn stage<S, E>(&self, body: S, options: &StageOptions) -> Result<StagedBlob>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Send + Unpin,
@@ -69,8 +71,9 @@ impl BlobStore {
         self.local_root.as_ref().map(|root| root.join(key))
     }
 
-    /// Moves a staged blob to its content address. When an object is already there (the same
-    /// content was stored before) the staged copy is simply dropped.
+    /// Moves a staged blob to its content address (or completes its upload there). When an
+    /// object is already there (the same content was stored before) the staged copy is simply
+    /// dropped.
     ///
     /// # Errors
     /// A storage error; the temporary object is removed anyway.
