@@ -207,6 +207,10 @@ pub struct UpstreamCredential {
     /// A file holding the password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
+    /// A token service on another origin than the upstream that may receive the credentials
+    /// when the upstream's challenge names it (OCI: `https://auth.docker.io` for Docker Hub).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_service: Option<String>,
 }
 
 impl UpstreamCredential {

@@ -95,6 +95,7 @@ fn upstream_auth(config: &Config) -> anyhow::Result<Vec<wharf_server::upstream::
                 format: format.to_owned(),
                 name: name.to_owned(),
                 authorization: credential.authorization(repository)?,
+                token_service: credential.token_service.clone(),
             })
         })
         .collect()

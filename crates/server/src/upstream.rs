@@ -3,7 +3,10 @@
 //! `ETag`/`Last-Modified`, served stale and logged when the upstream is down), artifacts
 //! streamed into staged blobs, and single flight so that concurrent requests for the same
 //! missing item make one upstream request. A proxy repository with credentials sends them as
-//! `Authorization` to its upstream's origin only — never to another host a document points at.
+//! `Authorization` to its upstream's origin only — never to another host a document points at
+//! or a redirect leads to — and, for protocols with a token service, to the one its
+//! configuration names. Redirects are followed at most ten times and never from `https` to
+//! `http`; a redirect to another origin drops the credentials.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -32,6 +35,65 @@ pub struct UpstreamAuth {
     pub name: String,
     /// The header's value (`Bearer …`, `Basic …`).
     pub authorization: String,
+    /// A token service on another origin than the upstream that may receive the credentials
+    /// when the upstream's challenge names it (Docker Hub's `https://auth.docker.io`).
+    pub token_service: Option<String>,
+}
+
+/// Credentials and the origins they may be sent to: nothing else ever receives them.
+#[derive(Clone)]
+pub struct Credentials {
+    value: HeaderValue,
+    origins: Vec<url::Origin>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials(***, {} origins)", self.origins.len())
+    }
+}
+
+impl Credentials {
+    /// `value` for the origins of `urls` (those that do not parse are left out).
+    #[must_use]
+    pub fn new(mut value: HeaderValue, urls: &[&str]) -> Self {
+        value.set_sensitive(true);
+        Self {
+            value,
+            origins: urls
+                .iter()
+                .filter_map(|u| url::Url::parse(u).ok())
+                .map(|u| u.origin())
+                .filter(url::Origin::is_tuple)
+                .collect(),
+        }
+    }
+
+    /// The `Authorization` for a request to `url`, when its origin is one of the credentials'.
+    #[must_use]
+    pub fn for_url(&self, url: &str) -> Option<&HeaderValue> {
+        let origin = url::Url::parse(url).ok()?.origin();
+        self.origins.contains(&origin).then_some(&self.value)
+    }
+}
+
+/// How redirects are followed: at most ten, never from `https` to `http` (reqwest drops
+/// `Authorization` itself when the host or port changes).
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt
+            .previous()
+            .last()
+            .is_some_and(|p| p.scheme() == "https")
+            && attempt.url().scheme() != "https";
+        if attempt.previous().len() >= 10 {
+            attempt.error("more than 10 redirects")
+        } else if downgrade {
+            attempt.error("a redirect from https to http")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 impl std::fmt::Debug for UpstreamAuth {
@@ -44,8 +106,10 @@ impl std::fmt::Debug for UpstreamAuth {
 #[derive(Clone)]
 pub struct Upstream {
     client: reqwest::Client,
+    /// The same, following no redirect (for registries Wharf writes to).
+    direct: reqwest::Client,
     flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
-    auth: Arc<HashMap<(String, String), HeaderValue>>,
+    auth: Arc<HashMap<(String, String), (HeaderValue, Option<String>)>>,
 }
 
 /// Held while one request fetches a key; others wait for it, then read the cache.
@@ -80,10 +144,18 @@ impl Upstream {
     /// When the TLS backend cannot be initialised (a broken build).
     #[must_use]
     pub fn new(timeout: Duration, auth: &[UpstreamAuth]) -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(timeout)
-            .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")))
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .read_timeout(timeout)
+                .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")))
+        };
+        let client = builder()
+            .redirect(redirect_policy())
+            .build()
+            .expect("HTTP client");
+        let direct = builder()
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client");
         let auth = auth
@@ -94,11 +166,15 @@ impl Upstream {
                     return None;
                 };
                 value.set_sensitive(true);
-                Some(((a.format.clone(), a.name.clone()), value))
+                Some((
+                    (a.format.clone(), a.name.clone()),
+                    (value, a.token_service.clone()),
+                ))
             })
             .collect();
         Self {
             client,
+            direct,
             flights: Arc::default(),
             auth: Arc::new(auth),
         }
@@ -124,7 +200,7 @@ impl Upstream {
         if self.auth.is_empty() {
             return request;
         }
-        let Some(value) = self.auth.get(&(repo.format.clone(), repo.name.to_string())) else {
+        let Some((value, _)) = self.auth.get(&(repo.format.clone(), repo.name.to_string())) else {
             return request;
         };
         let origin = |u: &str| reqwest::Url::parse(u).ok().map(|u| u.origin());
@@ -142,13 +218,22 @@ impl Upstream {
         self.client.request(method, url)
     }
 
-    /// The `Authorization` configured for `repo`'s upstream, for protocols that hand it to a
-    /// token service the upstream names (OCI's Bearer realm) rather than to the upstream.
+    /// A request to `url` that follows no redirect (a redirect answer is returned as it is),
+    /// for registries Wharf writes to on a caller's behalf.
+    pub fn request_direct(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        self.direct.request(method, url)
+    }
+
+    /// The credentials configured for `repo`'s upstream, bound to its origin and to its
+    /// configured token service, for protocols that negotiate them (OCI's Bearer realm).
     #[must_use]
-    pub fn credentials(&self, repo: &Repository) -> Option<HeaderValue> {
-        self.auth
-            .get(&(repo.format.clone(), repo.name.to_string()))
-            .cloned()
+    pub fn credentials(&self, repo: &Repository) -> Option<Credentials> {
+        let (value, token_service) = self
+            .auth
+            .get(&(repo.format.clone(), repo.name.to_string()))?;
+        let mut urls: Vec<&str> = repo.upstream.as_deref().into_iter().collect();
+        urls.extend(token_service.as_deref());
+        Some(Credentials::new(value.clone(), &urls))
     }
 
     /// Waits until nobody else fetches `key`, then holds it.

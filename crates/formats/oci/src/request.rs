@@ -105,7 +105,7 @@ pub(crate) fn name(components: &[&str]) -> Result<Name, OciError> {
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
-fn component_ok(c: &str) -> bool {
+pub(crate) fn component_ok(c: &str) -> bool {
     let bytes = c.as_bytes();
     let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     if bytes.is_empty() || !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {

@@ -3,6 +3,7 @@
 
 mod api;
 mod kernel;
+mod outbound;
 
 /// Redactions for values that change from run to run.
 #[macro_export]

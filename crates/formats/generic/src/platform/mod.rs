@@ -63,11 +63,22 @@ struct Platform {
     client: reqwest::Client,
 }
 
+/// The client of `package_callback`: the admin's URL only — no redirect is followed (a
+/// redirect answer is logged as refused) — and a receiver that hangs is given up after 30 s.
+fn callback_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap_or_default()
+}
+
 /// The API's routes, at `root` (`/platform/packages`, or `/packages` in compat mode).
 pub fn routes(root: &str, config: &PlatformConfig) -> Router<AppState> {
     let platform = Arc::new(Platform {
         config: config.clone(),
-        client: reqwest::Client::new(),
+        client: callback_client(),
     });
     Router::new()
         .route(root, get(list_packages))

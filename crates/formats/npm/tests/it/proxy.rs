@@ -197,6 +197,7 @@ async fn a_proxy_signs_in_to_a_private_upstream_with_its_credentials() {
             format: "npm".into(),
             name: "private".into(),
             authorization,
+            token_service: None,
         }]
     };
     let without = TestApp::new().await;

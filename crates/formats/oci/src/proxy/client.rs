@@ -1,9 +1,10 @@
 //! Talking to the upstream registry of a proxy repository as docker does: a request goes
 //! without credentials first; a `401` with a Bearer challenge sends Wharf to the challenge's
-//! realm for a token (with the repository's configured credentials, if any: Docker Hub's
-//! `auth.docker.io` is another host than the registry, by design), which is kept until it
-//! expires and sent as `Bearer`; a `401` with a Basic challenge is answered with the
-//! credentials themselves.
+//! realm for a token, which is kept until it expires and sent as `Bearer`; a `401` with a
+//! Basic challenge is answered with the credentials themselves. The repository's configured
+//! credentials go only to its upstream's origin and to the token service its configuration
+//! names (Docker Hub's `auth.docker.io` is another host than the registry, by design); a realm
+//! anywhere else is asked for an anonymous token.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,6 +16,7 @@ use serde::Deserialize;
 use wharf_core::model::Repository;
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
+use wharf_server::upstream::Credentials;
 
 /// How long a token without `expires_in` is used (the token spec's default is 60 s).
 const DEFAULT_TOKEN_TTL: Duration = Duration::from_mins(1);
@@ -119,7 +121,8 @@ impl<'a> Remote<'a> {
         }
         let challenge = challenge_of(&response);
         let credentials = self.state.upstream.credentials(self.repo);
-        let Some(answer) = answer_challenge(self.state, &challenge, credentials.as_ref()).await?
+        let Some(answer) =
+            answer_challenge(self.state, url, &challenge, credentials.as_ref()).await?
         else {
             return Ok(response);
         };
@@ -148,37 +151,53 @@ pub(crate) struct Answer {
     pub token: Option<(String, Duration)>,
 }
 
-/// Answers a `WWW-Authenticate` challenge: a Bearer one with a token from its realm (asked
-/// with `credentials`, if any), a Basic one with `credentials`. `None` when there is nothing to
-/// answer with.
+/// Answers the `WWW-Authenticate` challenge of a request to `url`: a Bearer one with a token
+/// from its realm, a Basic one with `credentials`. The credentials go only where they are bound
+/// ([`Credentials::for_url`]): a realm elsewhere is asked without them. `None` when there is
+/// nothing to answer with.
 pub(crate) async fn answer_challenge(
     state: &AppState,
+    url: &str,
     challenge: &str,
-    credentials: Option<&HeaderValue>,
+    credentials: Option<&Credentials>,
 ) -> Result<Option<Answer>> {
     if let Some(params) = challenge.strip_prefix("Bearer ") {
-        let (token, ttl) = token(state, params, credentials).await?;
+        let params = challenge_params(params);
+        let realm = params
+            .get("realm")
+            .ok_or_else(|| Error::Upstream("the upstream's challenge names no realm".into()))?;
+        let bound = credentials.and_then(|c| c.for_url(realm));
+        if credentials.is_some() && bound.is_none() {
+            tracing::warn!(
+                realm,
+                "a registry named a token service its credentials are not bound to; asking it anonymously"
+            );
+        }
+        let (token, ttl) = token(state, realm, &params, bound).await?;
         return Ok(bearer(&token).map(|authorization| Answer {
             authorization,
             token: Some((token, ttl)),
         }));
     }
-    Ok(credentials.map(|c| Answer {
+    Ok(credentials.and_then(|c| c.for_url(url)).map(|c| Answer {
         authorization: c.clone(),
         token: None,
     }))
 }
 
-/// A token from the challenge's realm for its service and scope, and how long to use it.
+/// The realm of a Bearer challenge, if it is one.
+pub(crate) fn challenge_realm(challenge: &str) -> Option<String> {
+    let params = challenge_params(challenge.strip_prefix("Bearer ")?);
+    params.get("realm").cloned()
+}
+
+/// A token from `realm` for the challenge's service and scope, and how long to use it.
 async fn token(
     state: &AppState,
-    params: &str,
+    realm: &str,
+    params: &HashMap<String, String>,
     credentials: Option<&HeaderValue>,
 ) -> Result<(String, Duration)> {
-    let params = challenge_params(params);
-    let realm = params
-        .get("realm")
-        .ok_or_else(|| Error::Upstream("the upstream's challenge names no realm".into()))?;
     let mut request = state.upstream.request(Method::GET, realm);
     let query: Vec<(&str, &str)> = ["service", "scope"]
         .iter()

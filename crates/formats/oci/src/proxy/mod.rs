@@ -20,7 +20,7 @@ use wharf_core::usecases::PropertyTarget;
 use wharf_core::{Error, Result};
 
 use client::Remote;
-pub(crate) use client::{Tokens, answer_challenge, challenge_of};
+pub(crate) use client::{Tokens, answer_challenge, challenge_of, challenge_realm};
 
 use crate::blobs::{blob_unknown, with_digest};
 use crate::document::{self, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};

@@ -11,10 +11,15 @@
 //!   image that is not there is taken as already deleted. `202` with the digest reference.
 //!
 //! The target is this Wharf when `registry_base_path` names its host or no host (written
-//! directly, no HTTP round trip); any other registry is pushed to over HTTP ([`remote`]).
-//! Unlike the original, which listened on loopback only, a write token is required.
+//! directly, no HTTP round trip). Another registry is reached over HTTP ([`remote`]) only when
+//! `image_uploader.allowed_registries` lists it (empty by default: this Wharf only).
+//! Unlike the original, which listened on loopback only, both routes need a token with write
+//! scope whatever the target — on the target repository here, on the whole server for another
+//! registry — and the caller is authenticated before anything else happens.
 //! Answers are plain text as the original's (`unable to parse request body`, `missing required
-//! parameter`, `unable to convert/upload package {guid}`); a refused zip is `422` with the reason.
+//! parameter`, `unable to convert/upload package {guid}`); a refused zip is `422` with the
+//! reason, a `registry_base_path` that is no image reference `400`, a registry that is not
+//! allowed `403`, one that fails or cannot be reached `502` with the reason.
 
 mod image;
 mod layer;
@@ -35,7 +40,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use wharf_core::Error;
-use wharf_core::auth::authorize;
+use wharf_core::auth::{Principal, authorize, authorize_server};
 use wharf_core::model::{RepoKind, Repository, Scope};
 use wharf_server::AppState;
 use wharf_server::auth::authenticate;
@@ -63,6 +68,14 @@ pub struct UploaderConfig {
     /// Registry hosts (`host:port`) reached over plain HTTP; loopback always is.
     #[serde(default)]
     pub insecure_registries: Vec<String>,
+    /// Registry hosts (`host[:port]`) other than this Wharf that images may be pushed to and
+    /// deleted from; empty (the default): this Wharf only.
+    #[serde(default)]
+    pub allowed_registries: Vec<String>,
+    /// Token services (`https://auth.example.com`) on another origin than their registry that
+    /// may receive the credentials when a registry's challenge names them.
+    #[serde(default)]
+    pub token_services: Vec<String>,
 }
 
 impl UploaderConfig {
@@ -119,6 +132,7 @@ fn upload_failure(e: &Error, guid: &str) -> Failure {
         ),
         Error::Unauthorized(m) => failure(StatusCode::UNAUTHORIZED, m.clone()),
         Error::Forbidden(m) => failure(StatusCode::FORBIDDEN, m.clone()),
+        Error::Upstream(m) => failure(StatusCode::BAD_GATEWAY, m.clone()),
         other => {
             tracing::error!(guid, error = %other, "package image upload failed");
             failure(
@@ -161,6 +175,10 @@ async fn upload(
     request: Request,
 ) -> Response {
     let headers = request.headers().clone();
+    let caller = match signed_in(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(e) => return upload_failure(&e, "").into_response(),
+    };
     let (req, sent) = match read_request(&state, request).await {
         Ok(read) => read,
         Err(f) => return f.into_response(),
@@ -175,13 +193,6 @@ async fn upload(
         )
         .into_response();
     }
-    let zip = match sent {
-        Some(path) => Zip::Sent(path),
-        None => match allowed_path(&config, &req.package_zip_path) {
-            Ok(path) => Zip::Given(path),
-            Err(f) => return f.into_response(),
-        },
-    };
     let reference = format!(
         "{}/{}",
         req.registry_base_path.trim_end_matches('/'),
@@ -189,20 +200,56 @@ async fn upload(
     );
     let Some(target) = reference::parse(&reference) else {
         return failure(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::BAD_REQUEST,
             format!("{reference:?} is not an image reference"),
         )
         .into_response();
     };
+    let zip = match sent {
+        Some(path) => Zip::Sent(path),
+        None => match allowed_path(&config, &req.package_zip_path) {
+            Ok(path) => Zip::Given(path),
+            Err(f) => return f.into_response(),
+        },
+    };
     let pushed = if is_local(&state, &headers, &target) {
-        push_local(&state, &headers, &target, zip.path()).await
+        push_local(&state, &caller, &target, zip.path()).await
     } else {
-        remote::push(&state, &config, &target, zip.path()).await
+        match remote_allowed(&config, &caller, &target) {
+            Ok(()) => remote::push(&state, &config, &target, zip.path()).await,
+            Err(e) => Err(e),
+        }
     };
     match pushed {
         Ok(hex) => Json(json!({"hash": {"algorithm": "sha256", "hex": hex}})).into_response(),
         Err(e) => upload_failure(&e, &req.package_guid).into_response(),
     }
+}
+
+/// The caller, who must have signed in: both routes write, whatever the target.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Principal, Error> {
+    let caller = authenticate(state, headers).await?;
+    wharf_core::auth::signed_in(caller.as_ref()).cloned()
+}
+
+/// Whether `caller` may reach the other registry `target`: it must be listed in
+/// `allowed_registries`, and the caller needs write scope on the whole server.
+fn remote_allowed(
+    config: &UploaderConfig,
+    caller: &Principal,
+    target: &ImageRef,
+) -> Result<(), Error> {
+    let host = target.host.as_deref().unwrap_or_default();
+    if !config
+        .allowed_registries
+        .iter()
+        .any(|allowed| allowed.eq_ignore_ascii_case(host))
+    {
+        return Err(Error::Forbidden(format!(
+            "registry {host} is not one image_uploader.allowed_registries lists"
+        )));
+    }
+    authorize_server(Some(caller), None, Scope::Write)
 }
 
 /// The request as JSON, or as a form with the zip in `package` (copied to a temporary file).
@@ -320,7 +367,7 @@ fn is_local(state: &AppState, headers: &HeaderMap, target: &ImageRef) -> bool {
 /// The OCI repository and image `path` names, for a caller who may write to it.
 async fn local_target(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Principal,
     path: &str,
 ) -> Result<(Repository, Name), Error> {
     let parts: Vec<&str> = path.split('/').collect();
@@ -332,8 +379,7 @@ async fn local_target(
             Error::NotFound(m) => Error::invalid(m),
             other => other,
         })?;
-    let caller = authenticate(state, headers).await?;
-    authorize(caller.as_ref(), &repo, Scope::Write)?;
+    authorize(Some(caller), &repo, Scope::Write)?;
     if repo.kind != RepoKind::Hosted {
         return Err(Error::invalid(format!(
             "repository {} is not a hosted one",
@@ -346,11 +392,11 @@ async fn local_target(
 /// Builds the image and stores it in this Wharf: the manifest digest's hex.
 async fn push_local(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Principal,
     target: &ImageRef,
     zip: &Path,
 ) -> Result<String, Error> {
-    let (repo, name) = local_target(state, headers, &target.path).await?;
+    let (repo, name) = local_target(state, caller, &target.path).await?;
     let built = image::build(state, &repo, zip.to_path_buf()).await?;
     image::store(state, &repo, &name, built).await
 }
@@ -368,6 +414,10 @@ async fn delete_image(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let caller = match signed_in(&state, &headers).await {
+        Ok(caller) => caller,
+        Err(e) => return delete_failure(&e),
+    };
     let bad = || failure(StatusCode::BAD_REQUEST, "unable to parse request body").into_response();
     let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
         return bad();
@@ -390,9 +440,12 @@ async fn delete_image(
         .into_response();
     };
     let deleted = if is_local(&state, &headers, &target) {
-        delete_local(&state, &headers, &target).await
+        delete_local(&state, &caller, &target).await
     } else {
-        remote::delete(&state, &config, &target).await
+        match remote_allowed(&config, &caller, &target) {
+            Ok(()) => remote::delete(&state, &config, &target).await,
+            Err(e) => Err(e),
+        }
     };
     match deleted {
         Ok(reference) => (
@@ -400,14 +453,23 @@ async fn delete_image(
             Json(json!({"image_reference": reference})),
         )
             .into_response(),
-        Err(Error::Unauthorized(m)) => failure(StatusCode::UNAUTHORIZED, m).into_response(),
-        Err(Error::Forbidden(m)) => failure(StatusCode::FORBIDDEN, m).into_response(),
-        Err(Error::Invalid(m)) => failure(StatusCode::UNPROCESSABLE_ENTITY, m).into_response(),
-        Err(e) => {
+        Err(e) => delete_failure(&e),
+    }
+}
+
+/// A failed delete: refusals keep their status and reason, a failing registry is `502`.
+fn delete_failure(e: &Error) -> Response {
+    match e {
+        Error::Unauthorized(m) => failure(StatusCode::UNAUTHORIZED, m.clone()),
+        Error::Forbidden(m) => failure(StatusCode::FORBIDDEN, m.clone()),
+        Error::Invalid(m) => failure(StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
+        Error::Upstream(m) => failure(StatusCode::BAD_GATEWAY, m.clone()),
+        e => {
             tracing::error!(error = %e, "image delete failed");
-            failure(StatusCode::INTERNAL_SERVER_ERROR, "unable to delete image").into_response()
+            failure(StatusCode::INTERNAL_SERVER_ERROR, "unable to delete image")
         }
     }
+    .into_response()
 }
 
 /// The original's order: the tag first, then the manifest it named; what is missing counts as
@@ -415,10 +477,10 @@ async fn delete_image(
 /// there.
 async fn delete_local(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Principal,
     target: &ImageRef,
 ) -> Result<String, Error> {
-    let (repo, name) = local_target(state, headers, &target.path).await?;
+    let (repo, name) = local_target(state, caller, &target.path).await?;
     let store = &state.store;
     let Some(package) = store.package(repo.id, &name.image).await? else {
         return Ok(target.name());

@@ -37,7 +37,9 @@ impl ImageRef {
     }
 }
 
-/// Parses `text`; `None` when it is no image reference.
+/// Parses `text`; `None` when it is no image reference: the host must be a host name or an
+/// address with an optional port, the path components OCI names
+/// (`[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`), the tag a valid tag.
 pub(crate) fn parse(text: &str) -> Option<ImageRef> {
     let text = text.trim();
     let (rest, digest) = match text.split_once('@') {
@@ -59,7 +61,11 @@ pub(crate) fn parse(text: &str) -> Option<ImageRef> {
         Some((p, tag)) if !tag.contains('/') => (p, Some(tag.to_owned())),
         _ => (path, None),
     };
+    let components: Vec<&str> = path.split('/').collect();
     if path.is_empty()
+        || path.len() > 255
+        || host.as_deref().is_some_and(|h| !host_ok(h))
+        || !components.iter().all(|c| crate::request::component_ok(c))
         || tag
             .as_deref()
             .is_some_and(|t| crate::request::tag(t).is_err())
@@ -72,6 +78,46 @@ pub(crate) fn parse(text: &str) -> Option<ImageRef> {
         tag,
         digest,
     })
+}
+
+/// `name[:port]`: a DNS name (letters, digits, `-`, dots between labels) or an IPv4 address,
+/// or a bracketed IPv6 address, with an optional port.
+fn host_ok(host: &str) -> bool {
+    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
+        let Some((inside, after)) = rest.split_once(']') else {
+            return false;
+        };
+        if inside.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        match after {
+            "" => return true,
+            p => match p.strip_prefix(':') {
+                Some(port) => (None, Some(port)),
+                None => return false,
+            },
+        }
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) => (Some(name), Some(port)),
+            None => (Some(host), None),
+        }
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.parse::<u16>().is_ok());
+    let name_ok = name.is_none_or(|n| {
+        !n.is_empty()
+            && n.len() <= 253
+            && n.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+    });
+    port_ok && name_ok
 }
 
 #[cfg(test)]
@@ -95,5 +141,21 @@ mod tests {
         assert!(parse("").is_none());
         assert!(parse("main/app@md5:abc").is_none());
         assert!(parse("main/app:-bad").is_none());
+        for bad in [
+            "../../x",
+            "../x/y",
+            "host:99999/main/app",
+            "ex ample.com/main/app",
+            "example.com/Main/app",
+            "example.com/main//app",
+            "-bad.example/main/app",
+            "[::1/main/app",
+        ] {
+            assert!(parse(bad).is_none(), "{bad}");
+        }
+        assert_eq!(
+            parse("[::1]:5000/main/app").unwrap().host.as_deref(),
+            Some("[::1]:5000")
+        );
     }
 }

@@ -3,8 +3,11 @@
 //! (`POST`, then `PUT ?digest=` with the body) when missing, then the manifest is `PUT` by tag.
 //! The registry's challenge is answered with `image_uploader.registry_username`/`_password`
 //! (or the original's `REGISTRY_USERNAME`/`REGISTRY_PASSWORD`): Basic, or a token from its
-//! realm. Plain `http` is used only for loopback hosts and those listed in
-//! `image_uploader.insecure_registries`; everything else is `https`.
+//! realm — only a realm on the registry's own origin or listed in
+//! `image_uploader.token_services`; any other is refused before anything is sent to it. No
+//! redirect is followed. Plain `http` is used only for loopback hosts and those listed in
+//! `image_uploader.insecure_registries`; everything else is `https`. Which registries may be
+//! reached at all is decided before (`image_uploader.allowed_registries`, in [`super`]).
 
 use std::path::Path;
 
@@ -15,20 +18,23 @@ use wharf_core::blob::StagedBlob;
 use wharf_core::digest::Sha256;
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
+use wharf_server::upstream::Credentials;
 
 use super::UploaderConfig;
 use super::image::{self, Built};
 use super::reference::ImageRef;
 use crate::document::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use crate::images::digest_name;
-use crate::proxy::{answer_challenge, challenge_of};
+use crate::proxy::{answer_challenge, challenge_of, challenge_realm};
 
 /// A registry session: where it is, and the `Authorization` that worked last.
 struct Registry<'a> {
     state: &'a AppState,
     base: String,
     path: String,
-    credentials: Option<HeaderValue>,
+    /// The registry's origin and the configured token services.
+    origins: Vec<String>,
+    credentials: Option<Credentials>,
     authorization: Option<HeaderValue>,
 }
 
@@ -49,20 +55,46 @@ impl<'a> Registry<'a> {
                 .iter()
                 .any(|h| h.eq_ignore_ascii_case(&host));
         let scheme = if plain { "http" } else { "https" };
-        let credentials = config.credentials().map(|(user, password)| {
+        let base = format!("{scheme}://{host}");
+        let mut origins = vec![base.clone()];
+        origins.extend(config.token_services.iter().cloned());
+        let credentials = config.credentials().and_then(|(user, password)| {
             let encoded =
                 base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-            let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
-                .unwrap_or(HeaderValue::from_static(""));
-            value.set_sensitive(true);
-            value
+            let value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+            let urls: Vec<&str> = origins.iter().map(String::as_str).collect();
+            Some(Credentials::new(value, &urls))
         });
         Self {
             state,
-            base: format!("{scheme}://{host}"),
+            base,
             path: target.path.clone(),
+            origins,
             credentials,
             authorization: None,
+        }
+    }
+
+    /// Refuses a token service that is neither on the registry's origin nor configured.
+    fn check_realm(&self, challenge: &str) -> Result<()> {
+        let Some(realm) = challenge_realm(challenge) else {
+            return Ok(());
+        };
+        let origin = |u: &str| reqwest::Url::parse(u).ok().map(|u| u.origin());
+        let allowed = origin(&realm).is_some_and(|realm| {
+            realm.is_tuple()
+                && self
+                    .origins
+                    .iter()
+                    .any(|o| origin(o) == Some(realm.clone()))
+        });
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::Upstream(format!(
+                "registry {} sends Wharf to the token service {realm}, which is neither on its origin nor listed in image_uploader.token_services; nothing was sent there",
+                self.base
+            )))
         }
     }
 
@@ -80,7 +112,7 @@ impl<'a> Registry<'a> {
     ) -> Result<reqwest::Response> {
         let err = |e: reqwest::Error| Error::Upstream(format!("registry {url}: {e}"));
         for attempt in 0..2 {
-            let mut request = self.state.upstream.request(method.clone(), url);
+            let mut request = self.state.upstream.request_direct(method.clone(), url);
             for (name, value) in headers {
                 request = request.header(*name, *value);
             }
@@ -95,7 +127,8 @@ impl<'a> Registry<'a> {
                 return Ok(response);
             }
             let challenge = challenge_of(&response);
-            match answer_challenge(self.state, &challenge, self.credentials.as_ref()).await? {
+            self.check_realm(&challenge)?;
+            match answer_challenge(self.state, url, &challenge, self.credentials.as_ref()).await? {
                 Some(answer) => self.authorization = Some(answer.authorization),
                 None => return Ok(response),
             }
@@ -124,12 +157,19 @@ impl<'a> Registry<'a> {
         } else {
             location.to_owned()
         };
+        let origin = |u: &str| reqwest::Url::parse(u).ok().map(|u| u.origin());
+        if origin(&location) != origin(&self.base) {
+            return Err(Error::Upstream(format!(
+                "registry {} sent the upload to another origin ({location}); not followed",
+                self.base
+            )));
+        }
         let separator = if location.contains('?') { '&' } else { '?' };
         let url = format!("{location}{separator}digest={}", digest_name(sha));
         let mut request = self
             .state
             .upstream
-            .request(Method::PUT, &url)
+            .request_direct(Method::PUT, &url)
             .header(header::CONTENT_TYPE, "application/octet-stream")
             .header(header::CONTENT_LENGTH, size);
         if let Some(auth) = &self.authorization {

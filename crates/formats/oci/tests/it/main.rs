@@ -103,3 +103,47 @@ pub(crate) fn code(r: &TestResponse) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// Every request a fake registry received: method, path and `Authorization`.
+pub(crate) type Heard = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>;
+
+/// A registry that records every request and answers `401` with a Bearer challenge whose
+/// realm is `realm(its own URL)`, or, on `/token`, a token.
+pub(crate) async fn listening_registry(
+    realm: fn(&str) -> String,
+) -> (wharf_test_support::Served, Heard) {
+    let heard: Heard = std::sync::Arc::default();
+    let own = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let (record, url) = (heard.clone(), own.clone());
+    let router = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (record, url) = (record.clone(), url.clone());
+        async move {
+            let auth = req
+                .headers()
+                .get("authorization")
+                .map(|v| v.to_str().unwrap().to_owned());
+            record.lock().unwrap().push((
+                req.method().to_string(),
+                req.uri().path().to_owned(),
+                auth,
+            ));
+            if req.uri().path() == "/token" {
+                return axum::response::IntoResponse::into_response(axum::Json(
+                    json!({"token": "t"}),
+                ));
+            }
+            let challenge = format!(
+                "Bearer realm=\"{}\",service=\"x\"",
+                realm(url.get().unwrap())
+            );
+            axum::response::IntoResponse::into_response((
+                http::StatusCode::UNAUTHORIZED,
+                [("www-authenticate", challenge)],
+                "",
+            ))
+        }
+    });
+    let served = wharf_test_support::Served::start(router).await;
+    own.set(served.url.clone()).unwrap();
+    (served, heard)
+}

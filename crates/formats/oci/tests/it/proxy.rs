@@ -12,7 +12,7 @@ use serde_json::json;
 use wharf_server::upstream::UpstreamAuth;
 use wharf_test_support::{Seen, Served, TestApp};
 
-use crate::{OCI_MANIFEST, digest, image, put_manifest, send};
+use crate::{OCI_MANIFEST, digest, image, listening_registry, put_manifest, send};
 
 const NAME: &str = "main/team/app";
 
@@ -47,6 +47,7 @@ async fn proxy(url: &str, max_age: Duration) -> TestApp {
             format: "oci".into(),
             name: "hub".into(),
             authorization: format!("Basic {basic}"),
+            token_service: None,
         }])
         .build()
         .await;
@@ -324,5 +325,75 @@ async fn a_proxy_lists_the_upstreams_tags_under_its_own_name() {
     .await;
     assert_eq!(next.json()["tags"], json!(["3.0"]));
     assert!(next.header("link").is_none());
+    app.finish().await;
+}
+
+/// A proxy of `upstream` whose credentials may also go to `token_service`.
+async fn proxy_with_token_service(upstream: &str, token_service: Option<String>) -> TestApp {
+    let app = TestApp::builder()
+        .upstream_auth(vec![UpstreamAuth {
+            format: "oci".into(),
+            name: "hub".into(),
+            authorization: "Basic c3ZjOnNlY3JldA==".into(),
+            token_service,
+        }])
+        .build()
+        .await;
+    let r = app
+        .admin_json(
+            Method::POST,
+            "/api/v1/repositories",
+            &json!({"name": "hub", "format": "oci", "kind": "proxy", "upstream": upstream}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    app
+}
+
+#[tokio::test]
+async fn proxy_credentials_go_only_to_their_origin_and_configured_token_service() {
+    let (service, service_heard) = listening_registry(|own| format!("{own}/token")).await;
+    static REALM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    REALM.set(format!("{}/token", service.url)).unwrap();
+    let (registry, _) = listening_registry(|_| REALM.get().unwrap().clone()).await;
+    let tokens = |heard: &crate::Heard| -> Vec<Option<String>> {
+        heard
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, path, _)| path == "/token")
+            .map(|(_, _, auth)| auth.clone())
+            .collect()
+    };
+    // Not configured: the token service elsewhere is asked anonymously.
+    let app = proxy_with_token_service(&registry.url, None).await;
+    let r = send(
+        &app,
+        Method::GET,
+        "/v2/hub/team/app/manifests/1.0",
+        &[],
+        vec![],
+    )
+    .await;
+    assert_ne!(r.status, 200);
+    let asked = tokens(&service_heard);
+    assert!(!asked.is_empty());
+    assert!(asked.iter().all(Option::is_none), "{asked:?}");
+    app.finish().await;
+    // Configured: it receives them.
+    service_heard.lock().unwrap().clear();
+    let app = proxy_with_token_service(&registry.url, Some(service.url.clone())).await;
+    let _ = send(
+        &app,
+        Method::GET,
+        "/v2/hub/team/app/manifests/1.0",
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        tokens(&service_heard),
+        vec![Some("Basic c3ZjOnNlY3JldA==".to_owned())]
+    );
     app.finish().await;
 }

@@ -12,7 +12,7 @@ use wharf_format_oci::UploaderConfig;
 use wharf_test_support::{Served, TestApp};
 use zip::write::SimpleFileOptions;
 
-use crate::{digest, send};
+use crate::{digest, listening_registry, send};
 
 /// The zip of the tests: entries in this order.
 fn package_zip() -> Vec<u8> {
@@ -427,7 +427,8 @@ async fn another_registry_is_pushed_to_over_its_token_flow() {
             zip_root: Some(root.path().to_path_buf()),
             registry_username: Some("admin".into()),
             registry_password: Some(Secret("admin-password".into())),
-            insecure_registries: vec![],
+            allowed_registries: vec![host.clone()],
+            ..UploaderConfig::default()
         })
         .build()
         .await;
@@ -486,5 +487,182 @@ async fn another_registry_is_pushed_to_over_its_token_flow() {
     )
     .await;
     assert_eq!(gone.status, 404);
+    app.finish().await;
+}
+
+fn host_of(served: &Served) -> String {
+    served.url.trim_start_matches("http://").to_owned()
+}
+
+/// The uploader with registry credentials and `allowed` registries.
+async fn uploader_with(root: &std::path::Path, allowed: Vec<String>) -> TestApp {
+    TestApp::builder()
+        .uploader(UploaderConfig {
+            zip_root: Some(root.to_path_buf()),
+            registry_username: Some("svc-user".into()),
+            registry_password: Some(Secret("svc-password".into())),
+            allowed_registries: allowed,
+            ..UploaderConfig::default()
+        })
+        .build()
+        .await
+}
+
+#[tokio::test]
+async fn other_registries_are_not_reached_unless_an_admin_allowed_them() {
+    let (attacker, heard) = listening_registry(|own| format!("{own}/token")).await;
+    let host = host_of(&attacker);
+    let root = tempfile::tempdir().unwrap();
+    let app = uploader_with(root.path(), vec![]).await;
+    let zip = root.path().join("p.zip");
+    std::fs::write(&zip, package_zip()).unwrap();
+    let reader = app
+        .token(
+            "reader",
+            wharf_core::model::Scope::Read,
+            wharf_core::model::Scope::Read,
+            None,
+        )
+        .await;
+    let upload = json!({"package_zip_path": zip, "package_guid": "g", "registry_base_path": format!("{host}/x/y")}).to_string();
+    let delete = json!({"image_reference": format!("{host}/x/y/z")}).to_string();
+    let callers: [(&str, Option<String>, u16); 4] = [
+        ("nobody", None, 401),
+        ("garbage", Some("Bearer wharf_garbage".into()), 401),
+        ("reader", Some(format!("Bearer {reader}")), 403),
+        ("admin", Some(format!("Bearer {}", app.admin_token)), 403),
+    ];
+    for (who, auth, status) in callers {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(auth) = &auth {
+            headers.push(("authorization", auth.as_str()));
+        }
+        let r = app
+            .request(
+                Method::POST,
+                "/image-uploader/packages",
+                &headers,
+                upload.clone(),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), status, "{who} upload: {}", r.text());
+        let r = app
+            .request(
+                Method::DELETE,
+                "/image-uploader/images",
+                &headers,
+                delete.clone(),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), status, "{who} delete: {}", r.text());
+    }
+    assert!(
+        heard.lock().unwrap().is_empty(),
+        "{:?}",
+        heard.lock().unwrap()
+    );
+    // A read token cannot delete here either.
+    let r = app
+        .request(
+            Method::DELETE,
+            "/image-uploader/images",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {reader}")),
+            ],
+            json!({"image_reference": "main/packages/x"}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn credentials_go_to_no_token_service_a_registry_names_elsewhere() {
+    let (elsewhere, elsewhere_heard) = listening_registry(|own| format!("{own}/token")).await;
+    let realm = format!("{}/token", elsewhere.url);
+    static REALM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    REALM.set(realm).unwrap();
+    let (registry, heard) = listening_registry(|_| REALM.get().unwrap().clone()).await;
+    let host = host_of(&registry);
+    let root = tempfile::tempdir().unwrap();
+    let app = uploader_with(root.path(), vec![host.clone()]).await;
+    let zip = root.path().join("p.zip");
+    std::fs::write(&zip, package_zip()).unwrap();
+    let body = json!({"package_zip_path": zip, "package_guid": "g", "registry_base_path": format!("{host}/x/y")});
+    let r = send(
+        &app,
+        Method::POST,
+        "/image-uploader/packages",
+        &[("content-type", "application/json")],
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert!(r.text().contains("token service"), "{}", r.text());
+    assert!(elsewhere_heard.lock().unwrap().is_empty());
+    assert!(
+        heard
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|(_, _, auth)| auth.is_none())
+    );
+    let r = send(
+        &app,
+        Method::DELETE,
+        "/image-uploader/images",
+        &[("content-type", "application/json")],
+        json!({"image_reference": format!("{host}/x/y/z")}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert!(elsewhere_heard.lock().unwrap().is_empty());
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn unreachable_registries_are_502_and_bad_references_400() {
+    let closed = format!("127.0.0.1:{}", wharf_test_support::free_port());
+    let root = tempfile::tempdir().unwrap();
+    let app = uploader_with(root.path(), vec![closed.clone()]).await;
+    let zip = root.path().join("p.zip");
+    std::fs::write(&zip, package_zip()).unwrap();
+    let post = |base: String| {
+        let body =
+            json!({"package_zip_path": zip, "package_guid": "g", "registry_base_path": base});
+        send(
+            &app,
+            Method::POST,
+            "/image-uploader/packages",
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
+    };
+    let r = post(format!("{closed}/x/y")).await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert!(r.text().contains(&closed), "{}", r.text());
+    for bad in ["../..", "..", "host:99999/x", "Main/x"] {
+        let r = post(bad.into()).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+    }
+    let r = send(
+        &app,
+        Method::DELETE,
+        "/image-uploader/images",
+        &[("content-type", "application/json")],
+        json!({"image_reference": format!("{closed}/x/y/z")}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    let r = send(
+        &app,
+        Method::DELETE,
+        "/image-uploader/images",
+        &[("content-type", "application/json")],
+        json!({"image_reference": "../../x"}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text());
     app.finish().await;
 }
