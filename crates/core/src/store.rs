@@ -26,7 +26,8 @@ pub trait RepositoryStore: Send + Sync {
     async fn delete_repository(&self, id: i64) -> Result<bool>;
 }
 
-/// One publish, as one transaction: dropped without [`PublishTx::commit`], it leaves no trace.
+/// One publish, or one change of a package's metadata, as one transaction: dropped without
+/// [`PublishTx::commit`], it leaves no trace.
 #[async_trait]
 pub trait PublishTx: Send {
     /// The package's id, creating it (`true`) when new, with `canonical` as its canonical
@@ -47,6 +48,23 @@ pub trait PublishTx: Send {
     async fn insert_file(&mut self, version_id: i64, name: &str, blob_id: i64) -> Result<i64>;
     /// Sets a property, replacing a previous value of the same name.
     async fn set_property(&mut self, owner: PropertyOwner, name: &str, value: &str) -> Result<()>;
+    /// The SHA-256 (hex) a deleted file of these keys held, if the repository keeps its
+    /// tombstone ([`TombstoneStore`]).
+    async fn tombstone(
+        &mut self,
+        repository_id: i64,
+        package_key: &str,
+        version_key: &str,
+        file_key: &str,
+    ) -> Result<Option<String>>;
+    /// Deletes a version with its files and properties, first recording their tombstones when
+    /// `tombstone` is set ([`TombstoneStore`]); `false` when it was not there. The package stays,
+    /// even if emptied: callers that change a package keep at least one version.
+    async fn delete_version(&mut self, version_id: i64, tombstone: bool) -> Result<bool>;
+    /// Removes a property; `false` when it was not set.
+    async fn delete_property(&mut self, owner: PropertyOwner, name: &str) -> Result<bool>;
+    /// Bumps a package's revision (what a change without [`PublishTx::package`] calls once).
+    async fn touch_package(&mut self, package_id: i64) -> Result<()>;
     /// Drops a blob pin, in the same transaction that references the blob.
     async fn release_pin(&mut self, pin_id: i64) -> Result<()>;
     /// Makes everything visible at once.
@@ -349,6 +367,30 @@ pub trait DownloadStore: Send + Sync {
     ) -> Result<Vec<(String, u64)>>;
 }
 
+/// Where a deleted file's name stays taken: formats whose versions may never come back with
+/// other content (cargo, npm, PyPI) keep a tombstone of every file they delete — the package's
+/// canonical name, the lower-case version and file names, and the SHA-256 it held. A publish of
+/// the same names with another SHA-256 is refused in its transaction
+/// ([`PublishTx::tombstone`]).
+#[async_trait]
+pub trait TombstoneStore: Send + Sync {
+    /// Records the tombstone of a file.
+    async fn tombstone_file(&self, file_id: i64) -> Result<()>;
+    /// Records the tombstones of every file of a version.
+    async fn tombstone_version(&self, version_id: i64) -> Result<()>;
+    /// Records the tombstones of every file of every version of a package.
+    async fn tombstone_package(&self, package_id: i64) -> Result<()>;
+    /// Removes the tombstones of `version` of the package named `package` (its canonical or
+    /// its lower-case name) in a repository, so that the version may be published anew;
+    /// how many went.
+    async fn purge_tombstones(
+        &self,
+        repository_id: i64,
+        package: &str,
+        version: &str,
+    ) -> Result<u64>;
+}
+
 /// The whole metadata store.
 #[async_trait]
 pub trait MetadataStore:
@@ -359,6 +401,7 @@ pub trait MetadataStore:
     + LeaseStore
     + UpstreamCacheStore
     + DownloadStore
+    + TombstoneStore
     + crate::uploads::UploadStore
 {
     /// Answers when the database does (for `/readyz`).

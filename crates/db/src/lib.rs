@@ -16,6 +16,7 @@ mod packages;
 mod publish_tx;
 mod repositories;
 mod rows;
+mod tombstones;
 mod uploads;
 mod upstream_cache;
 mod users;

@@ -189,6 +189,52 @@ impl PublishTx for Publish {
         Ok(())
     }
 
+    async fn tombstone(
+        &mut self,
+        repository_id: i64,
+        package_key: &str,
+        version_key: &str,
+        file_key: &str,
+    ) -> Result<Option<String>> {
+        crate::tombstones::held(
+            &mut self.tx,
+            repository_id,
+            package_key,
+            version_key,
+            file_key,
+        )
+        .await
+    }
+
+    async fn delete_version(&mut self, version_id: i64, tombstone: bool) -> Result<bool> {
+        if tombstone {
+            crate::tombstones::record_in(&mut self.tx, "v.id", version_id).await?;
+        }
+        let done = sqlx::query("DELETE FROM versions WHERE id = $1")
+            .bind(version_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_property(&mut self, owner: PropertyOwner, name: &str) -> Result<bool> {
+        let (table, id) = property_table(owner);
+        let done = sqlx::query(&format!(
+            "DELETE FROM {table} WHERE owner_id = $1 AND name = $2"
+        ))
+        .bind(id)
+        .bind(name)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn touch_package(&mut self, package_id: i64) -> Result<()> {
+        bump_revision(&mut self.tx, PropertyOwner::Package(package_id)).await
+    }
+
     async fn release_pin(&mut self, pin_id: i64) -> Result<()> {
         sqlx::query("DELETE FROM blob_pins WHERE id = $1")
             .bind(pin_id)

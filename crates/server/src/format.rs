@@ -12,6 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::Router;
 use wharf_core::Result;
+use wharf_core::auth::Principal;
 use wharf_core::model::{Package, RepoKind, Repository, Version};
 
 use crate::state::AppState;
@@ -29,6 +30,21 @@ pub trait Yanks: Send + Sync {
         package: &Package,
         version: &Version,
         reason: Option<&str>,
+    ) -> Result<()>;
+}
+
+/// Who may change a package beyond the repository's write scope (cargo's crate owners). Every
+/// path that changes a package asks it — the format's own protocol and `/api/v1` alike — so
+/// that a writer of the repository cannot yank or delete what another owns.
+#[async_trait]
+pub trait Ownership: Send + Sync {
+    /// Refuses `principal` changing `package` (publishing to it, yanking, deleting) unless the
+    /// format's rules let it.
+    async fn authorize_change(
+        &self,
+        state: &AppState,
+        principal: &Principal,
+        package: &Package,
     ) -> Result<()>;
 }
 
@@ -61,6 +77,18 @@ pub trait Format: Send + Sync {
     /// How the format yanks versions, if it has yanks.
     fn yanks(&self) -> Option<Arc<dyn Yanks>> {
         None
+    }
+
+    /// Who may change a package, if the format has owners.
+    fn ownership(&self) -> Option<Arc<dyn Ownership>> {
+        None
+    }
+
+    /// Whether a deleted version's names stay taken: its files leave tombstones, and a
+    /// publish of the same package, version and file with other content is refused (cargo,
+    /// npm and PyPI never let a version come back different). An admin may purge them.
+    fn keeps_tombstones(&self) -> bool {
+        false
     }
 
     /// The format's upkeep, if it keeps data that needs it.

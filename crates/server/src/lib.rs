@@ -16,6 +16,7 @@ pub mod format;
 pub mod groups;
 pub mod metrics;
 pub mod query;
+mod removals;
 pub mod render_cache;
 pub mod router;
 pub mod state;

@@ -66,6 +66,10 @@ pub struct FormatInfo {
     pub url_prefix: String,
     /// Its upkeep, if any ([`crate::format::Upkeep`]).
     pub upkeep: Option<Arc<dyn crate::format::Upkeep>>,
+    /// Who may change a package, if it has owners ([`crate::format::Ownership`]).
+    pub ownership: Option<Arc<dyn crate::format::Ownership>>,
+    /// Whether deletions leave tombstones ([`crate::Format::keeps_tombstones`]).
+    pub keeps_tombstones: bool,
 }
 
 /// Shared state, cheap to clone.
@@ -124,6 +128,8 @@ impl AppState {
                     yanks: f.yanks(),
                     url_prefix: f.url_prefix(),
                     upkeep: f.upkeep(),
+                    ownership: f.ownership(),
+                    keeps_tombstones: f.keeps_tombstones(),
                 })
                 .collect(),
         }

@@ -109,8 +109,11 @@ pub struct Upstream {
     /// The same, following no redirect (for registries Wharf writes to).
     direct: reqwest::Client,
     flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
-    auth: Arc<HashMap<(String, String), (HeaderValue, Option<String>)>>,
+    auth: Arc<HashMap<(String, String), Configured>>,
 }
+
+/// A repository's configured `Authorization` and the token service it may also go to.
+type Configured = (HeaderValue, Option<String>);
 
 /// Held while one request fetches a key; others wait for it, then read the cache.
 pub struct Flight {

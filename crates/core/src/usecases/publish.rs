@@ -156,6 +156,22 @@ async fn record(
         }
         _ => {}
     }
+    if !req.repository.policy.allow_overwrite
+        && let Some(held) = tx
+            .tombstone(
+                req.repository.id,
+                &canonical,
+                &req.version.lower(),
+                &req.file.lower(),
+            )
+            .await?
+        && held != digests.sha256.to_string()
+    {
+        return Err(Error::conflict(format!(
+            "{} {} was deleted and its {} cannot be published again with other content",
+            req.package, req.version, req.file
+        )));
+    }
     if let Some((file_id, _)) = tx.file(version_id, req.file.as_str()).await? {
         if !req.repository.policy.allow_overwrite {
             return Err(Error::conflict(format!(

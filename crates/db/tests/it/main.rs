@@ -7,6 +7,7 @@ mod links;
 mod packages;
 mod reads;
 mod repositories;
+mod tombstones;
 mod uploads;
 mod users;
 

@@ -22,9 +22,10 @@ use async_trait::async_trait;
 use axum::routing::any;
 use axum::{Extension, Router};
 use wharf_core::Result;
+use wharf_core::auth::Principal;
 use wharf_core::model::RepoKind;
 use wharf_core::model::{Package, Repository, Version};
-use wharf_server::format::Yanks;
+use wharf_server::format::{Ownership, Yanks};
 use wharf_server::render_cache::RenderCache;
 use wharf_server::{AppState, Format};
 
@@ -49,6 +50,14 @@ impl Format for CargoFormat {
         Some(Arc::new(CargoYanks))
     }
 
+    fn ownership(&self) -> Option<Arc<dyn Ownership>> {
+        Some(Arc::new(CrateOwners))
+    }
+
+    fn keeps_tombstones(&self) -> bool {
+        true
+    }
+
     fn routes(&self) -> Router<AppState> {
         Router::new()
             .route("/{*path}", any(handlers::dispatch))
@@ -71,5 +80,20 @@ impl Yanks for CargoYanks {
         reason: Option<&str>,
     ) -> Result<()> {
         handlers::set_yanked(state, version, reason.is_some()).await
+    }
+}
+
+/// Crate owners decide who changes a crate, through the management API as through cargo.
+struct CrateOwners;
+
+#[async_trait]
+impl Ownership for CrateOwners {
+    async fn authorize_change(
+        &self,
+        state: &AppState,
+        principal: &Principal,
+        package: &Package,
+    ) -> Result<()> {
+        owners::ensure_owner(state, principal, package).await
     }
 }

@@ -60,6 +60,10 @@ impl Format for NpmFormat {
         "npm"
     }
 
+    fn keeps_tombstones(&self) -> bool {
+        true
+    }
+
     fn kinds(&self) -> &'static [RepoKind] {
         &[RepoKind::Hosted, RepoKind::Proxy, RepoKind::Group]
     }

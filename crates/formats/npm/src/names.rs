@@ -57,6 +57,37 @@ pub(crate) fn validate(name: &str) -> Result<()> {
     }
 }
 
+/// The longest dist-tag accepted.
+const MAX_TAG: usize = 128;
+
+/// Checks a dist-tag name as npm does (characters a URL carries unescaped, not a version
+/// range), and that it is at most 128 characters.
+///
+/// # Errors
+/// [`Error::Invalid`] saying which rule the tag breaks.
+pub(crate) fn validate_tag(tag: &str) -> Result<()> {
+    let shown: String = tag.chars().take(40).collect();
+    if tag.is_empty() || tag.len() > MAX_TAG {
+        return Err(Error::invalid(format!(
+            "invalid dist-tag {shown:?}: 1 to {MAX_TAG} characters"
+        )));
+    }
+    if !tag
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b))
+    {
+        return Err(Error::invalid(format!(
+            "invalid dist-tag {shown:?}: letters, digits and -_.!~*'() only"
+        )));
+    }
+    if semver::VersionReq::parse(tag).is_ok() {
+        return Err(Error::invalid(format!(
+            "{tag:?} cannot be a dist-tag: it reads as a version range"
+        )));
+    }
+    Ok(())
+}
+
 /// The name without its scope: `pkg` for `@scope/pkg`.
 pub(crate) fn bare(name: &str) -> &str {
     name.rsplit_once('/').map_or(name, |(_, bare)| bare)

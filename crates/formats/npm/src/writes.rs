@@ -72,7 +72,7 @@ pub(crate) async fn publish(
             manifest: Some(manifest),
             staged,
             publisher: &principal.user.name,
-            tags: tags_for(&doc, &version),
+            tags: tags_for(&doc, &version)?,
         },
     )
     .await
@@ -186,8 +186,9 @@ fn the_version(doc: &mut Map<String, Value>, name: &str) -> Result<(String, Map<
     Ok((version, manifest))
 }
 
-/// The dist-tags a publish body points at `version` (`latest` when none does).
-fn tags_for(doc: &Map<String, Value>, version: &str) -> Vec<String> {
+/// The dist-tags a publish body points at `version` (`latest` when none does), each a valid
+/// tag name.
+fn tags_for(doc: &Map<String, Value>, version: &str) -> Result<Vec<String>> {
     let mut tags: Vec<String> = doc
         .get("dist-tags")
         .and_then(Value::as_object)
@@ -198,10 +199,13 @@ fn tags_for(doc: &Map<String, Value>, version: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
+    for tag in &tags {
+        names::validate_tag(tag)?;
+    }
     if tags.is_empty() {
         tags.push("latest".into());
     }
-    tags
+    Ok(tags)
 }
 
 /// What a publish stores: the version's fragments, its dist-tags, and the package's summary
@@ -239,10 +243,11 @@ fn properties(
 }
 
 /// The package a write goes to, with the repository it lives in.
-async fn target_package(ctx: &Ctx<'_>, name: &str) -> Result<Package> {
+async fn target_package(ctx: &Ctx<'_>, name: &str) -> Result<(Repository, Package)> {
     ctx.require(Scope::Write)?;
     let target = wharf_server::groups::hosted_target(ctx.state, &ctx.repo).await?;
-    ctx.package_in(&target, name).await
+    let package = ctx.package_in(&target, name).await?;
+    Ok((target, package))
 }
 
 /// `PUT /{name}/-rev/{rev}`: the client's edited packument (see [`apply_update`]).
@@ -255,9 +260,36 @@ pub(crate) async fn update(ctx: &Ctx<'_>, name: &str, body: Body) -> Result<Resp
     apply_update(ctx, name, &doc, true).await
 }
 
-/// Applies an edited packument: a changed `deprecated` is applied (`npm deprecate`, which
-/// sends it without `-rev`) and its dist-tags are set; with `removals` (the `-rev` form
-/// `npm unpublish pkg@version` uses), versions and dist-tags it no longer lists go.
+/// What an edited packument changes, planned before anything is written.
+#[derive(Default)]
+struct Plan {
+    /// Versions to delete.
+    removed: Vec<i64>,
+    /// New `(version id, full, abbreviated)` manifest members (a changed `deprecated`).
+    members: Vec<(i64, String, String)>,
+    /// The versions that stay.
+    kept: Vec<String>,
+    /// Dist-tags to remove.
+    untagged: Vec<String>,
+    /// Dist-tags to point at a version.
+    tagged: Vec<(String, String)>,
+}
+
+impl Plan {
+    fn is_empty(&self) -> bool {
+        self.removed.is_empty()
+            && self.members.is_empty()
+            && self.untagged.is_empty()
+            && self.tagged.is_empty()
+    }
+}
+
+/// Applies an edited packument, all of it or nothing, in one transaction: a changed
+/// `deprecated` is applied (`npm deprecate`, which sends it without `-rev`) and its dist-tags
+/// are set; with `removals` (the `-rev` form `npm unpublish pkg@version` uses), versions and
+/// dist-tags it no longer lists go. Dist-tags never name a version that is gone: such a tag is
+/// removed, and `latest` moves to the highest version left. An update cannot remove every
+/// version (npm unpublishes a whole package with `DELETE`).
 async fn apply_update(
     ctx: &Ctx<'_>,
     name: &str,
@@ -265,7 +297,7 @@ async fn apply_update(
     removals: bool,
 ) -> Result<Response> {
     let no_tarball = || Error::invalid("a publish needs the version's tarball in _attachments");
-    let package = match target_package(ctx, name).await {
+    let (target, package) = match target_package(ctx, name).await {
         Err(Error::NotFound(_)) if !removals => return Err(no_tarball()),
         other => other?,
     };
@@ -277,109 +309,160 @@ async fn apply_update(
     if !removals && sent.keys().any(|v| !stored.iter().any(|s| &s.version == v)) {
         return Err(no_tarball());
     }
-    let mut changed = false;
-    let mut kept = Vec::new();
+    let mut plan = Plan::default();
     for version in stored {
         let Some(manifest) = sent.get(&version.version) else {
             if removals {
-                store.delete_version(version.id).await?;
-                changed = true;
+                plan.removed.push(version.id);
             } else {
-                kept.push(version.version.clone());
+                plan.kept.push(version.version.clone());
             }
             continue;
         };
-        kept.push(version.version.clone());
-        let wanted = manifest
-            .get("deprecated")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let owner = PropertyOwner::Version(version.id);
-        let Some(member) = store
-            .properties(owner)
-            .await?
-            .into_iter()
-            .find_map(|(n, v)| (n == FULL).then_some(v))
-        else {
-            continue;
-        };
-        let (_, stored) = parse_member(&member)?;
-        let current = stored
-            .get("deprecated")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        if current != wanted {
-            let (full, abbrev) = deprecated(&version.version, stored, wanted);
-            store.set_property(owner, FULL, &full).await?;
-            store.set_property(owner, ABBREV, &abbrev).await?;
-            changed = true;
+        plan.kept.push(version.version.clone());
+        if let Some(member) = deprecation(ctx.state, version.id, &version.version, manifest).await?
+        {
+            plan.members.push(member);
         }
     }
-    if changed {
-        store
-            .set_property(
-                PropertyOwner::Package(package.id),
-                MODIFIED,
-                &Timestamp::now().0.to_string(),
-            )
-            .await?;
+    if plan.kept.is_empty() {
+        return Err(Error::invalid(format!(
+            "an update cannot remove every version of {name}: unpublish the package instead (npm unpublish {name} --force)"
+        )));
     }
-    if let Some(Value::Object(tags)) = doc.get("dist-tags") {
-        replace_tags(ctx, &package, tags, &kept, removals).await?;
+    let sent_tags = match doc.get("dist-tags") {
+        Some(Value::Object(tags)) => Some(tags),
+        _ => None,
+    };
+    plan_tags(ctx.state, &package, sent_tags, removals, &mut plan).await?;
+    if plan.is_empty() {
+        return Ok(ok());
     }
+    commit(ctx.state, &target, &package, plan).await?;
     Ok(ok())
 }
 
-async fn replace_tags(
-    ctx: &Ctx<'_>,
-    package: &Package,
-    tags: &Map<String, Value>,
-    kept: &[String],
-    removals: bool,
-) -> Result<()> {
-    let store = &ctx.state.store;
-    let owner = PropertyOwner::Package(package.id);
-    if store
-        .package(package.repository_id, &package.name)
+/// The new manifest members of a version whose `deprecated` the client changed.
+async fn deprecation(
+    state: &AppState,
+    version_id: i64,
+    version: &str,
+    manifest: &Value,
+) -> Result<Option<(i64, String, String)>> {
+    let wanted = manifest
+        .get("deprecated")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let Some(member) = state
+        .store
+        .properties(PropertyOwner::Version(version_id))
         .await?
-        .is_none()
-    {
-        return Ok(());
+        .into_iter()
+        .find_map(|(n, v)| (n == FULL).then_some(v))
+    else {
+        return Ok(None);
+    };
+    let (_, stored) = parse_member(&member)?;
+    let current = stored
+        .get("deprecated")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if current == wanted {
+        return Ok(None);
     }
-    let current = packument::head(ctx.state, package).await?.tags;
-    let mut changed = false;
-    for tag in current
+    let (full, abbrev) = deprecated(version, stored, wanted);
+    Ok(Some((version_id, full, abbrev)))
+}
+
+/// The dist-tags after the update: the sent ones (with `removals`, only those; otherwise on
+/// top of the current ones), each naming a version that stays; `latest` always, on the
+/// highest version left when its own went.
+async fn plan_tags(
+    state: &AppState,
+    package: &Package,
+    sent: Option<&Map<String, Value>>,
+    removals: bool,
+    plan: &mut Plan,
+) -> Result<()> {
+    let current = packument::head(state, package).await?.tags;
+    let mut wanted: Map<String, Value> = if removals && sent.is_some() {
+        Map::new()
+    } else {
+        current.clone()
+    };
+    for (tag, version) in sent.into_iter().flatten() {
+        names::validate_tag(tag)?;
+        wanted.insert(tag.clone(), version.clone());
+    }
+    wanted.retain(|_, v| v.as_str().is_some_and(|v| plan.kept.iter().any(|k| k == v)));
+    if !wanted.contains_key("latest")
+        && let Some(highest) = highest(&plan.kept)
+    {
+        wanted.insert("latest".into(), Value::String(highest));
+    }
+    plan.untagged = current
         .keys()
-        .filter(|t| removals && !tags.contains_key(*t))
-    {
-        store
-            .delete_property(owner, &format!("{TAG_PREFIX}{tag}"))
-            .await?;
-        changed = true;
-    }
-    for (tag, version) in tags {
-        let Some(version) = version.as_str().filter(|v| kept.iter().any(|k| k == v)) else {
-            continue;
-        };
-        if current.get(tag).and_then(Value::as_str) != Some(version) {
-            store
-                .set_property(owner, &format!("{TAG_PREFIX}{tag}"), version)
-                .await?;
-            changed = true;
-        }
-    }
-    if changed {
-        store
-            .set_property(owner, MODIFIED, &Timestamp::now().0.to_string())
-            .await?;
-    }
+        .filter(|t| !wanted.contains_key(*t))
+        .cloned()
+        .collect();
+    plan.tagged = wanted
+        .into_iter()
+        .filter(|(t, v)| current.get(t) != Some(v))
+        .filter_map(|(t, v)| v.as_str().map(|v| (t, v.to_owned())))
+        .collect();
     Ok(())
+}
+
+/// The highest of `versions` by semver precedence, releases before pre-releases.
+fn highest(versions: &[String]) -> Option<String> {
+    versions
+        .iter()
+        .filter_map(|v| {
+            semver::Version::parse(v)
+                .ok()
+                .map(|p| (p.pre.is_empty(), p, v))
+        })
+        .max_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)))
+        .map(|(_, _, v)| v.clone())
+}
+
+/// Writes a plan in one transaction.
+async fn commit(
+    state: &AppState,
+    target: &Repository,
+    package: &Package,
+    plan: Plan,
+) -> Result<()> {
+    let tombstone = state.keeps_tombstones(target);
+    let owner = PropertyOwner::Package(package.id);
+    let mut tx = state.store.begin_publish().await?;
+    for id in plan.removed {
+        tx.delete_version(id, tombstone).await?;
+    }
+    for (id, full, abbrev) in plan.members {
+        tx.set_property(PropertyOwner::Version(id), FULL, &full)
+            .await?;
+        tx.set_property(PropertyOwner::Version(id), ABBREV, &abbrev)
+            .await?;
+    }
+    for tag in plan.untagged {
+        tx.delete_property(owner, &format!("{TAG_PREFIX}{tag}"))
+            .await?;
+    }
+    for (tag, version) in plan.tagged {
+        tx.set_property(owner, &format!("{TAG_PREFIX}{tag}"), &version)
+            .await?;
+    }
+    tx.set_property(owner, MODIFIED, &Timestamp::now().0.to_string())
+        .await?;
+    tx.touch_package(package.id).await?;
+    tx.commit().await
 }
 
 /// `DELETE /{name}/-rev/{rev}`: `npm unpublish pkg --force` removes every version.
 pub(crate) async fn unpublish(ctx: &Ctx<'_>, name: &str) -> Result<Response> {
-    let package = target_package(ctx, name).await?;
-    ctx.state.store.delete_package(package.id).await?;
+    let (target, package) = target_package(ctx, name).await?;
+    ctx.state.remove_package(&target, package.id).await?;
     Ok(ok())
 }
 
@@ -391,7 +474,7 @@ pub(crate) async fn delete_tarball(ctx: &Ctx<'_>, name: &str, file: &str) -> Res
     if let Some(version) = names::version_of_tarball(name, file)
         && let Some(entry) = ctx.state.store.file(target.id, name, version, file).await?
     {
-        ctx.state.store.delete_file(entry.id).await?;
+        ctx.state.remove_file(&target, entry.id).await?;
     }
     Ok(ok())
 }
@@ -405,7 +488,8 @@ pub(crate) async fn dist_tag(
     set: bool,
     body: Body,
 ) -> Result<Response> {
-    let package = target_package(ctx, name).await?;
+    names::validate_tag(tag)?;
+    let (_, package) = target_package(ctx, name).await?;
     let owner = PropertyOwner::Package(package.id);
     let key = format!("{TAG_PREFIX}{tag}");
     let store = &ctx.state.store;
@@ -416,11 +500,6 @@ pub(crate) async fn dist_tag(
         let version: String = serde_json::from_slice(&bytes).map_err(|_| {
             Error::invalid("the body of a dist-tag request is the version as a JSON string")
         })?;
-        if semver::VersionReq::parse(tag).is_ok() {
-            return Err(Error::invalid(format!(
-                "{tag:?} cannot be a dist-tag: it reads as a version range"
-            )));
-        }
         store
             .version(package.id, &version)
             .await?

@@ -46,6 +46,10 @@ impl Format for PypiFormat {
         "pypi"
     }
 
+    fn keeps_tombstones(&self) -> bool {
+        true
+    }
+
     fn kinds(&self) -> &'static [RepoKind] {
         &[RepoKind::Hosted, RepoKind::Proxy, RepoKind::Group]
     }

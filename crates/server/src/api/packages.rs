@@ -1,15 +1,20 @@
-//! Packages, versions and files of any format: list, show, delete.
+//! Packages, versions and files of any format: list, show, delete. Changes go through the
+//! same rules as the format's own protocol: its owners ([`crate::format::Ownership`]) and its
+//! tombstones (deleted versions never come back with other content; an admin may purge them
+//! with `?purge=true`).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use http::StatusCode;
-use wharf_core::auth::authorize;
+use wharf_core::auth::{Principal, authorize, authorize_server, signed_in};
 use wharf_core::model::{Package, Repository, Scope, Version};
 use wharf_core::{Error, Result as CoreResult};
 
 use super::Caller;
 use super::extract::ApiQuery;
-use super::views::{FileView, PackageView, PageQuery, VersionSummary, VersionView, YankRequest};
+use super::views::{
+    DeleteQuery, FileView, PackageView, PageQuery, VersionSummary, VersionView, YankRequest,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
@@ -25,6 +30,30 @@ pub(super) async fn repository(
     let repo = state.repository(format, name).await?;
     authorize(caller, &repo, scope)?;
     Ok(repo)
+}
+
+/// A repository `caller` may change, and the signed-in caller.
+async fn writable<'a>(
+    state: &AppState,
+    caller: Option<&'a Principal>,
+    format: &str,
+    name: &str,
+) -> CoreResult<(Repository, &'a Principal)> {
+    let repo = repository(state, caller, format, name, Scope::Write).await?;
+    Ok((repo, signed_in(caller)?))
+}
+
+/// Refuses a change of `package` that the format's owners rule does not allow `principal`.
+async fn authorize_change(
+    state: &AppState,
+    repo: &Repository,
+    principal: &Principal,
+    package: &Package,
+) -> CoreResult<()> {
+    match state.format(&repo.format).and_then(|f| f.ownership) {
+        Some(ownership) => ownership.authorize_change(state, principal, package).await,
+        None => Ok(()),
+    }
 }
 
 pub(super) async fn package(
@@ -86,19 +115,22 @@ pub async fn get_package(
     )))
 }
 
-/// Deletes a package with all its versions and files.
+/// Deletes a package with all its versions and files. In formats that keep tombstones (cargo,
+/// npm, PyPI) its versions can never be published again with other content.
 #[utoipa::path(delete, path = "/api/v1/repositories/{format}/{repo}/packages/{package}", tag = "packages",
     params(("format" = String, Path), ("repo" = String, Path), ("package" = String, Path)),
     security(("token" = [])),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn delete_package(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((format, repo, name)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let repo = repository(&state, caller.as_ref(), &format, &repo, Scope::Write).await?;
+    let (repo, principal) = writable(&state, caller.as_ref(), &format, &repo).await?;
     let package = package(&state, &repo, &name).await?;
-    state.store.delete_package(package.id).await?;
+    authorize_change(&state, &repo, principal, &package).await?;
+    state.remove_package(&repo, package.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -123,20 +155,44 @@ pub async fn get_version(
     }))
 }
 
-/// Deletes a version and its files.
+/// Deletes a version and its files. In formats that keep tombstones (cargo, npm, PyPI) the
+/// version can never be published again with other content, unless an admin deletes it with
+/// `?purge=true`, which also removes the tombstones of a version deleted before.
 #[utoipa::path(delete, path = "/api/v1/repositories/{format}/{repo}/packages/{package}/versions/{version}", tag = "packages",
-    params(("format" = String, Path), ("repo" = String, Path), ("package" = String, Path), ("version" = String, Path)),
+    params(("format" = String, Path), ("repo" = String, Path), ("package" = String, Path), ("version" = String, Path), DeleteQuery),
     security(("token" = [])),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_version(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((format, repo, name, ver)): Path<(String, String, String, String)>,
+    ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> ApiResult<StatusCode> {
-    let repo = repository(&state, caller.as_ref(), &format, &repo, Scope::Write).await?;
+    let (repo, principal) = writable(&state, caller.as_ref(), &format, &repo).await?;
+    if query.purge {
+        authorize_server(caller.as_ref(), Some(&repo), Scope::Admin)?;
+        let purged = state.store.purge_tombstones(repo.id, &name, &ver).await?;
+        let found = match state.store.package(repo.id, &name).await? {
+            Some(package) => state.store.version(package.id, &ver).await?,
+            None => None,
+        };
+        return match found {
+            Some(version) => {
+                state.store.delete_version(version.id).await?;
+                Ok(StatusCode::NO_CONTENT)
+            }
+            None if purged > 0 => Ok(StatusCode::NO_CONTENT),
+            None => Err(Error::not_found(format!(
+                "version {ver} of {name} is neither stored nor deleted"
+            ))
+            .into()),
+        };
+    }
     let package = package(&state, &repo, &name).await?;
     let version = version(&state, &package, &ver).await?;
-    state.store.delete_version(version.id).await?;
+    authorize_change(&state, &repo, principal, &package).await?;
+    state.remove_version(&repo, version.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -146,13 +202,14 @@ async fn set_yanked(
     (format, repo, name, ver): (String, String, String, String),
     reason: Option<&str>,
 ) -> CoreResult<()> {
-    let repo = repository(state, caller, &format, &repo, Scope::Write).await?;
+    let (repo, principal) = writable(state, caller, &format, &repo).await?;
     let yanks = state
         .format(&format)
         .and_then(|f| f.yanks)
         .ok_or_else(|| Error::invalid(format!("the {format} format has no yanks")))?;
     let package = package(state, &repo, &name).await?;
     let version = version(state, &package, &ver).await?;
+    authorize_change(state, &repo, principal, &package).await?;
     yanks
         .set_yanked(state, &repo, &package, &version, reason)
         .await
@@ -208,12 +265,14 @@ pub async fn delete_file(
     Caller(caller): Caller,
     Path((format, repo, name, ver, file)): Path<(String, String, String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let repo = repository(&state, caller.as_ref(), &format, &repo, Scope::Write).await?;
+    let (repo, principal) = writable(&state, caller.as_ref(), &format, &repo).await?;
     let entry = state
         .store
         .file(repo.id, &name, &ver, &file)
         .await?
         .ok_or_else(|| Error::not_found(format!("file {file} not found in {name} {ver}")))?;
-    state.store.delete_file(entry.id).await?;
+    let package = package(&state, &repo, &name).await?;
+    authorize_change(&state, &repo, principal, &package).await?;
+    state.remove_file(&repo, entry.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

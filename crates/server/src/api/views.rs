@@ -211,6 +211,15 @@ pub struct YankRequest {
     pub reason: Option<String>,
 }
 
+/// How a version is deleted.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct DeleteQuery {
+    /// Admins only: delete without leaving a tombstone, and remove the tombstones of a
+    /// version deleted before, so that the version may be published anew with other content.
+    #[serde(default)]
+    pub purge: bool,
+}
+
 /// Paging of package listings.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {

@@ -1,6 +1,7 @@
 //! In-process tests of the cargo registry protocol, with hand-built publish bodies.
 
 mod bad_input;
+mod ownership;
 mod proxy;
 mod registry;
 

@@ -8,6 +8,7 @@ mod pantry_commits;
 mod pantry_fallback;
 mod proxy;
 mod registry;
+mod unpublish;
 
 use base64::Engine as _;
 use flate2::Compression;

@@ -48,8 +48,8 @@ impl<'a> Registry<'a> {
             .host
             .clone()
             .unwrap_or_else(|| "index.docker.io".to_owned());
-        let bare = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
-        let plain = matches!(bare, "localhost" | "127.0.0.1" | "[::1]")
+        let hostname = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
+        let plain = matches!(hostname, "localhost" | "127.0.0.1" | "[::1]")
             || config
                 .insecure_registries
                 .iter()

@@ -110,13 +110,13 @@ pub(crate) type Heard = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Opt
 /// A registry that records every request and answers `401` with a Bearer challenge whose
 /// realm is `realm(its own URL)`, or, on `/token`, a token.
 pub(crate) async fn listening_registry(
-    realm: fn(&str) -> String,
+    realm: impl Fn(&str) -> String + Clone + Send + Sync + 'static,
 ) -> (wharf_test_support::Served, Heard) {
     let heard: Heard = std::sync::Arc::default();
     let own = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
     let (record, url) = (heard.clone(), own.clone());
     let router = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let (record, url) = (record.clone(), url.clone());
+        let (record, url, realm) = (record.clone(), url.clone(), realm.clone());
         async move {
             let auth = req
                 .headers()

@@ -353,9 +353,8 @@ async fn proxy_with_token_service(upstream: &str, token_service: Option<String>)
 #[tokio::test]
 async fn proxy_credentials_go_only_to_their_origin_and_configured_token_service() {
     let (service, service_heard) = listening_registry(|own| format!("{own}/token")).await;
-    static REALM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    REALM.set(format!("{}/token", service.url)).unwrap();
-    let (registry, _) = listening_registry(|_| REALM.get().unwrap().clone()).await;
+    let realm = format!("{}/token", service.url);
+    let (registry, _) = listening_registry(move |_| realm.clone()).await;
     let tokens = |heard: &crate::Heard| -> Vec<Option<String>> {
         heard
             .lock()

@@ -581,9 +581,7 @@ async fn other_registries_are_not_reached_unless_an_admin_allowed_them() {
 async fn credentials_go_to_no_token_service_a_registry_names_elsewhere() {
     let (elsewhere, elsewhere_heard) = listening_registry(|own| format!("{own}/token")).await;
     let realm = format!("{}/token", elsewhere.url);
-    static REALM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    REALM.set(realm).unwrap();
-    let (registry, heard) = listening_registry(|_| REALM.get().unwrap().clone()).await;
+    let (registry, heard) = listening_registry(move |_| realm.clone()).await;
     let host = host_of(&registry);
     let root = tempfile::tempdir().unwrap();
     let app = uploader_with(root.path(), vec![host.clone()]).await;
