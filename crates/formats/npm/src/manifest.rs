@@ -31,6 +31,12 @@ pub(crate) const MODIFIED: &str = "npm.modified";
 /// of a string starting with U+0001, which serde_json always writes escaped.
 pub(crate) const BASE: &str = "\"\\u0001";
 
+/// The largest readme a version keeps.
+pub(crate) const MAX_README: usize = 1 << 20;
+/// The largest manifest a version keeps (its full member, readme apart): every packument
+/// carries one per version, so this bounds what rendering one costs per version.
+pub(crate) const MAX_MANIFEST: usize = 1 << 20;
+
 /// The fields of a version the abbreviated packument keeps (npm's "corgi" documents).
 const ABBREVIATED: [&str; 17] = [
     "name",
@@ -112,6 +118,14 @@ pub(crate) fn fragments(mut manifest: Map<String, Value>, p: &Published<'_>) -> 
         Some(Value::String(text)) if !text.is_empty() => Some(text),
         _ => None,
     };
+    if let Some(readme) = readme.as_ref().filter(|r| r.len() > MAX_README) {
+        return Err(Error::invalid(format!(
+            "the readme of {}@{} is {} bytes; at most {MAX_README} are kept",
+            p.name,
+            p.version,
+            readme.len()
+        )));
+    }
     let mut dist = Map::new();
     if let Some(Value::Object(sent)) = manifest.remove("dist") {
         for key in ["fileCount", "unpackedSize"] {
@@ -150,6 +164,14 @@ pub(crate) fn fragments(mut manifest: Map<String, Value>, p: &Published<'_>) -> 
         "publisher": p.publisher,
     });
     let (full, abbrev) = members(p.version, &manifest);
+    if full.len() > MAX_MANIFEST {
+        return Err(Error::invalid(format!(
+            "the manifest of {}@{} is {} bytes; at most {MAX_MANIFEST} are kept (readme apart)",
+            p.name,
+            p.version,
+            full.len()
+        )));
+    }
     Ok(Fragments {
         full,
         abbrev,

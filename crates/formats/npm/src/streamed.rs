@@ -1,9 +1,12 @@
 //! JSON bodies that carry tarballs as base64 strings (`npm publish`, Pantry's JSON publishes):
 //! the JSON is read token by token (struson) on a blocking thread, and each base64 string the
 //! parser hands over is decoded as it arrives into a staged blob, one after the other — never
-//! held whole.
+//! held whole. Everything outside those strings counts against [`MAX_DOCUMENT`] as it is
+//! read, so a body cannot pass a huge manifest or readme off as tarball bytes.
 
 use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::read::DecoderReader;
@@ -25,6 +28,55 @@ pub(crate) struct Sinks {
     next: mpsc::Sender<Chunks>,
     sent: usize,
     max: usize,
+    budget: Arc<Budget>,
+}
+
+/// Bytes of the body read so far, and how many of them were base64 strings.
+#[derive(Default)]
+struct Budget {
+    read: AtomicU64,
+    base64: AtomicU64,
+}
+
+impl Budget {
+    /// Bytes of the document around the tarballs.
+    fn document(&self) -> u64 {
+        self.read
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.base64.load(Ordering::Relaxed))
+    }
+}
+
+/// The body, failing once the document around the tarballs passes [`MAX_DOCUMENT`] (the
+/// parser reads ahead a little, which the limit's size makes irrelevant).
+struct Counted<R> {
+    inner: R,
+    budget: Arc<Budget>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.budget.read.fetch_add(n as u64, Ordering::Relaxed);
+        if self.budget.document() > MAX_DOCUMENT {
+            return Err(std::io::Error::other("the document is too large"));
+        }
+        Ok(n)
+    }
+}
+
+/// A base64 string being read, counted as tarball bytes.
+struct Base64Counted<'a, R> {
+    inner: R,
+    budget: &'a Budget,
+}
+
+impl<R: Read> Read for Base64Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.budget.base64.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 impl Sinks {
@@ -49,7 +101,11 @@ impl Sinks {
         self.next
             .blocking_send(chunks)
             .map_err(|_| Error::BodyRead("the upload was refused".into()))?;
-        let mut data = DecoderReader::new(data, &STANDARD);
+        let counted = Base64Counted {
+            inner: data,
+            budget: &self.budget,
+        };
+        let mut data = DecoderReader::new(counted, &STANDARD);
         let mut buf = vec![0u8; 256 << 10];
         loop {
             let n = data.read(&mut buf).map_err(|e| {
@@ -68,7 +124,7 @@ impl Sinks {
 
 /// Reads a JSON body with `parse` on a blocking thread while every base64 string it hands to
 /// its [`Sinks`] (at most `max_blobs`) is decoded into a staged blob, in order; `limit`
-/// bounds each decoded blob, and the JSON around them may add [`MAX_DOCUMENT`].
+/// bounds each decoded blob, and the JSON around them [`MAX_DOCUMENT`].
 ///
 /// # Errors
 /// What `parse` fails with, [`Error::TooLarge`] past the limits.
@@ -88,15 +144,25 @@ where
     let stream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
     let reader = SyncIoBridge::new(StreamReader::new(stream));
     let (next, mut strings) = mpsc::channel::<Chunks>(1);
+    let budget = Arc::new(Budget::default());
     let json = tokio::task::spawn_blocking(move || {
-        let mut capped = reader.take(cap);
+        let mut capped = Counted {
+            inner: reader.take(cap),
+            budget: budget.clone(),
+        };
         let mut sinks = Sinks {
             next,
             sent: 0,
             max: max_blobs,
+            budget: budget.clone(),
         };
         let parsed = parse(&mut capped, &mut sinks);
-        if parsed.is_err() && capped.limit() == 0 {
+        if parsed.is_err() && budget.document() > MAX_DOCUMENT {
+            return Err(Error::TooLarge {
+                limit: MAX_DOCUMENT,
+            });
+        }
+        if parsed.is_err() && capped.inner.limit() == 0 {
             return Err(Error::TooLarge { limit: cap });
         }
         parsed

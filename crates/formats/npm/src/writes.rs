@@ -27,6 +27,8 @@ use crate::{names, packument};
 
 /// The largest packument update (`npm deprecate`, `npm unpublish pkg@version`) accepted.
 const MAX_UPDATE: usize = 256 << 20;
+/// The longest deprecation message kept.
+const MAX_DEPRECATION: usize = 4096;
 
 fn ok() -> Response {
     Json(json!({"ok": true})).into_response()
@@ -353,6 +355,12 @@ async fn deprecation(
         .get("deprecated")
         .and_then(Value::as_str)
         .unwrap_or("");
+    if wanted.len() > MAX_DEPRECATION {
+        return Err(Error::invalid(format!(
+            "the deprecation message of {version} is {} bytes; at most {MAX_DEPRECATION} are kept",
+            wanted.len()
+        )));
+    }
     let Some(member) = state
         .store
         .properties(PropertyOwner::Version(version_id))

@@ -167,3 +167,39 @@ async fn a_version_is_published_once() {
     insta::assert_snapshot!(error(&r));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn huge_manifests_readmes_and_documents_are_refused() {
+    let app = TestApp::new().await;
+    let token = app.admin_token.clone();
+    // A manifest member of 2 MiB, a readme of 2 MiB.
+    let mut body = good("a", "1.0.0");
+    body["versions"]["1.0.0"]["description"] = json!("x".repeat(2 << 20));
+    let r = publish_as(&app, &token, "a", &body).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(error(&r).contains("manifest"), "{}", error(&r));
+    let mut body = good("a", "1.0.0");
+    body["versions"]["1.0.0"]["readme"] = json!("x".repeat(2 << 20));
+    let r = publish_as(&app, &token, "a", &body).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(error(&r).contains("readme"), "{}", error(&r));
+    // 17 MiB of JSON outside the attachment: refused while it streams, whatever the upload
+    // limit (10 GiB here).
+    let mut body = good("a", "1.0.0");
+    body["padding"] = json!("p".repeat(17 << 20));
+    let r = publish_as(&app, &token, "a", &body).await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_nothing_stored(&app).await;
+    // A deprecation message is bounded too.
+    assert_eq!(
+        publish_as(&app, &token, "a", &good("a", "1.0.0"))
+            .await
+            .status,
+        201
+    );
+    let mut doc = app.get("/npm/main/a").await.json();
+    doc["versions"]["1.0.0"]["deprecated"] = json!("d".repeat(5000));
+    let r = app.admin(Method::PUT, "/npm/main/a", doc.to_string()).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    app.finish().await;
+}
