@@ -85,6 +85,15 @@ pub struct ServerSection {
     /// Longest a request may take.
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// How long a client has to send a request's headers.
+    #[serde(default = "default_header_read_timeout", with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// How long a connection with no request in flight stays open.
+    #[serde(default = "default_idle_timeout", with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// How many connections are served at once.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 fn default_listen() -> SocketAddr {
@@ -96,6 +105,15 @@ fn default_max_upload() -> u64 {
 fn default_timeout() -> Duration {
     Duration::from_hours(1)
 }
+fn default_header_read_timeout() -> Duration {
+    wharf_server::connections::ConnectionLimits::default().header_read_timeout
+}
+fn default_idle_timeout() -> Duration {
+    wharf_server::connections::ConnectionLimits::default().idle_timeout
+}
+fn default_max_connections() -> usize {
+    wharf_server::connections::ConnectionLimits::default().max_connections
+}
 
 impl Default for ServerSection {
     fn default() -> Self {
@@ -104,6 +122,9 @@ impl Default for ServerSection {
             public_url: None,
             max_upload_size: default_max_upload(),
             request_timeout: default_timeout(),
+            header_read_timeout: default_header_read_timeout(),
+            idle_timeout: default_idle_timeout(),
+            max_connections: default_max_connections(),
         }
     }
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use wharf_core::usecases::collect_garbage;
+use wharf_server::connections::ConnectionLimits;
 use wharf_server::{AppState, Format, ServerConfig, build_router};
 
 use crate::admin;
@@ -70,8 +71,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", config.server.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "wharf is listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
+    let limits = ConnectionLimits {
+        header_read_timeout: config.server.header_read_timeout,
+        idle_timeout: config.server.idle_timeout,
+        max_connections: config.server.max_connections,
+    };
+    wharf_server::connections::serve(listener, app, limits, shutdown())
         .await
         .context("serving")?;
     if let Err(e) = state.downloads.flush(state.store.as_ref()).await {

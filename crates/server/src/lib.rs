@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod body;
 pub mod compress;
+pub mod connections;
 pub mod downloads;
 pub mod error;
 pub mod format;

@@ -2,6 +2,7 @@
 //! OpenAPI document, with snapshots of the wire.
 
 mod api;
+mod connections;
 mod kernel;
 mod outbound;
 
