@@ -17,7 +17,6 @@ use http::Method;
 use serde_json::{Map, Value, json};
 use struson::reader::{JsonReader, JsonStreamReader};
 use wharf_core::blob::{StageOptions, StagedBlob};
-use wharf_core::model::Scope;
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
@@ -70,8 +69,7 @@ pub(crate) async fn publish_commit(
     let caller = publisher(&state, request.headers()).await?;
     let base = state.base_url(request.headers());
     let kind = body_kind(request.headers())?;
-    let repo = commits::repository(&state, &mount, true).await?;
-    wharf_core::auth::authorize(Some(&caller), &repo, Scope::Write)?;
+    let repo = commits::writable(&state, &mount, &caller).await?;
     let limit = state.upload_limit(&repo).min(MAX_TARBALL);
     let (commit, staged) = match kind {
         BodyKind::Multipart => {

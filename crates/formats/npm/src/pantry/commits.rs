@@ -17,6 +17,7 @@ use axum::{Extension, Json};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::{Map, Value, json};
 use wharf_core::Error;
+use wharf_core::auth::{Principal, authorize, authorize_server};
 use wharf_core::model::{NewRepository, PropertyOwner, RepoKind, RepoPolicy, Repository, Scope};
 use wharf_core::names::RepoName;
 use wharf_core::usecases::create_repository;
@@ -93,6 +94,28 @@ pub(crate) async fn repository(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The commit repository for a caller who may write to it. Authorized before any side effect:
+/// when it does not exist yet, only a caller with write scope on the whole server (not a token
+/// of another repository) has it created.
+///
+/// # Errors
+/// [`Error::Forbidden`] without the scope, or what creating it fails with.
+pub(crate) async fn writable(
+    state: &AppState,
+    mount: &Mount,
+    caller: &Principal,
+) -> wharf_core::Result<Repository> {
+    let repo = match repository(state, mount, false).await {
+        Err(Error::NotFound(_)) => {
+            authorize_server(Some(caller), None, Scope::Write)?;
+            repository(state, mount, true).await?
+        }
+        found => found?,
+    };
+    authorize(Some(caller), &repo, Scope::Write)?;
+    Ok(repo)
 }
 
 /// `GET /commits/{sha}[/{name}[/tarball]]`.

@@ -346,3 +346,69 @@ async fn commit_publishes_with_bad_tarballs_or_names_are_refused() {
     .await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_refused_commit_publish_creates_nothing() {
+    let app = TestApp::new().await;
+    let reader = app
+        .token(
+            "reader",
+            wharf_core::model::Scope::Write,
+            wharf_core::model::Scope::Read,
+            None,
+        )
+        .await;
+    let other = app
+        .token(
+            "other",
+            wharf_core::model::Scope::Write,
+            wharf_core::model::Scope::Write,
+            Some("npm/main"),
+        )
+        .await;
+    let body = json!({"sha": SHA, "name": "acme-app", "tarball": STANDARD.encode(tgz("acme-app", "1.0.0"))});
+    for token in [&reader, &other] {
+        let (status, answer) = commit(
+            &app,
+            Some(token),
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(status, 403, "{answer}");
+        assert!(
+            app.state
+                .store
+                .repository("generic", "commits")
+                .await
+                .unwrap()
+                .is_none(),
+            "the commits repository was created for a refused caller"
+        );
+    }
+    let (status, answer) = commit(
+        &app,
+        None,
+        "application/json",
+        body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 401, "{answer}");
+    let (status, answer) = commit(
+        &app,
+        Some(&app.admin_token.clone()),
+        "application/json",
+        body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    assert!(
+        app.state
+            .store
+            .repository("generic", "commits")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    app.finish().await;
+}
