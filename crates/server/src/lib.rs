@@ -17,6 +17,7 @@ pub mod format;
 pub mod groups;
 pub mod metrics;
 pub mod query;
+pub mod redact;
 mod removals;
 pub mod render_cache;
 pub mod router;

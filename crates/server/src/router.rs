@@ -60,7 +60,8 @@ pub fn build_router(state: AppState, formats: &[Arc<dyn Format>]) -> Router {
                         .get(REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!("request", id, method = %req.method(), path = req.uri().path())
+                    let path = crate::redact::path(req.uri().path());
+                    tracing::info_span!("request", id, method = %req.method(), path = %path)
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )

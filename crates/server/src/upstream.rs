@@ -135,7 +135,11 @@ impl Drop for Flight {
 }
 
 fn upstream_err(url: &str, what: impl std::fmt::Display) -> Error {
-    Error::Upstream(format!("upstream {url}: {what}"))
+    Error::Upstream(format!("upstream {}: {what}", crate::redact::url(url)))
+}
+
+fn transport_err(url: &str, e: reqwest::Error) -> Error {
+    crate::redact::transport_error("upstream", url, e)
 }
 
 impl Upstream {
@@ -300,7 +304,7 @@ impl Upstream {
             }
             Err(e) => match cached {
                 Some(doc) if doc.status == 200 => {
-                    tracing::warn!(url, error = %e, "upstream unavailable: serving a stale copy");
+                    tracing::warn!(url = %crate::redact::url(url), error = %e, "upstream unavailable: serving a stale copy");
                     Ok(Some(doc.body))
                 }
                 _ => Err(e),
@@ -327,7 +331,7 @@ impl Upstream {
                 request = request.header(header::IF_MODIFIED_SINCE, modified);
             }
         }
-        let response = request.send().await.map_err(|e| upstream_err(url, e))?;
+        let response = request.send().await.map_err(|e| transport_err(url, e))?;
         let status = response.status();
         if status == StatusCode::NOT_MODIFIED && cached.is_some() {
             return Ok(Fetched::NotModified);
@@ -355,7 +359,7 @@ impl Upstream {
         let last_modified = text(header::LAST_MODIFIED);
         let mut body = Vec::new();
         let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.try_next().await.map_err(|e| upstream_err(url, e))? {
+        while let Some(chunk) = stream.try_next().await.map_err(|e| transport_err(url, e))? {
             if body.len() + chunk.len() > MAX_DOCUMENT {
                 return Err(upstream_err(url, "document larger than 64 MiB"));
             }
@@ -385,11 +389,11 @@ impl Upstream {
             .query(query)
             .send()
             .await
-            .map_err(|e| upstream_err(url, e))?;
+            .map_err(|e| transport_err(url, e))?;
         if !response.status().is_success() {
             return Err(upstream_err(url, format!("answered {}", response.status())));
         }
-        response.json().await.map_err(|e| upstream_err(url, e))
+        response.json().await.map_err(|e| transport_err(url, e))
     }
 
     /// POSTs `body` (JSON, `content_encoding` as the client sent it) to `repo`'s upstream API
@@ -411,11 +415,11 @@ impl Upstream {
         if let Some(encoding) = content_encoding {
             request = request.header(header::CONTENT_ENCODING, encoding);
         }
-        let response = request.send().await.map_err(|e| upstream_err(url, e))?;
+        let response = request.send().await.map_err(|e| transport_err(url, e))?;
         if !response.status().is_success() {
             return Err(upstream_err(url, format!("answered {}", response.status())));
         }
-        response.json().await.map_err(|e| upstream_err(url, e))
+        response.json().await.map_err(|e| transport_err(url, e))
     }
 
     /// Streams an artifact of `repo` at `url` into a staged blob computing `digests`,
@@ -437,7 +441,7 @@ impl Upstream {
             .get(repo, url)
             .send()
             .await
-            .map_err(|e| upstream_err(url, e))?;
+            .map_err(|e| transport_err(url, e))?;
         let status = response.status();
         if matches!(status, StatusCode::NOT_FOUND | StatusCode::GONE) {
             return Err(Error::not_found(format!("the upstream has no {url}")));

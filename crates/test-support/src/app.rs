@@ -99,6 +99,7 @@ impl TestAppBuilder {
     /// # Panics
     /// When the test database cannot be set up.
     pub async fn build(self) -> TestApp {
+        crate::logs::init();
         let db = TestDb::sqlite().await;
         let blob_dir = tempfile::tempdir().expect("tempdir");
         let blobs = if self.fs_blobs {

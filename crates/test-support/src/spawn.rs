@@ -41,7 +41,8 @@ impl WharfProcess {
     pub fn start(bin: &Path, data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         std::fs::create_dir_all(data_dir).expect("data dir");
         let port = free_port();
-        let log_path = data_dir.join(format!("wharf-{port}.log"));
+        let log_path = crate::logs::file("wharf")
+            .unwrap_or_else(|| data_dir.join(format!("wharf-{port}.log")));
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut command = Command::new(bin);
         command
@@ -52,7 +53,7 @@ impl WharfProcess {
             .arg(format!("127.0.0.1:{port}"))
             .args(args)
             .env_remove("WHARF_CONFIG")
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", crate::logs::FILTER)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);

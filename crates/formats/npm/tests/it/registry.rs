@@ -227,3 +227,36 @@ fn stable_search(mut found: Value) -> Value {
     }
     found
 }
+
+#[tokio::test]
+async fn logout_revokes_the_token_in_its_path() {
+    // The token travels in the path (`npm logout`); scripts/check-logs proves no log line of
+    // the run holds it.
+    let app = TestApp::new().await;
+    let token = app
+        .token(
+            "leaving",
+            wharf_core::model::Scope::Write,
+            wharf_core::model::Scope::Write,
+            None,
+        )
+        .await;
+    let whoami = app
+        .send_as(&token, Method::GET, "/npm/main/-/whoami", "")
+        .await;
+    assert_eq!(whoami.status, 200);
+    let r = app
+        .send_as(
+            &token,
+            Method::DELETE,
+            &format!("/npm/main/-/user/token/{token}"),
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let whoami = app
+        .send_as(&token, Method::GET, "/npm/main/-/whoami", "")
+        .await;
+    assert_eq!(whoami.status, 401);
+    app.finish().await;
+}

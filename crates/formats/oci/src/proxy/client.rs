@@ -16,6 +16,7 @@ use serde::Deserialize;
 use wharf_core::model::Repository;
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
+use wharf_server::redact::transport_error;
 use wharf_server::upstream::Credentials;
 
 /// How long a token without `expires_in` is used (the token spec's default is 60 s).
@@ -112,7 +113,7 @@ impl<'a> Remote<'a> {
             }
             request
         };
-        let err = |e: reqwest::Error| Error::Upstream(format!("upstream {url}: {e}"));
+        let err = |e: reqwest::Error| transport_error("upstream", url, e);
         let scope_key = (self.repo.id, scope_of(url));
         let cached = self.tokens.get(&scope_key).and_then(|t| bearer(&t));
         let response = build(cached.as_ref()).send().await.map_err(err)?;
@@ -207,7 +208,7 @@ async fn token(
     if let Some(credentials) = credentials {
         request = request.header(header::AUTHORIZATION, credentials.clone());
     }
-    let err = |e: reqwest::Error| Error::Upstream(format!("token service {realm}: {e}"));
+    let err = |e: reqwest::Error| transport_error("token service", realm, e);
     let response = request.send().await.map_err(err)?;
     if !response.status().is_success() {
         return Err(Error::Upstream(format!(

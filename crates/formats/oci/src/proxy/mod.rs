@@ -18,6 +18,7 @@ use wharf_core::model::{FileEntry, Package, PropertyOwner, Repository};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::PropertyTarget;
 use wharf_core::{Error, Result};
+use wharf_server::redact::transport_error;
 
 use client::Remote;
 pub(crate) use client::{Tokens, answer_challenge, challenge_of, challenge_realm};
@@ -277,7 +278,7 @@ async fn read_limited(response: reqwest::Response, url: &str) -> Result<Bytes, O
     let mut out = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Error::Upstream(format!("upstream {url}: {e}")))?;
+        let chunk = chunk.map_err(|e| transport_error("upstream", url, e))?;
         if out.len() + chunk.len() > MAX_MANIFEST {
             return Err(Error::Upstream(format!(
                 "upstream {url}: manifest over {MAX_MANIFEST} bytes"
@@ -371,7 +372,7 @@ pub(crate) async fn tags(
     let mut body: serde_json::Value = response
         .json()
         .await
-        .map_err(|e| Error::Upstream(format!("upstream {url}: {e}")))?;
+        .map_err(|e| transport_error("upstream", &url, e))?;
     body["name"] = serde_json::json!(name.full());
     let mut answer = axum::Json(body).into_response();
     if let Some(link) = next.and_then(|l| http::HeaderValue::from_str(&l).ok()) {

@@ -18,6 +18,7 @@ use wharf_core::blob::StagedBlob;
 use wharf_core::digest::Sha256;
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
+use wharf_server::redact::transport_error;
 use wharf_server::upstream::Credentials;
 
 use super::UploaderConfig;
@@ -110,7 +111,7 @@ impl<'a> Registry<'a> {
         headers: &[(&str, &str)],
         body: Option<bytes::Bytes>,
     ) -> Result<reqwest::Response> {
-        let err = |e: reqwest::Error| Error::Upstream(format!("registry {url}: {e}"));
+        let err = |e: reqwest::Error| transport_error("registry", url, e);
         for attempt in 0..2 {
             let mut request = self.state.upstream.request_direct(method.clone(), url);
             for (name, value) in headers {
@@ -185,7 +186,7 @@ impl<'a> Registry<'a> {
         let response = request
             .send()
             .await
-            .map_err(|e| Error::Upstream(format!("registry {url}: {e}")))?;
+            .map_err(|e| transport_error("registry", &url, e))?;
         if response.status() != StatusCode::CREATED {
             return Err(failed(&url, response.status()));
         }
