@@ -317,6 +317,9 @@ pub async fn token(config: &Config, cmd: TokenCommand) -> anyhow::Result<ExitCod
         Some(spec) => Some(find_repository(&db, &spec).await?.id),
         None => None,
     };
+    let expires_at = expires_in
+        .map(|d| wharf_core::auth::token_expiry(Timestamp::now(), d.into()))
+        .transpose()?;
     let secret = generate_token();
     db.create_token(&NewToken {
         user_id: user.id,
@@ -324,7 +327,7 @@ pub async fn token(config: &Config, cmd: TokenCommand) -> anyhow::Result<ExitCod
         hash: hash_token(&secret),
         scope,
         repository_id,
-        expires_at: expires_in.map(|d| Timestamp::now().plus(d.into())),
+        expires_at,
     })
     .await?;
     println!("{secret}");

@@ -20,6 +20,25 @@ pub fn generate_token() -> String {
     format!("{TOKEN_PREFIX}{}", hex::encode(bytes))
 }
 
+/// The longest lifetime a token may be given: ten years.
+pub const MAX_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_hours(24 * 3650);
+
+/// When a token given `lifetime` at `now` expires.
+///
+/// # Errors
+/// [`Error::Invalid`] for a lifetime of zero or over [`MAX_TOKEN_LIFETIME`].
+pub fn token_expiry(
+    now: crate::time::Timestamp,
+    lifetime: std::time::Duration,
+) -> Result<crate::time::Timestamp> {
+    if lifetime.is_zero() || lifetime > MAX_TOKEN_LIFETIME {
+        return Err(Error::invalid(
+            "a token's lifetime must be more than nothing and at most 3650 days",
+        ));
+    }
+    Ok(now.plus(lifetime))
+}
+
 /// What is stored for a token: the SHA-256 of the secret. Tokens carry 192 random bits, so a
 /// fast hash is enough and every request can look its token up by this value.
 #[must_use]
@@ -232,6 +251,18 @@ mod tests {
         assert!(authorize(Some(&limited), &repo(2, false), Scope::Write).is_ok());
         assert!(authorize(Some(&limited), &repo(3, false), Scope::Read).is_err());
         assert!(authorize_server(Some(&limited), None, Scope::Read).is_err());
+    }
+
+    #[test]
+    fn token_lifetimes_are_bounded() {
+        let now = Timestamp(1_000);
+        assert_eq!(
+            token_expiry(now, std::time::Duration::from_secs(1)).unwrap(),
+            Timestamp(2_000)
+        );
+        assert!(token_expiry(now, MAX_TOKEN_LIFETIME).is_ok());
+        assert!(token_expiry(now, MAX_TOKEN_LIFETIME + std::time::Duration::from_secs(1)).is_err());
+        assert!(token_expiry(now, std::time::Duration::ZERO).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use http::StatusCode;
 use wharf_core::auth::{
     Credential, Principal, authorize_server, generate_token, hash_password, hash_token,
+    token_expiry,
 };
 use wharf_core::model::{NewToken, Scope};
 use wharf_core::names::UserName;
@@ -168,12 +169,11 @@ pub async fn create_token(
     }
     let expires_at = match req.expires_in.as_deref() {
         None => None,
-        Some(s) => Some(
-            Timestamp::now().plus(
-                humantime::parse_duration(s)
-                    .map_err(|e| Error::invalid(format!("expires_in {s:?}: {e}")))?,
-            ),
-        ),
+        Some(s) => Some(token_expiry(
+            Timestamp::now(),
+            humantime::parse_duration(s)
+                .map_err(|e| Error::invalid(format!("expires_in {s:?}: {e}")))?,
+        )?),
     };
     let secret = generate_token();
     let info = state

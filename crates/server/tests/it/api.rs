@@ -332,3 +332,29 @@ fn base64(s: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
+
+#[tokio::test]
+async fn token_lifetimes_beyond_ten_years_are_refused() {
+    let app = TestApp::new().await;
+    for lifetime in ["999999999999d", "3651d", "0s"] {
+        let r = app
+            .admin_json(
+                Method::POST,
+                "/api/v1/tokens",
+                &json!({"name": "forever", "expires_in": lifetime}),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{lifetime}: {}", r.text());
+        assert_eq!(r.json()["error"]["code"], "invalid");
+    }
+    let r = app
+        .admin_json(
+            Method::POST,
+            "/api/v1/tokens",
+            &json!({"name": "long", "expires_in": "3650d"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(!r.json()["expires_at"].as_str().unwrap().is_empty());
+    app.finish().await;
+}
