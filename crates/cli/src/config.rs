@@ -60,6 +60,9 @@ pub struct Config {
     /// `[image_uploader]`: the package image uploader.
     #[serde(default)]
     pub image_uploader: UploaderConfig,
+    /// `[auth]`: sign-ins.
+    #[serde(default)]
+    pub auth: AuthSection,
     /// `[log]`.
     #[serde(default)]
     pub log: LogSection,
@@ -125,6 +128,47 @@ impl Default for ServerSection {
             header_read_timeout: default_header_read_timeout(),
             idle_timeout: default_idle_timeout(),
             max_connections: default_max_connections(),
+        }
+    }
+}
+
+/// `[auth]`: how many failed sign-ins with a password are allowed, and where the client's
+/// address comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// Failed sign-ins of one user within `failed_login_window`.
+    #[serde(default = "default_failed_per_user")]
+    pub max_failed_logins_per_user: u32,
+    /// Failed sign-ins from one client address within `failed_login_window`.
+    #[serde(default = "default_failed_per_address")]
+    pub max_failed_logins_per_address: u32,
+    /// The window, and how long a locked user or address waits.
+    #[serde(default = "default_failed_window", with = "humantime_serde")]
+    pub failed_login_window: Duration,
+    /// Behind a reverse proxy: the header it names the client's address in
+    /// (`x-forwarded-for`; the last entry is taken).
+    #[serde(default)]
+    pub client_address_header: Option<String>,
+}
+
+fn default_failed_per_user() -> u32 {
+    wharf_server::logins::LoginLimits::default().per_user
+}
+fn default_failed_per_address() -> u32 {
+    wharf_server::logins::LoginLimits::default().per_address
+}
+fn default_failed_window() -> Duration {
+    wharf_server::logins::LoginLimits::default().window
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            max_failed_logins_per_user: default_failed_per_user(),
+            max_failed_logins_per_address: default_failed_per_address(),
+            failed_login_window: default_failed_window(),
+            client_address_header: None,
         }
     }
 }
@@ -354,6 +398,7 @@ impl Default for Config {
             platform: PlatformConfig::default(),
             pantry: PantryConfig::default(),
             image_uploader: UploaderConfig::default(),
+            auth: AuthSection::default(),
             log: LogSection::default(),
         }
     }

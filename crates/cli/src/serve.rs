@@ -58,6 +58,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         upstream_timeout: config.proxy.upstream_timeout,
         dependency_confusion_guard: config.proxy.dependency_confusion_guard,
         upstream_auth: upstream_auth(&config)?,
+        login_limits: wharf_server::logins::LoginLimits {
+            per_user: config.auth.max_failed_logins_per_user,
+            per_address: config.auth.max_failed_logins_per_address,
+            window: config.auth.failed_login_window,
+        },
+        client_address_header: config.auth.client_address_header.clone(),
         ..ServerConfig::default()
     };
     let state = AppState::new(Arc::new(db), blobs, server, &formats);

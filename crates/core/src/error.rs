@@ -43,6 +43,12 @@ pub enum Error {
     /// The request body broke off before its end (client disconnect, bad framing).
     #[error("the request body could not be read: {0}")]
     BodyRead(String),
+    /// Too many failed attempts: the caller must wait.
+    #[error("too many failed sign-ins; try again in {retry_after} s")]
+    RateLimited {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// An upstream registry failed or could not be reached, and nothing cached can answer.
     #[error("{0}")]
     Upstream(String),
@@ -99,6 +105,7 @@ impl Error {
             Self::Unauthorized(_) => 401,
             Self::Forbidden(_) => 403,
             Self::TooLarge { .. } => 413,
+            Self::RateLimited { .. } => 429,
             Self::Upstream(_) => 502,
             Self::Internal { .. } => 500,
         }

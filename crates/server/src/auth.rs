@@ -11,7 +11,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
-use wharf_core::auth::{Credential, Principal, TOKEN_PREFIX, hash_token, verify_password};
+use wharf_core::auth::{
+    Credential, Principal, TOKEN_PREFIX, hash_password, hash_token, verify_password,
+};
 use wharf_core::time::Timestamp;
 use wharf_core::{Error, Result};
 
@@ -62,22 +64,40 @@ async fn token(state: &AppState, secret: &str) -> Result<Principal> {
     })
 }
 
-/// A user signing in with name and password (Basic credentials, `npm login`).
+/// A user signing in with name and password (Basic credentials, `npm login`). An unknown
+/// user costs the same argon2 verification as a wrong password, and failed sign-ins are
+/// limited per user and client address ([`crate::logins`]).
 ///
 /// # Errors
-/// [`Error::Unauthorized`] for an unknown user or a wrong password.
+/// [`Error::Unauthorized`] for an unknown user or a wrong password, [`Error::RateLimited`]
+/// past the limits.
 pub async fn password_login(state: &AppState, user: &str, password: &str) -> Result<Principal> {
-    let (user, hash) = state.store.user_by_name(user).await?.ok_or_else(invalid)?;
+    state.logins.check(user)?;
+    let found = state.store.user_by_name(user).await?;
+    let hash = found
+        .as_ref()
+        .map_or_else(|| UNKNOWN_USER.clone(), |(_, hash)| hash.clone());
     let password = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|e| Error::internal("verifying password", e))?;
-    if ok {
-        Ok(Principal {
-            user,
-            credential: Credential::Password,
-        })
-    } else {
-        Err(invalid())
+    match found {
+        Some((user, _)) if matches => {
+            state.logins.succeeded(&user.name);
+            Ok(Principal {
+                user,
+                credential: Credential::Password,
+            })
+        }
+        _ => {
+            state.logins.failed(user);
+            Err(invalid())
+        }
     }
 }
+
+/// What a password is checked against for a user that does not exist: a hash made with the
+/// same parameters as real ones, so that both answers take as long.
+static UNKNOWN_USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    hash_password(&wharf_core::auth::generate_token()).unwrap_or_default()
+});

@@ -31,7 +31,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable machine-readable kind: `not_found`, `conflict`, `invalid`, `unauthorized`,
-    /// `forbidden`, `too_large`, `digest_mismatch`, `bad_body`, `upstream`, `method_not_allowed`, `internal`.
+    /// `forbidden`, `too_large`, `digest_mismatch`, `bad_body`, `rate_limited`, `upstream`,
+    /// `method_not_allowed`, `internal`.
     pub code: &'static str,
     /// A human-readable message.
     pub message: String,
@@ -53,6 +54,7 @@ pub fn code(e: &Error) -> &'static str {
         Error::TooLarge { .. } => "too_large",
         Error::DigestMismatch { .. } => "digest_mismatch",
         Error::BodyRead(_) => "bad_body",
+        Error::RateLimited { .. } => "rate_limited",
         Error::Upstream(_) => "upstream",
         Error::Internal { .. } => "internal",
     }
@@ -78,10 +80,16 @@ pub fn parts(e: &Error) -> (StatusCode, String, Option<LoggedFailure>) {
     }
 }
 
-/// Adds the log note and, for 401, a Basic challenge, to any format's error response.
+/// Adds the log note, for 401 a Basic challenge and for 429 a `Retry-After`, to any format's
+/// error response.
 pub fn finish(mut response: Response, e: &Error, logged: Option<LoggedFailure>) -> Response {
     if let Some(logged) = logged {
         response.extensions_mut().insert(logged);
+    }
+    if let Error::RateLimited { retry_after } = e {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
     }
     if matches!(e, Error::Unauthorized(_))
         && !response.headers().contains_key(header::WWW_AUTHENTICATE)

@@ -15,6 +15,7 @@ pub mod downloads;
 pub mod error;
 pub mod format;
 pub mod groups;
+pub mod logins;
 pub mod metrics;
 pub mod query;
 pub mod redact;

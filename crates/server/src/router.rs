@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -45,6 +47,10 @@ pub fn build_router(state: AppState, formats: &[Arc<dyn Format>]) -> Router {
     }
     app.merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_address,
+        ))
         .layer(middleware::from_fn(crate::metrics::track))
         .layer(middleware::from_fn(log_failures))
         .layer(TimeoutLayer::with_status_code(
@@ -72,6 +78,31 @@ pub fn build_router(state: AppState, formats: &[Arc<dyn Format>]) -> Router {
 
 async fn not_found() -> ApiError {
     ApiError(Error::not_found("no such endpoint"))
+}
+
+/// Makes the client's address known to the request's handling ([`crate::logins::CLIENT`]):
+/// the peer's, or the last entry of `server.client_address_header` behind a reverse proxy.
+async fn client_address(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let forwarded = state
+        .config
+        .client_address_header
+        .as_deref()
+        .and_then(|name| {
+            let value = request.headers().get(name)?.to_str().ok()?;
+            value.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+        });
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    match forwarded.or(peer) {
+        Some(address) => {
+            crate::logins::CLIENT
+                .scope(address, next.run(request))
+                .await
+        }
+        None => next.run(request).await,
+    }
 }
 
 /// Logs, once, the internal failures that handlers attached to their responses.

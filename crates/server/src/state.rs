@@ -32,6 +32,11 @@ pub struct ServerConfig {
     pub dependency_confusion_guard: bool,
     /// Credentials for the upstreams of proxy repositories.
     pub upstream_auth: Vec<crate::upstream::UpstreamAuth>,
+    /// How many failed sign-ins are allowed.
+    pub login_limits: crate::logins::LoginLimits,
+    /// The header a reverse proxy names the client's address in (`x-forwarded-for`; its last
+    /// entry is taken), when Wharf is behind one; otherwise the peer's address.
+    pub client_address_header: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +52,8 @@ impl Default for ServerConfig {
             upstream_timeout: Duration::from_mins(1),
             dependency_confusion_guard: true,
             upstream_auth: Vec::new(),
+            login_limits: crate::logins::LoginLimits::default(),
+            client_address_header: None,
         }
     }
 }
@@ -87,6 +94,8 @@ pub struct AppState {
     pub upstream: crate::upstream::Upstream,
     /// Downloads counted and not yet in the database.
     pub downloads: crate::downloads::Downloads,
+    /// Failed sign-ins, counted.
+    pub logins: crate::logins::Logins,
     /// Recently read repository definitions, by format and name.
     repositories: Arc<Mutex<RepositoryCache>>,
 }
@@ -117,6 +126,7 @@ impl AppState {
                 &config.upstream_auth,
             ),
             downloads: crate::downloads::Downloads::default(),
+            logins: crate::logins::Logins::new(config.login_limits),
             repositories: Arc::default(),
             config: Arc::new(config),
             formats: formats

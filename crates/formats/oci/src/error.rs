@@ -10,8 +10,8 @@ use serde_json::json;
 use wharf_core::Error;
 use wharf_server::error::{finish, parts};
 
-/// The spec's error codes Wharf answers (and `UNKNOWN` for a server fault); it never rate-limits, so
-/// `TOOMANYREQUESTS` does not occur.
+/// The spec's error codes Wharf answers (and `UNKNOWN` for a server fault); `TOOMANYREQUESTS`
+/// answers sign-ins past the failed-login limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Code {
     BlobUnknown,
@@ -24,6 +24,7 @@ pub(crate) enum Code {
     NameInvalid,
     NameUnknown,
     SizeInvalid,
+    TooManyRequests,
     Unauthorized,
     Denied,
     Unsupported,
@@ -43,6 +44,7 @@ impl Code {
             Self::NameInvalid => "NAME_INVALID",
             Self::NameUnknown => "NAME_UNKNOWN",
             Self::SizeInvalid => "SIZE_INVALID",
+            Self::TooManyRequests => "TOOMANYREQUESTS",
             Self::Unauthorized => "UNAUTHORIZED",
             Self::Denied => "DENIED",
             Self::Unsupported => "UNSUPPORTED",
@@ -60,6 +62,7 @@ impl Code {
             Self::Denied => StatusCode::FORBIDDEN,
             Self::Unsupported => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::BlobUploadInvalid
             | Self::DigestInvalid
             | Self::ManifestBlobUnknown
@@ -122,6 +125,7 @@ impl From<Error> for OciError {
             Error::TooLarge { .. } => Code::SizeInvalid,
             Error::DigestMismatch { .. } => Code::DigestInvalid,
             Error::BodyRead(_) | Error::Invalid(_) => Code::BlobUploadInvalid,
+            Error::RateLimited { .. } => Code::TooManyRequests,
             _ => Code::Unknown,
         };
         Self {

@@ -133,6 +133,7 @@ fn upload_failure(e: &Error, guid: &str) -> Failure {
         Error::Unauthorized(m) => failure(StatusCode::UNAUTHORIZED, m.clone()),
         Error::Forbidden(m) => failure(StatusCode::FORBIDDEN, m.clone()),
         Error::Upstream(m) => failure(StatusCode::BAD_GATEWAY, m.clone()),
+        Error::RateLimited { .. } => failure(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
         other => {
             tracing::error!(guid, error = %other, "package image upload failed");
             failure(
@@ -464,6 +465,7 @@ fn delete_failure(e: &Error) -> Response {
         Error::Forbidden(m) => failure(StatusCode::FORBIDDEN, m.clone()),
         Error::Invalid(m) => failure(StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
         Error::Upstream(m) => failure(StatusCode::BAD_GATEWAY, m.clone()),
+        Error::RateLimited { .. } => failure(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
         e => {
             tracing::error!(error = %e, "image delete failed");
             failure(StatusCode::INTERNAL_SERVER_ERROR, "unable to delete image")
