@@ -7,8 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
+/// Whether `c` changes the direction text is shown in (U+202E and its kin): names holding one
+/// can read differently from what they are (`exe.txt` shown for `txt.exe`).
+#[must_use]
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Checks one path segment as stored: non-empty, at most 255 bytes, not `.` or `..`, and free
-/// of `/`, `\`, NUL and control characters.
+/// of `/`, `\`, NUL, control characters and bidirectional controls.
 ///
 /// # Errors
 /// [`Error::Invalid`] naming `what` and the rule broken.
@@ -24,7 +31,7 @@ pub fn check_segment(what: &str, value: &str) -> Result<(), Error> {
     }
     if let Some(c) = value
         .chars()
-        .find(|c| matches!(c, '/' | '\\') || c.is_control())
+        .find(|c| matches!(c, '/' | '\\') || c.is_control() || is_bidi_control(*c))
     {
         return Err(Error::invalid(format!(
             "{what} contains a forbidden character {c:?}"
@@ -170,7 +177,18 @@ mod tests {
 
     #[test]
     fn segments_refuse_traversal_and_control_characters() {
-        for bad in ["", ".", "..", "a/b", "a\\b", "a\0b", "a\nb", "a\x7fb"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+            "a\x7fb",
+            "a\u{202e}b",
+            "\u{2066}x",
+        ] {
             assert!(check_segment("x", bad).is_err(), "{bad:?} accepted");
         }
         assert!(check_segment("x", "file-1.0.tar.gz").is_ok());

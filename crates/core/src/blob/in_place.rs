@@ -66,7 +66,9 @@ impl Drop for InPlace {
 
 /// An upload left open costs its parts on S3 until a lifecycle rule clears them.
 async fn abort(writer: &mut opendal::Writer) {
-    if let Err(e) = writer.abort().await {
+    if let Err(e) = writer.abort().await
+        && e.kind() != opendal::ErrorKind::Unsupported
+    {
         tracing::warn!(error = %e, "could not abort an upload written in place");
     }
 }

@@ -144,8 +144,12 @@ where
     let written = match receive(&mut writer, &mut body, opts, &mut writeback).await {
         Ok(written) => written,
         Err(e) => {
-            // A multipart upload left open keeps its parts (and their cost) on S3.
-            if let Err(abort) = writer.abort().await {
+            // A multipart upload left open keeps its parts (and their cost) on S3. Backends
+            // without multipart uploads (fs) cannot abort; the temporary object's guard
+            // removes what they wrote.
+            if let Err(abort) = writer.abort().await
+                && abort.kind() != opendal::ErrorKind::Unsupported
+            {
                 tracing::warn!(error = %abort, "could not abort an interrupted upload");
             }
             return Err(e);

@@ -218,6 +218,54 @@ async fn oversized_body_is_refused_and_leaves_nothing() {
     }
 }
 
+/// What the store logged at warning level or above while `work` ran on this thread.
+async fn warnings_during<F: std::future::Future<Output = ()>>(work: F) -> String {
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    work.await;
+    drop(guard);
+    String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned()
+}
+
+#[tokio::test]
+async fn a_refused_upload_on_a_backend_without_multipart_uploads_logs_no_warning() {
+    for (name, store) in backends().await {
+        if !matches!(name, "fs" | "memory") {
+            continue;
+        }
+        let logged = warnings_during(async {
+            let refused = store
+                .stage(
+                    body(vec![b"0123456789", b"abc"]),
+                    &StageOptions {
+                        max_size: Some(10),
+                        ..StageOptions::default()
+                    },
+                )
+                .await;
+            assert!(refused.is_err());
+        })
+        .await;
+        assert!(logged.is_empty(), "{name}: {logged}");
+    }
+}
+
 #[tokio::test]
 async fn an_interrupted_write_leaves_nothing() {
     let part: &'static [u8] = Box::leak(vec![1u8; S3_PART + 1].into_boxed_slice());

@@ -124,6 +124,13 @@ impl IndexLine {
             .deps
             .iter()
             .map(|d| {
+                crate::names::validate(&d.name)
+                    .and_then(|()| {
+                        d.explicit_name_in_toml
+                            .as_deref()
+                            .map_or(Ok(()), crate::names::validate)
+                    })
+                    .map_err(|e| Error::invalid(format!("dependency: {e}")))?;
                 if !accepted_registry(d.registry.as_deref(), base) {
                     return Err(Error::invalid(format!(
                         "dependency `{}` comes from the registry {}, which this registry does not accept: publish it here or depend on crates.io",
@@ -160,6 +167,12 @@ impl IndexLine {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        for (feature, enables) in &meta.features {
+            crate::names::validate_feature(feature)?;
+            enables
+                .iter()
+                .try_for_each(|v| crate::names::validate_feature_value(v))?;
+        }
         let (plain, new_syntax): (BTreeMap<_, _>, BTreeMap<_, _>) =
             meta.features.clone().into_iter().partition(|(_, values)| {
                 !values

@@ -33,6 +33,45 @@ pub fn validate(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks a feature name as the public registry does: letters, digits, `_`, `-`, `+` and `.`,
+/// starting with a letter, a digit or `_`, at most 64 characters.
+///
+/// # Errors
+/// [`Error::Invalid`] naming the feature.
+pub fn validate_feature(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_LEN
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "invalid feature name {name:?}: letters, digits, '_', '-', '+' and '.', starting with a letter, digit or '_'"
+        )))
+    }
+}
+
+/// Checks what a feature enables: `feature`, `dep:crate`, `crate/feature` or
+/// `crate?/feature`.
+///
+/// # Errors
+/// [`Error::Invalid`] naming the value.
+pub fn validate_feature_value(value: &str) -> Result<()> {
+    if let Some(dep) = value.strip_prefix("dep:") {
+        return validate(dep);
+    }
+    match value.split_once('/') {
+        Some((dep, feature)) => {
+            validate(dep.strip_suffix('?').unwrap_or(dep))?;
+            validate_feature(feature)
+        }
+        None => validate_feature(value),
+    }
+}
+
 /// The form in which clashing names are equal: lower case, `_` as `-`.
 #[must_use]
 pub fn canonical(name: &str) -> String {

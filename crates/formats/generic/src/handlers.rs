@@ -2,9 +2,9 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use serde::{Deserialize, Serialize};
 use wharf_core::auth::{Principal, authorize};
 use wharf_core::digest::Sha256;
@@ -43,13 +43,13 @@ struct Uploaded {
 pub(crate) async fn dispatch(
     State(state): State<wharf_server::AppState>,
     method: Method,
-    Path(path): Path<String>,
+    uri: Uri,
     Query(query): Query<UploadQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let result = async {
-        let endpoint = Endpoint::parse(&method, &path)?;
+        let endpoint = Endpoint::parse(&method, uri.path().trim_start_matches('/'))?;
         let caller = authenticate(&state, &headers).await?;
         match endpoint {
             Endpoint::DownloadFile(f) => {

@@ -30,10 +30,29 @@ pub(crate) struct FileRef {
     pub file: FileName,
 }
 
+/// One path segment, percent-decoded; an encoded `/` or `\\` inside it is refused.
+fn decode_segment(raw: &str) -> Result<String> {
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| Error::invalid(format!("path segment {raw:?} is not UTF-8 once decoded")))?;
+    if decoded.contains(['/', '\\']) {
+        return Err(Error::invalid(format!(
+            "path segment {raw:?} holds an encoded separator (%2F or %5C); names cannot contain one"
+        )));
+    }
+    Ok(decoded.into_owned())
+}
+
 impl Endpoint {
-    /// Parses `path` (below `/generic/`, already percent-decoded).
-    pub(crate) fn parse(method: &Method, path: &str) -> Result<Self> {
-        let parts: Vec<&str> = path.split('/').collect();
+    /// Parses `raw` (below `/generic/`, as sent: split on `/`, then each segment
+    /// percent-decoded, so that an encoded `/` never acts as a separator).
+    pub(crate) fn parse(method: &Method, raw: &str) -> Result<Self> {
+        let decoded = raw
+            .split('/')
+            .map(decode_segment)
+            .collect::<Result<Vec<_>>>()?;
+        let parts: Vec<&str> = decoded.iter().map(String::as_str).collect();
+        let path = raw;
         if let Some(empty) = parts.iter().position(|p| p.is_empty()) {
             return Err(Error::invalid(format!(
                 "empty path segment at position {} in /generic/{path}",

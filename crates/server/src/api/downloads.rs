@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wharf_core::model::Scope;
 use wharf_core::time::Timestamp;
 
 use super::Caller;
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use super::packages::{package, repository};
 use crate::downloads::{date_of, day_of};
 use crate::error::{ApiError, ErrorBody};
@@ -55,7 +55,7 @@ pub struct DayCount {
 pub async fn get_downloads(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((format, repo, name)): Path<(String, String, String)>,
+    ApiPath((format, repo, name)): ApiPath<(String, String, String)>,
     ApiQuery(query): ApiQuery<DaysQuery>,
 ) -> Result<Json<DownloadsView>, ApiError> {
     let repo = repository(&state, caller.as_ref(), &format, &repo, Scope::Read).await?;

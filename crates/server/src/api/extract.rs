@@ -1,7 +1,7 @@
 //! Extractors whose rejections use the API's error shape instead of axum's plain text.
 
 use axum::Json;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 use wharf_core::Error;
@@ -43,6 +43,42 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(v)| Self(v))
+            .map_err(|rejection| ApiError(Error::invalid(rejection.body_text())))
+    }
+}
+
+/// A body read whole (at most the API's body limit); over it, a 413 in the API's shape.
+#[derive(Debug)]
+pub struct ApiBytes(pub bytes::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        bytes::Bytes::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|rejection| {
+                if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError(Error::TooLarge { limit: JSON_LIMIT })
+                } else {
+                    ApiError(Error::BodyRead(rejection.body_text()))
+                }
+            })
+    }
+}
+
+/// Path parameters; one that cannot be decoded is a 400 in the API's shape.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| Self(v))
             .map_err(|rejection| ApiError(Error::invalid(rejection.body_text())))
     }
 }

@@ -4,14 +4,14 @@
 //! with `?purge=true`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use http::StatusCode;
 use wharf_core::auth::{Principal, authorize, authorize_server, signed_in};
 use wharf_core::model::{Package, Repository, Scope, Version};
 use wharf_core::{Error, Result as CoreResult};
 
 use super::Caller;
-use super::extract::ApiQuery;
+use super::extract::{ApiBytes, ApiPath, ApiQuery};
 use super::views::{
     DeleteQuery, FileView, PackageView, PageQuery, VersionSummary, VersionView, YankRequest,
 };
@@ -83,7 +83,7 @@ async fn version(state: &AppState, package: &Package, version: &str) -> CoreResu
 pub async fn list_packages(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((format, repo)): Path<(String, String)>,
+    ApiPath((format, repo)): ApiPath<(String, String)>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Vec<PackageView>>> {
     let repo = repository(&state, caller.as_ref(), &format, &repo, Scope::Read).await?;
@@ -104,7 +104,7 @@ pub async fn list_packages(
 pub async fn get_package(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((format, repo, name)): Path<(String, String, String)>,
+    ApiPath((format, repo, name)): ApiPath<(String, String, String)>,
 ) -> ApiResult<Json<PackageView>> {
     let repo = repository(&state, caller.as_ref(), &format, &repo, Scope::Read).await?;
     let package = package(&state, &repo, &name).await?;
@@ -125,7 +125,7 @@ pub async fn get_package(
 pub async fn delete_package(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((format, repo, name)): Path<(String, String, String)>,
+    ApiPath((format, repo, name)): ApiPath<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let (repo, principal) = writable(&state, caller.as_ref(), &format, &repo).await?;
     let package = package(&state, &repo, &name).await?;
@@ -141,7 +141,7 @@ pub async fn delete_package(
 pub async fn get_version(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((format, repo, name, ver)): Path<(String, String, String, String)>,
+    ApiPath((format, repo, name, ver)): ApiPath<(String, String, String, String)>,
 ) -> ApiResult<Json<VersionView>> {
     let repo = repository(&state, caller.as_ref(), &format, &repo, Scope::Read).await?;
     let package = package(&state, &repo, &name).await?;
@@ -166,7 +166,7 @@ pub async fn get_version(
 pub async fn delete_version(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((format, repo, name, ver)): Path<(String, String, String, String)>,
+    ApiPath((format, repo, name, ver)): ApiPath<(String, String, String, String)>,
     ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> ApiResult<StatusCode> {
     let (repo, principal) = writable(&state, caller.as_ref(), &format, &repo).await?;
@@ -223,8 +223,8 @@ async fn set_yanked(
 pub async fn yank_version(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(path): Path<(String, String, String, String)>,
-    body: axum::body::Bytes,
+    ApiPath(path): ApiPath<(String, String, String, String)>,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<StatusCode> {
     let req: YankRequest = if body.iter().all(u8::is_ascii_whitespace) {
         YankRequest::default()
@@ -249,7 +249,7 @@ pub async fn yank_version(
 pub async fn unyank_version(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(path): Path<(String, String, String, String)>,
+    ApiPath(path): ApiPath<(String, String, String, String)>,
 ) -> ApiResult<StatusCode> {
     set_yanked(&state, caller.as_ref(), path, None).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -263,7 +263,7 @@ pub async fn unyank_version(
 pub async fn delete_file(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((format, repo, name, ver, file)): Path<(String, String, String, String, String)>,
+    ApiPath((format, repo, name, ver, file)): ApiPath<(String, String, String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let (repo, principal) = writable(&state, caller.as_ref(), &format, &repo).await?;
     let entry = state

@@ -1,7 +1,7 @@
 //! Repository management: list, create, show, change policies, delete.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use http::StatusCode;
 use wharf_core::Error;
 use wharf_core::auth::{authorize, authorize_server};
@@ -10,7 +10,7 @@ use wharf_core::names::RepoName;
 use wharf_core::usecases;
 
 use super::Caller;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::views::{CreateRepository, RepositoryView, UpdateRepository};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -98,7 +98,7 @@ pub async fn create_repository(
 pub async fn get_repository(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((format, name)): Path<(String, String)>,
+    ApiPath((format, name)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<RepositoryView>> {
     let repo = state.repository(&format, &name).await?;
     authorize(caller.as_ref(), &repo, Scope::Read)?;
@@ -113,7 +113,7 @@ pub async fn get_repository(
 pub async fn update_repository(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((format, name)): Path<(String, String)>,
+    ApiPath((format, name)): ApiPath<(String, String)>,
     ApiJson(req): ApiJson<UpdateRepository>,
 ) -> ApiResult<Json<RepositoryView>> {
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
@@ -145,7 +145,7 @@ pub async fn update_repository(
 pub async fn delete_repository(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((format, name)): Path<(String, String)>,
+    ApiPath((format, name)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
     let repo = state.repository(&format, &name).await?;

@@ -8,6 +8,7 @@ use wharf_core::model::Scope;
 use wharf_core::usecases::collect_garbage;
 
 use super::Caller;
+use super::extract::ApiBytes;
 use super::views::{GcRequest, GcResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -19,7 +20,7 @@ use crate::state::AppState;
 pub async fn run_gc(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    body: axum::body::Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<GcResult>, ApiError> {
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
     let req: GcRequest = if body.iter().all(u8::is_ascii_whitespace) {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use http::StatusCode;
 use wharf_core::auth::{
     Credential, Principal, authorize_server, generate_token, hash_password, hash_token,
@@ -15,7 +15,7 @@ use wharf_core::time::Timestamp;
 use wharf_core::{Error, Result as CoreResult};
 
 use super::Caller;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::views::{CreateToken, CreateUser, CreatedToken, TokenView, UserView, WhoAmI};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -90,7 +90,7 @@ pub async fn create_user(
 pub async fn delete_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
     let (user, _) = state
@@ -207,7 +207,7 @@ pub async fn create_token(
 pub async fn delete_token(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let p = signed_in(caller)?;
     let id: i64 = id

@@ -435,3 +435,32 @@ async fn an_unknown_user_costs_as_much_as_a_wrong_password() {
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn oversized_and_undecodable_requests_answer_in_the_apis_shape() {
+    let app = TestApp::new().await;
+    let big = vec![b' '; 2 << 20];
+    for path in [
+        "/api/v1/gc",
+        "/api/v1/repositories/cargo/main/packages/x/versions/1/yank",
+    ] {
+        let method = if path.ends_with("gc") {
+            Method::POST
+        } else {
+            Method::PUT
+        };
+        let r = app.admin(method, path, big.clone()).await;
+        assert_eq!(r.status, 413, "{path}: {}", r.text());
+        assert_eq!(r.json()["error"]["code"], "too_large", "{path}");
+    }
+    let r = app
+        .admin(
+            Method::GET,
+            "/api/v1/repositories/generic/%FF%FE/packages",
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "invalid");
+    app.finish().await;
+}

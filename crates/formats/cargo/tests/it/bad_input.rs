@@ -206,3 +206,27 @@ async fn republishing_and_clashing_names_are_conflicts() {
     assert!(detail(&clash).contains("conflicts with the existing crate `my-crate`"));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn dependency_and_feature_names_are_checked() {
+    let app = TestApp::new().await;
+    let cases = [
+        json!({"deps": [{"name": "../../x", "version_req": "1"}]}),
+        json!({"deps": [{"name": "ok", "version_req": "1", "explicit_name_in_toml": "a/b"}]}),
+        json!({"deps": [{"name": "ok\u{202e}", "version_req": "1"}]}),
+        json!({"features": {"../f": []}}),
+        json!({"features": {"f": ["dep:../x"]}}),
+        json!({"features": {"f": ["ok/bad feature"]}}),
+    ];
+    for case in cases {
+        let mut meta = metadata("a", "1.0.0");
+        for (key, value) in case.as_object().unwrap() {
+            meta[key] = value.clone();
+        }
+        let r = put(&app, publish_body(&meta, &good_crate("a", "1.0.0"))).await;
+        assert_eq!(r.status, 400, "{case}: {}", r.text());
+        assert!(detail(&r).contains("invalid"), "{case}: {}", detail(&r));
+    }
+    assert_nothing_stored(&app).await;
+    app.finish().await;
+}

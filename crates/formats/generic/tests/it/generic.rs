@@ -251,11 +251,29 @@ async fn bad_paths_are_400_and_unknown_repositories_404() {
         "/generic/main/app/1.0/a%00b",
         "/generic/main/app/1.0/a%0Ab",
         "/generic/main/%2E%2E/1.0/f",
+        "/generic/main/a%2fb/f",
+        "/generic/main/app/1.0/a%2Fb",
+        "/generic/main/app%5Cx/1.0/f",
+        "/generic/main/app/1.0/a%E2%80%AEb",
     ] {
         let r = app.admin(Method::PUT, path, "x").await;
         assert_eq!(r.status, 400, "{path}: {}", r.text());
         assert_eq!(r.json()["error"]["code"], "invalid");
     }
+    let repo = app.state.repository("generic", "main").await.unwrap();
+    let stored = app
+        .state
+        .store
+        .list_packages(repo.id, None, 10)
+        .await
+        .unwrap();
+    assert!(stored.is_empty(), "{stored:?}");
+    // Other escapes are names like any other.
+    let spaced = app
+        .admin(Method::PUT, "/generic/main/my%20app/1.0/f", "x")
+        .await;
+    assert_eq!(spaced.status, 201, "{}", spaced.text());
+    assert_eq!(spaced.json()["package"], "my app");
     let unknown = app.admin(Method::PUT, "/generic/nope/app/1.0/f", "x").await;
     assert_eq!(unknown.status, 404);
     assert_wire!(unknown.json());
