@@ -39,6 +39,40 @@ pub fn token_expiry(
     Ok(now.plus(lifetime))
 }
 
+/// The token lifetimes the management API takes, as a pattern: `<n>d` (1–3650 days) or
+/// `<n>h` (1–87600 hours). [`parse_token_lifetime`] accepts exactly these.
+pub const TOKEN_LIFETIME_PATTERN: &str = "^(?:(?:[1-9][0-9]{0,2}|[12][0-9]{3}|3[0-5][0-9]{2}|36[0-4][0-9]|3650)d|(?:[1-9][0-9]{0,3}|[1-7][0-9]{4}|8[0-6][0-9]{3}|87[0-5][0-9]{2}|87600)h)$";
+
+/// A lifetime written as [`TOKEN_LIFETIME_PATTERN`] says.
+///
+/// # Errors
+/// [`Error::Invalid`] for anything else, or a lifetime over [`MAX_TOKEN_LIFETIME`].
+pub fn parse_token_lifetime(text: &str) -> Result<std::time::Duration> {
+    let invalid = || {
+        Error::invalid(format!(
+            "expires_in {text:?}: write days (`30d`, at most `3650d`) or hours (`12h`)"
+        ))
+    };
+    let (number, hours_each) = match text.as_bytes().last() {
+        Some(b'd') => (&text[..text.len() - 1], 24),
+        Some(b'h') => (&text[..text.len() - 1], 1),
+        _ => return Err(invalid()),
+    };
+    if number.is_empty() || number.starts_with('0') || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    let hours = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(hours_each))
+        .ok_or_else(invalid)?;
+    let lifetime = std::time::Duration::from_hours(hours);
+    if lifetime > MAX_TOKEN_LIFETIME {
+        return Err(invalid());
+    }
+    Ok(lifetime)
+}
+
 /// What is stored for a token: the SHA-256 of the secret. Tokens carry 192 random bits, so a
 /// fast hash is enough and every request can look its token up by this value.
 #[must_use]
@@ -251,6 +285,30 @@ mod tests {
         assert!(authorize(Some(&limited), &repo(2, false), Scope::Write).is_ok());
         assert!(authorize(Some(&limited), &repo(3, false), Scope::Read).is_err());
         assert!(authorize_server(Some(&limited), None, Scope::Read).is_err());
+    }
+
+    #[test]
+    fn token_lifetimes_are_days_or_hours() {
+        let day = std::time::Duration::from_hours(24);
+        assert_eq!(parse_token_lifetime("30d").unwrap(), day * 30);
+        assert_eq!(parse_token_lifetime("12h").unwrap(), day / 2);
+        assert_eq!(parse_token_lifetime("3650d").unwrap(), MAX_TOKEN_LIFETIME);
+        assert_eq!(parse_token_lifetime("87600h").unwrap(), MAX_TOKEN_LIFETIME);
+        for bad in [
+            "",
+            "d",
+            "0d",
+            "03d",
+            "3651d",
+            "87601h",
+            "1w",
+            "1 d",
+            "-1d",
+            "1h30m",
+            "999999999999999999999d",
+        ] {
+            assert!(parse_token_lifetime(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -16,11 +16,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 use wharf_core::Error;
 
-use crate::api::{self, ApiDoc};
+use crate::api;
 use crate::error::{ApiError, LoggedFailure};
 use crate::format::Format;
 use crate::state::AppState;
@@ -45,7 +44,7 @@ pub fn build_router(state: AppState, formats: &[Arc<dyn Format>]) -> Router {
             app = app.merge(format.compat_routes(root));
         }
     }
-    app.merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+    app.merge(SwaggerUi::new("/docs").url("/openapi.json", api::document(&state.formats)))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -9,7 +9,8 @@ use crate::{Error, Result};
 /// a hosted repository has neither.
 ///
 /// # Errors
-/// [`Error::Invalid`] for a broken rule, [`Error::Conflict`] for a taken name.
+/// [`Error::Invalid`] for a broken rule, [`Error::NotFound`] for a member that does not exist,
+/// [`Error::Conflict`] for a taken name or a member that is a group.
 pub async fn create_repository(
     store: &dyn MetadataStore,
     new: &NewRepository,
@@ -50,13 +51,13 @@ pub async fn create_repository(
                     .repository(&new.format, member)
                     .await?
                     .ok_or_else(|| {
-                        Error::invalid(format!(
+                        Error::not_found(format!(
                             "member {member} is not a {} repository",
                             new.format
                         ))
                     })?;
                 if repo.kind == RepoKind::Group {
-                    return Err(Error::invalid(format!(
+                    return Err(Error::conflict(format!(
                         "member {member} is a group; groups contain hosted and proxy repositories"
                     )));
                 }

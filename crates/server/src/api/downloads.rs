@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use wharf_core::Error;
 use wharf_core::model::Scope;
 use wharf_core::time::Timestamp;
 
@@ -18,8 +19,10 @@ use crate::state::AppState;
 
 /// The period of a downloads query.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DaysQuery {
     /// Days back from today, today included (default 30, at most 3660).
+    #[param(minimum = 1, maximum = 3660)]
     pub days: Option<u32>,
 }
 
@@ -60,7 +63,10 @@ pub async fn get_downloads(
 ) -> Result<Json<DownloadsView>, ApiError> {
     let repo = repository(&state, caller.as_ref(), &format, &repo, Scope::Read).await?;
     let package = package(&state, &repo, &name).await?;
-    let days = query.days.unwrap_or(30).clamp(1, 3660);
+    let days = query.days.unwrap_or(30);
+    if !(1..=3660).contains(&days) {
+        return Err(Error::invalid(format!("days {days}: 1 to 3660")).into());
+    }
     let today = day_of(Timestamp::now());
     let first = today - i64::from(days) + 1;
     let counts = state.store.downloads(package.id, first).await?;

@@ -16,17 +16,38 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        Json::<T>::from_request(req, state)
+        let Json(value) = Json::<serde_json::Value>::from_request(req, state)
             .await
-            .map(|Json(v)| Self(v))
             .map_err(|rejection| {
                 if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError(Error::TooLarge { limit: JSON_LIMIT })
                 } else {
                     ApiError(Error::invalid(rejection.body_text()))
                 }
-            })
+            })?;
+        object(value).map(Self).map_err(ApiError)
     }
+}
+
+/// `value` as `T`, if it is a JSON object (serde would also take an array for a struct).
+fn object<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    if !value.is_object() {
+        return Err(Error::invalid("the request body must be a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| Error::invalid(format!("request body: {e}")))
+}
+
+/// An optional JSON object body: nothing (or whitespace) gives `T::default()`.
+///
+/// # Errors
+/// [`Error::Invalid`] for anything but a JSON object of `T`'s shape.
+pub fn optional_object<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| Error::invalid(format!("request body: {e}")))?;
+    object(value)
 }
 
 /// The largest JSON body the API reads.

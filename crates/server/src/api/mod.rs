@@ -4,75 +4,25 @@
 mod caller;
 mod downloads;
 mod extract;
+mod openapi;
 mod packages;
 mod repositories;
 mod system;
 mod users;
 mod views;
+mod whole;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use http::StatusCode;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
 
 pub use caller::Caller;
+pub use openapi::{ApiDoc, document};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::state::AppState;
-
-/// The OpenAPI description of `/api/v1`.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Wharf management API", description = "Repositories, packages, users and tokens of a Wharf registry. Package protocols (generic, npm, OCI…) are documented per format in docs/formats."),
-    paths(
-        repositories::list_repositories,
-        repositories::create_repository,
-        repositories::get_repository,
-        repositories::update_repository,
-        repositories::delete_repository,
-        packages::list_packages,
-        packages::get_package,
-        packages::delete_package,
-        packages::get_version,
-        packages::delete_version,
-        packages::yank_version,
-        packages::unyank_version,
-        packages::delete_file,
-        downloads::get_downloads,
-        users::whoami,
-        users::list_users,
-        users::create_user,
-        users::delete_user,
-        users::list_tokens,
-        users::create_token,
-        users::delete_token,
-        system::run_gc,
-    ),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
-    modifiers(&TokenAuth),
-    tags(
-        (name = "repositories", description = "Hosted, proxy and group repositories"),
-        (name = "packages", description = "Packages, versions and files of any format"),
-        (name = "users", description = "Users, API tokens and the caller"),
-        (name = "system", description = "Maintenance"),
-    )
-)]
-pub struct ApiDoc;
-
-struct TokenAuth;
-
-impl Modify for TokenAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
 
 /// The `/api/v1` routes.
 pub fn router() -> Router<AppState> {

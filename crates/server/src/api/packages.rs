@@ -11,7 +11,7 @@ use wharf_core::model::{Package, Repository, Scope, Version};
 use wharf_core::{Error, Result as CoreResult};
 
 use super::Caller;
-use super::extract::{ApiBytes, ApiPath, ApiQuery};
+use super::extract::{ApiBytes, ApiPath, ApiQuery, optional_object};
 use super::views::{
     DeleteQuery, FileView, PackageView, PageQuery, VersionSummary, VersionView, YankRequest,
 };
@@ -87,7 +87,10 @@ pub async fn list_packages(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Vec<PackageView>>> {
     let repo = repository(&state, caller.as_ref(), &format, &repo, Scope::Read).await?;
-    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::invalid(format!("limit {limit}: 1 to 1000")).into());
+    }
     let packages = state
         .store
         .list_packages(repo.id, page.after.as_deref(), limit)
@@ -206,7 +209,7 @@ async fn set_yanked(
     let yanks = state
         .format(&format)
         .and_then(|f| f.yanks)
-        .ok_or_else(|| Error::invalid(format!("the {format} format has no yanks")))?;
+        .ok_or_else(|| Error::not_found(format!("the {format} format has no yanks")))?;
     let package = package(state, &repo, &name).await?;
     let version = version(state, &package, &ver).await?;
     authorize_change(state, &repo, principal, &package).await?;
@@ -226,11 +229,7 @@ pub async fn yank_version(
     ApiPath(path): ApiPath<(String, String, String, String)>,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<StatusCode> {
-    let req: YankRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        YankRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("request body: {e}")))?
-    };
+    let req: YankRequest = optional_object(&body)?;
     set_yanked(
         &state,
         caller.as_ref(),

@@ -45,6 +45,7 @@ pub async fn create_repository(
     ApiJson(req): ApiJson<CreateRepository>,
 ) -> ApiResult<(StatusCode, Json<RepositoryView>)> {
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
+    check_upload_limit(req.max_upload_size)?;
     let format = state.format(&req.format).ok_or_else(|| {
         let known: Vec<&str> = state.formats.iter().map(|f| f.name).collect();
         Error::invalid(format!(
@@ -80,7 +81,7 @@ pub async fn create_repository(
             members: req.members,
             policy: RepoPolicy {
                 allow_overwrite: req.allow_overwrite.unwrap_or(false),
-                max_upload_size: req.max_upload_size,
+                max_upload_size: req.max_upload_size.filter(|m| *m > 0),
                 anonymous_read: req.anonymous_read.unwrap_or(true),
                 retention_days: req.retention_days.filter(|d| *d > 0),
                 redirect_downloads: req.redirect_downloads.unwrap_or(false),
@@ -89,6 +90,17 @@ pub async fn create_repository(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(RepositoryView::of(&repo, &state))))
+}
+
+/// Refuses an upload limit the database cannot hold (over 2^63 - 1 bytes).
+fn check_upload_limit(limit: Option<u64>) -> Result<(), Error> {
+    match limit {
+        Some(limit) if i64::try_from(limit).is_err() => Err(Error::invalid(format!(
+            "max_upload_size {limit} is over the largest limit, {}",
+            i64::MAX
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Shows a repository.
@@ -117,6 +129,7 @@ pub async fn update_repository(
     ApiJson(req): ApiJson<UpdateRepository>,
 ) -> ApiResult<Json<RepositoryView>> {
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
+    check_upload_limit(req.max_upload_size)?;
     let mut repo = state.repository(&format, &name).await?;
     if let Some(v) = req.allow_overwrite {
         repo.policy.allow_overwrite = v;

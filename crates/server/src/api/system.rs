@@ -8,10 +8,35 @@ use wharf_core::model::Scope;
 use wharf_core::usecases::collect_garbage;
 
 use super::Caller;
-use super::extract::ApiBytes;
+use super::extract::{ApiBytes, optional_object};
 use super::views::{GcRequest, GcResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
+
+/// Grace periods as the API takes them: a number of seconds, minutes, hours or days.
+pub(super) const GRACE_PATTERN: &str = "^(?:0|[1-9][0-9]{0,8})(?:s|m|h|d)$";
+
+/// A grace period written as [`GRACE_PATTERN`] says.
+fn parse_grace(text: &str) -> Result<std::time::Duration, Error> {
+    let invalid = || Error::invalid(format!("grace {text:?}: write `0s`, `30m`, `12h` or `7d`"));
+    let unit = match text.as_bytes().last() {
+        Some(b's') => 1,
+        Some(b'm') => 60,
+        Some(b'h') => 3600,
+        Some(b'd') => 86_400,
+        _ => return Err(invalid()),
+    };
+    let number = &text[..text.len() - 1];
+    let well_formed = !number.is_empty()
+        && number.len() <= 9
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && (number == "0" || !number.starts_with('0'));
+    if !well_formed {
+        return Err(invalid());
+    }
+    let n: u64 = number.parse().map_err(|_| invalid())?;
+    Ok(std::time::Duration::from_secs(n * unit))
+}
 
 /// Collects unreferenced blobs now (admin). 409 while another process collects.
 #[utoipa::path(post, path = "/api/v1/gc", tag = "system", security(("token" = [])),
@@ -23,16 +48,10 @@ pub async fn run_gc(
     ApiBytes(body): ApiBytes,
 ) -> Result<Json<GcResult>, ApiError> {
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
-    let req: GcRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        GcRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("request body: {e}")))?
-    };
+    let req: GcRequest = optional_object(&body)?;
     let grace = match req.grace.as_deref() {
         None => state.config.gc_grace,
-        Some(s) => {
-            humantime::parse_duration(s).map_err(|e| Error::invalid(format!("grace {s:?}: {e}")))?
-        }
+        Some(s) => parse_grace(s)?,
     };
     let upkeep_removed = state.run_upkeep(grace).await;
     let report = collect_garbage(

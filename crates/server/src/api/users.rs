@@ -7,7 +7,7 @@ use axum::extract::State;
 use http::StatusCode;
 use wharf_core::auth::{
     Credential, Principal, authorize_server, generate_token, hash_password, hash_token,
-    token_expiry,
+    parse_token_lifetime, token_expiry,
 };
 use wharf_core::model::{NewToken, Scope};
 use wharf_core::names::UserName;
@@ -167,13 +167,10 @@ pub async fn create_token(
         )
         .into());
     }
+    check_token_name(&req.name)?;
     let expires_at = match req.expires_in.as_deref() {
         None => None,
-        Some(s) => Some(token_expiry(
-            Timestamp::now(),
-            humantime::parse_duration(s)
-                .map_err(|e| Error::invalid(format!("expires_in {s:?}: {e}")))?,
-        )?),
+        Some(s) => Some(token_expiry(Timestamp::now(), parse_token_lifetime(s)?)?),
     };
     let secret = generate_token();
     let info = state
@@ -198,6 +195,20 @@ pub async fn create_token(
             info: view,
         }),
     ))
+}
+
+/// The longest token label.
+pub(super) const MAX_TOKEN_NAME: usize = 64;
+
+/// A token's label: 1 to 64 characters, no control characters.
+fn check_token_name(name: &str) -> CoreResult<()> {
+    let count = name.chars().count();
+    if count == 0 || count > MAX_TOKEN_NAME || name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "a token's name has 1 to 64 characters and no control characters",
+        ));
+    }
+    Ok(())
 }
 
 /// Revokes one of the caller's tokens.

@@ -1,6 +1,8 @@
 //! Wire types of the management API.
 
 use serde::{Deserialize, Serialize};
+
+use super::whole;
 use utoipa::ToSchema;
 use wharf_core::model::{FileEntry, Package, Repository, TokenInfo, User, Version};
 
@@ -77,14 +79,14 @@ pub struct CreateRepository {
     /// Default `false`.
     #[serde(default)]
     pub allow_overwrite: Option<bool>,
-    /// Default: the server's limit.
-    #[serde(default)]
+    /// Upload limit in bytes; default (or `0`): the server's limit.
+    #[serde(default, deserialize_with = "whole::option")]
     pub max_upload_size: Option<u64>,
     /// Default `true`.
     #[serde(default)]
     pub anonymous_read: Option<bool>,
-    /// Days a version is kept after its publish; default: for ever.
-    #[serde(default)]
+    /// Days a version is kept after its publish; default (or `0`): for ever.
+    #[serde(default, deserialize_with = "whole::option")]
     pub retention_days: Option<u32>,
     /// Answer downloads with 307 to a presigned storage URL (S3); default `false`.
     #[serde(default)]
@@ -99,13 +101,13 @@ pub struct UpdateRepository {
     #[serde(default)]
     pub allow_overwrite: Option<bool>,
     /// Upload limit in bytes; `0` restores the server default.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::option")]
     pub max_upload_size: Option<u64>,
     /// Whether reads need no token.
     #[serde(default)]
     pub anonymous_read: Option<bool>,
     /// Days a version is kept after its publish; `0` keeps versions for ever.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::option")]
     pub retention_days: Option<u32>,
     /// Answer downloads with 307 to a presigned storage URL (S3).
     #[serde(default)]
@@ -213,6 +215,7 @@ pub struct YankRequest {
 
 /// How a version is deleted.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
     /// Admins only: delete without leaving a tombstone, and remove the tombstones of a
     /// version deleted before, so that the version may be published anew with other content.
@@ -222,10 +225,12 @@ pub struct DeleteQuery {
 
 /// Paging of package listings.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Return packages whose name sorts after this one.
     pub after: Option<String>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 

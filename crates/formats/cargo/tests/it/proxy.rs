@@ -215,28 +215,33 @@ async fn a_group_merges_members_with_the_dependency_confusion_guard() {
 #[tokio::test]
 async fn proxy_and_group_definitions_are_validated() {
     let app = TestApp::new().await;
-    for (body, expected) in [
+    for (body, status, expected) in [
         (
             json!({"name": "p", "format": "cargo", "kind": "proxy", "upstream": "ftp://x"}),
+            400,
             "http://",
         ),
         (
             json!({"name": "g", "format": "cargo", "kind": "group", "members": []}),
+            400,
             "needs members",
         ),
+        // A member that does not exist is a missing resource (404, as the API document says).
         (
             json!({"name": "g", "format": "cargo", "kind": "group", "members": ["nope"]}),
+            404,
             "not a cargo repository",
         ),
         (
             json!({"name": "g", "format": "cargo", "kind": "group", "members": ["main", "main"]}),
+            400,
             "twice",
         ),
     ] {
         let r = app
             .admin_json(Method::POST, "/api/v1/repositories", &body)
             .await;
-        assert_eq!(r.status, 400, "{body}");
+        assert_eq!(r.status, status, "{body}");
         assert!(r.text().contains(expected), "{expected}: {}", r.text());
     }
     app.finish().await;

@@ -204,7 +204,8 @@ async fn yanks_through_the_management_api_show_in_both_pages() {
             "",
         )
         .await;
-    assert_eq!(no_yanks.status, 400);
+    // A format without yanks has no yank to change: 404, as the API document says.
+    assert_eq!(no_yanks.status, 404);
     assert!(no_yanks.text().contains("has no yanks"));
     app.finish().await;
 }
