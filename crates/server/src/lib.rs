@@ -17,6 +17,7 @@ pub mod format;
 pub mod groups;
 pub mod logins;
 pub mod metrics;
+pub mod protocol;
 pub mod query;
 pub mod redact;
 mod removals;

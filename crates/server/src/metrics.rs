@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests by route and status, latency histograms, bytes in and out,
-//! uploads in flight, and blobs stored (read from the store at scrape time).
+//! uploads in flight, and blobs stored (read from the store at scrape time). Requests of the
+//! package protocols are also counted by operation, by [`crate::protocol`].
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -27,6 +28,11 @@ pub fn handle() -> &'static PrometheusHandle {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(
                 Matcher::Full("wharf_http_request_duration_seconds".into()),
+                LATENCY_BUCKETS,
+            )
+            .expect("static buckets are valid")
+            .set_buckets_for_metric(
+                Matcher::Full("wharf_request_duration_seconds".into()),
                 LATENCY_BUCKETS,
             )
             .expect("static buckets are valid")

@@ -1,24 +1,20 @@
-//! Thin handlers of the cargo protocol: parse once, authenticate, call the operation, answer
-//! in cargo's shapes.
+//! The cargo protocol on the kernel's pipeline ([`Cargo`]) and its thin handlers: each calls
+//! the operation and answers in cargo's shapes.
 
-use std::sync::Arc;
-
+use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
-use wharf_core::auth::{Principal, authorize};
 use wharf_core::model::{Package, PropertyOwner, Repository, Scope};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
-use wharf_server::auth::authenticate;
 use wharf_server::body::{Download, not_modified, serve_blob};
+use wharf_server::protocol::{Call, Parsed, Protocol, Site, Target};
 use wharf_server::render_cache::RenderCache;
 
 use crate::error::CargoError;
@@ -26,155 +22,123 @@ use crate::index::{CHANGED, DESCRIPTION, IndexLine, LINE, OWNERS};
 use crate::request::{Endpoint, OwnersOp, parse};
 use crate::{names, owners, publish, search, sources};
 
-const FORMAT: &str = "cargo";
-
-/// One request's context.
-pub(crate) struct Ctx<'a> {
-    pub state: &'a AppState,
-    pub cache: &'a RenderCache,
-    pub repo: Repository,
-    pub caller: Option<Principal>,
-    pub base: String,
+/// The cargo protocol: the sparse index and the web API, with the rendered index files of
+/// hosted crates cached by their content tag.
+#[derive(Default)]
+pub(crate) struct Cargo {
+    cache: RenderCache,
 }
 
-impl Ctx<'_> {
-    /// Authorizes the caller (anonymous reads pass where the repository allows them).
-    pub(crate) fn allow(&self, scope: Scope) -> Result<()> {
-        authorize(self.caller.as_ref(), &self.repo, scope)
+#[async_trait::async_trait]
+impl Protocol for Cargo {
+    type Endpoint = Endpoint;
+    type Error = CargoError;
+
+    fn format(&self) -> &'static str {
+        "cargo"
     }
 
-    /// Authorizes a signed-in caller and returns it.
-    pub(crate) fn require(&self, scope: Scope) -> Result<&Principal> {
-        wharf_core::auth::require(self.caller.as_ref(), &self.repo, scope)
+    fn parse(&self, target: &Target<'_>) -> Result<Parsed<Endpoint>, CargoError> {
+        let (repo, endpoint) = parse(target.method, target.path)?;
+        Ok(Parsed {
+            repository: Some(repo.to_string()),
+            endpoint,
+        })
     }
 
-    /// A crate of a (hosted) repository.
-    pub(crate) async fn package_in(&self, repo: &Repository, name: &str) -> Result<Package> {
-        self.state
-            .store
-            .package(repo.id, name)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("crate `{name}` does not exist")))
+    async fn handle(
+        &self,
+        call: &Call<'_>,
+        endpoint: &Endpoint,
+        body: Body,
+    ) -> Result<Response, CargoError> {
+        let repo = call.repo()?;
+        let state = call.state;
+        Ok(match endpoint {
+            Endpoint::Me => login_instructions(call, repo),
+            Endpoint::Config => config_json(call, repo),
+            Endpoint::IndexFile { name } => index_file(call, &self.cache, repo, name).await?,
+            Endpoint::Download { name, version } => {
+                download_crate(call, &self.cache, repo, name, version).await?
+            }
+            Endpoint::Search => search::search_crates(state, repo, call.query()).await?,
+            Endpoint::Publish => publish_crate(call, body).await?,
+            Endpoint::Yank {
+                name,
+                version,
+                yanked,
+            } => yank_version(call, name, version, *yanked).await?,
+            Endpoint::Owners { name, op } => match op {
+                OwnersOp::List => owners::list_owners(call, name).await?,
+                OwnersOp::Add | OwnersOp::Remove => {
+                    owners::change_owners(call, name, *op == OwnersOp::Add, body).await?
+                }
+            },
+        })
     }
 
-    /// The hosted repository that publishes, yanks and owner changes go to: the repository
-    /// itself, or a group's first hosted member. Proxies are read-only.
-    pub(crate) async fn hosted_target(&self) -> Result<Repository> {
-        wharf_server::groups::hosted_target(self.state, &self.repo).await
-    }
-}
-
-/// Every cargo request.
-pub(crate) async fn dispatch(
-    State(state): State<AppState>,
-    Extension(cache): Extension<Arc<RenderCache>>,
-    method: Method,
-    Path(path): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let base = state.base_url(&headers);
-    let (repo, endpoint) = match parse(&method, &path) {
-        Ok(parsed) => parsed,
-        Err(e) => return CargoError::from(e).into_response(),
-    };
-    let login_url = format!("{base}/cargo/{repo}/me");
-    let result = async {
-        let caller = authenticate(&state, &headers).await?;
-        let repo = state.repository(FORMAT, repo.as_str()).await?;
-        let ctx = Ctx {
-            state: &state,
-            cache: &cache,
-            repo,
-            caller,
-            base,
-        };
-        handle(&ctx, &method, &headers, query.as_deref(), body, endpoint).await
-    }
-    .await;
-    result.unwrap_or_else(|error| {
+    fn render(&self, error: CargoError, site: &Site<'_, Endpoint>) -> Response {
+        let login_url = site
+            .repository
+            .map(|repo| format!("{}/cargo/{repo}/me", site.base));
         CargoError {
-            error,
-            login_url: Some(login_url),
+            login_url: error.login_url.or(login_url),
+            ..error
         }
         .into_response()
-    })
+    }
 }
 
-async fn handle(
-    ctx: &Ctx<'_>,
-    method: &Method,
-    headers: &HeaderMap,
-    query: Option<&str>,
-    body: Body,
-    endpoint: Endpoint,
-) -> Result<Response> {
-    match endpoint {
-        Endpoint::Me => Ok(login_instructions(ctx)),
-        Endpoint::Config => {
-            ctx.allow(Scope::Read)?;
-            Ok(config_json(ctx))
-        }
-        Endpoint::IndexFile { name } => {
-            ctx.allow(Scope::Read)?;
-            index_file(ctx, headers, &name).await
-        }
-        Endpoint::Download { name, version } => {
-            ctx.allow(Scope::Read)?;
-            download_crate(ctx, method, headers, &name, &version).await
-        }
-        Endpoint::Search => {
-            ctx.allow(Scope::Read)?;
-            search::search_crates(ctx, query).await
-        }
-        Endpoint::Publish => publish_crate(ctx, headers, body).await,
-        Endpoint::Yank {
-            name,
-            version,
-            yanked,
-        } => yank_version(ctx, &name, &version, yanked).await,
-        Endpoint::Owners { name, op } => match op {
-            OwnersOp::List => {
-                ctx.allow(Scope::Read)?;
-                owners::list_owners(ctx, &name).await
-            }
-            OwnersOp::Add | OwnersOp::Remove => {
-                owners::change_owners(ctx, &name, op == OwnersOp::Add, body).await
-            }
-        },
-    }
+/// The hosted repository that publishes, yanks and owner changes go to: the repository
+/// itself, or a group's first hosted member. Proxies are read-only.
+pub(crate) async fn hosted_target(call: &Call<'_>) -> Result<Repository> {
+    wharf_server::groups::hosted_target(call.state, call.repo()?).await
+}
+
+/// A crate of a (hosted) repository.
+pub(crate) async fn package_in(state: &AppState, repo: &Repository, name: &str) -> Result<Package> {
+    state
+        .store
+        .package(repo.id, name)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("crate `{name}` does not exist")))
 }
 
 /// `GET /me`: where `cargo login` points people for a token.
-fn login_instructions(ctx: &Ctx<'_>) -> Response {
+fn login_instructions(call: &Call<'_>, repo: &Repository) -> Response {
     let text = format!(
         "Wharf cargo registry `{repo}`.\n\n\
          Create a token with write scope for this repository, for example:\n\n    \
          wharf token create --user YOU --scope write --repo cargo/{repo}\n\n\
          or with POST {base}/api/v1/tokens {{\"name\":\"cargo\",\"repository\":\"cargo/{repo}\"}}, \
          then paste it into `cargo login --registry NAME`.\n",
-        repo = ctx.repo.name,
-        base = ctx.base
+        repo = repo.name,
+        base = call.base
     );
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }
 
 /// `GET /index/config.json`: `dl`, `api` and `auth-required`.
-fn config_json(ctx: &Ctx<'_>) -> Response {
-    let api = format!("{}/cargo/{}", ctx.base, ctx.repo.name);
+fn config_json(call: &Call<'_>, repo: &Repository) -> Response {
+    let api = format!("{}/cargo/{}", call.base, repo.name);
     let body = json!({
         "dl": format!("{api}/api/v1/crates"),
         "api": api,
-        "auth-required": !ctx.repo.policy.anonymous_read,
+        "auth-required": !repo.policy.anonymous_read,
     });
     ([(header::CACHE_CONTROL, "no-cache")], Json(body)).into_response()
 }
 
 /// `GET /index/…/{name}`: one line per version (for a hosted repository rendered at publish
 /// time); 304 when the client's copy is current.
-async fn index_file(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result<Response> {
-    let body = sources::index(ctx, &ctx.repo, name)
+async fn index_file(
+    call: &Call<'_>,
+    cache: &RenderCache,
+    repo: &Repository,
+    name: &str,
+) -> Result<Response> {
+    let headers = &call.headers;
+    let body = sources::index(call.state, cache, repo, name)
         .await?
         .ok_or_else(|| Error::not_found(format!("crate `{name}` does not exist")))?;
     let tag = body
@@ -212,46 +176,48 @@ async fn index_file(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result<Re
 
 /// `GET /api/v1/crates/{name}/{version}/download`: the `.crate`.
 async fn download_crate(
-    ctx: &Ctx<'_>,
-    method: &Method,
-    headers: &HeaderMap,
+    call: &Call<'_>,
+    cache: &RenderCache,
+    repo: &Repository,
     name: &str,
     version: &str,
 ) -> Result<Response> {
-    let entry = sources::crate_file(ctx, &ctx.repo, name, version)
+    let (method, headers) = (&call.method, &call.headers);
+    let entry = sources::crate_file(call.state, cache, repo, name, version)
         .await?
         .ok_or_else(|| Error::not_found(format!("crate `{name}` has no version {version}")))?;
     let response = serve_blob(
-        &ctx.state.blobs,
+        &call.state.blobs,
         method,
         headers,
         Download {
             blob: &entry.blob,
             modified: entry.created_at,
             content_type: "application/gzip",
-            redirect: ctx.repo.policy.redirect_downloads,
+            redirect: repo.policy.redirect_downloads,
         },
     )
     .await?;
-    Ok(ctx
+    Ok(call
         .state
         .downloads
         .counted(method, response, entry.version_id))
 }
 
 /// `PUT /api/v1/crates/new`: checks, stores and indexes a new version.
-async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result<Response> {
-    let principal = ctx.require(Scope::Write)?;
-    let target = ctx.hosted_target().await?;
-    let limit = ctx.state.upload_limit(&target);
+async fn publish_crate(call: &Call<'_>, body: Body) -> Result<Response> {
+    let headers = &call.headers;
+    let principal = call.require(Scope::Write)?;
+    let target = hosted_target(call).await?;
+    let limit = call.state.upload_limit(&target);
     wharf_server::body::check_content_length(headers, limit.saturating_add(8 + (4 << 20)))?;
     let publish::PublishBody { meta, staged } =
-        publish::read_body(&ctx.state.blobs, body, limit).await?;
+        publish::read_body(&call.state.blobs, body, limit).await?;
     names::validate(&meta.name)?;
     let version = semver::Version::parse(&meta.vers)
         .map_err(|e| Error::invalid(format!("invalid version {:?}: {e}", meta.vers)))?;
     let canonical = names::canonical(&meta.name);
-    let existing = ctx
+    let existing = call
         .state
         .store
         .package_by_canonical(target.id, &canonical)
@@ -263,9 +229,9 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
                 meta.name, existing.name
             )));
         }
-        owners::ensure_owner(ctx.state, principal, existing).await?;
+        owners::ensure_owner(call.state, principal, existing).await?;
         let base = meta.vers.split('+').next().unwrap_or_default();
-        for v in ctx
+        for v in call
             .state
             .store
             .versions_with_prefix(existing.id, base)
@@ -281,19 +247,23 @@ async fn publish_crate(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Result
             }
         }
     }
-    publish::verify_crate(&ctx.state.blobs, &staged, &meta.name, &meta.vers).await?;
+    publish::verify_crate(&call.state.blobs, &staged, &meta.name, &meta.vers).await?;
     let now = Timestamp::now();
     let pubtime = now.rfc3339_seconds();
-    let line =
-        IndexLine::from_publish(&meta, staged.digests.sha256.to_string(), pubtime, &ctx.base)?;
+    let line = IndexLine::from_publish(
+        &meta,
+        staged.digests.sha256.to_string(),
+        pubtime,
+        &call.base,
+    )?;
     let owners = serde_json::to_string(&[&principal.user.name])
         .map_err(|e| Error::internal("encoding owners", e))?;
     let package = PackageName::new(meta.name.clone())?;
     let version = VersionName::new(meta.vers.clone())?;
     let file = FileName::new(format!("{}-{}.crate", meta.name, meta.vers))?;
     publish_file(
-        ctx.state.store.as_ref(),
-        &ctx.state.blobs,
+        call.state.store.as_ref(),
+        &call.state.blobs,
         PublishFile {
             repository: &target,
             package: &package,
@@ -357,17 +327,22 @@ pub(crate) async fn set_yanked(
 }
 
 /// `DELETE …/yank` and `PUT …/unyank`: rewrites the version's index line.
-async fn yank_version(ctx: &Ctx<'_>, name: &str, version: &str, yanked: bool) -> Result<Response> {
-    let principal = ctx.require(Scope::Write)?;
-    let target = ctx.hosted_target().await?;
-    let package = ctx.package_in(&target, name).await?;
-    owners::ensure_owner(ctx.state, principal, &package).await?;
-    let v = ctx
+async fn yank_version(
+    call: &Call<'_>,
+    name: &str,
+    version: &str,
+    yanked: bool,
+) -> Result<Response> {
+    let principal = call.require(Scope::Write)?;
+    let target = hosted_target(call).await?;
+    let package = package_in(call.state, &target, name).await?;
+    owners::ensure_owner(call.state, principal, &package).await?;
+    let v = call
         .state
         .store
         .version(package.id, version)
         .await?
         .ok_or_else(|| Error::not_found(format!("crate `{name}` has no version {version}")))?;
-    set_yanked(ctx.state, &v, yanked).await?;
+    set_yanked(call.state, &v, yanked).await?;
     Ok(Json(json!({"ok": true})).into_response())
 }

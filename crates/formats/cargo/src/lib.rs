@@ -19,14 +19,12 @@ mod sources;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::routing::any;
-use axum::{Extension, Router};
+use axum::Router;
 use wharf_core::Result;
 use wharf_core::auth::Principal;
 use wharf_core::model::RepoKind;
 use wharf_core::model::{Package, Repository, Version};
 use wharf_server::format::{Ownership, Yanks};
-use wharf_server::render_cache::RenderCache;
 use wharf_server::{AppState, Format};
 
 /// The cargo format.
@@ -59,9 +57,7 @@ impl Format for CargoFormat {
     }
 
     fn routes(&self) -> Router<AppState> {
-        Router::new()
-            .route("/{*path}", any(handlers::dispatch))
-            .layer(Extension(Arc::new(RenderCache::default())))
+        wharf_server::protocol::routes(handlers::Cargo::default())
     }
 }
 

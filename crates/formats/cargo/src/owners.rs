@@ -13,7 +13,9 @@ use wharf_core::{Error, Result};
 
 use wharf_server::AppState;
 
-use crate::handlers::Ctx;
+use wharf_server::protocol::Call;
+
+use crate::handlers::{hosted_target, package_in};
 use crate::index::OWNERS;
 
 async fn owners_of(state: &AppState, package: &Package) -> Result<Vec<String>> {
@@ -52,12 +54,12 @@ pub(crate) async fn ensure_owner(
 }
 
 /// `GET /api/v1/crates/{name}/owners`.
-pub(crate) async fn list_owners(ctx: &Ctx<'_>, name: &str) -> Result<Response> {
-    let target = ctx.hosted_target().await?;
-    let package = ctx.package_in(&target, name).await?;
+pub(crate) async fn list_owners(call: &Call<'_>, name: &str) -> Result<Response> {
+    let target = hosted_target(call).await?;
+    let package = package_in(call.state, &target, name).await?;
     let mut users = Vec::new();
-    for login in owners_of(ctx.state, &package).await? {
-        if let Some((user, _)) = ctx.state.store.user_by_name(&login).await? {
+    for login in owners_of(call.state, &package).await? {
+        if let Some((user, _)) = call.state.store.user_by_name(&login).await? {
             users.push(json!({"id": user.id, "login": user.name, "name": null}));
         }
     }
@@ -71,24 +73,24 @@ struct OwnersBody {
 
 /// `PUT` (add) and `DELETE` (remove) `/api/v1/crates/{name}/owners` with `{"users":[…]}`.
 pub(crate) async fn change_owners(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     name: &str,
     add: bool,
     body: Body,
 ) -> Result<Response> {
-    let principal = ctx.require(Scope::Write)?;
-    let target = ctx.hosted_target().await?;
-    let package = ctx.package_in(&target, name).await?;
-    ensure_owner(ctx.state, principal, &package).await?;
+    let principal = call.require(Scope::Write)?;
+    let target = hosted_target(call).await?;
+    let package = package_in(call.state, &target, name).await?;
+    ensure_owner(call.state, principal, &package).await?;
     let bytes = axum::body::to_bytes(body, 1 << 20)
         .await
         .map_err(|e| Error::BodyRead(e.to_string()))?;
     let request: OwnersBody = serde_json::from_slice(&bytes)
         .map_err(|e| Error::invalid(format!("expected {{\"users\": [...]}}: {e}")))?;
-    let mut owners = owners_of(ctx.state, &package).await?;
+    let mut owners = owners_of(call.state, &package).await?;
     for login in &request.users {
         if add {
-            if ctx.state.store.user_by_name(login).await?.is_none() {
+            if call.state.store.user_by_name(login).await?.is_none() {
                 return Err(Error::not_found(format!("user {login} does not exist")));
             }
             if !owners.contains(login) {
@@ -103,7 +105,7 @@ pub(crate) async fn change_owners(
     }
     let encoded =
         serde_json::to_string(&owners).map_err(|e| Error::internal("encoding owners", e))?;
-    ctx.state
+    call.state
         .store
         .set_property(PropertyOwner::Package(package.id), OWNERS, &encoded)
         .await?;

@@ -4,6 +4,7 @@
 use http::Method;
 use wharf_core::names::RepoName;
 use wharf_core::{Error, Result};
+use wharf_server::protocol::{self, Access};
 
 use crate::names;
 
@@ -38,6 +39,45 @@ pub(crate) enum Endpoint {
     Owners { name: String, op: OwnersOp },
     /// `GET /{repo}/me`: where `cargo login` sends people for a token.
     Me,
+}
+
+impl protocol::Endpoint for Endpoint {
+    fn operation(&self) -> &'static str {
+        match self {
+            Self::Config => "cargo.config",
+            Self::IndexFile { .. } => "cargo.index",
+            Self::Publish => "cargo.publish",
+            Self::Search => "cargo.search",
+            Self::Download { .. } => "cargo.download",
+            Self::Yank { yanked: true, .. } => "cargo.yank",
+            Self::Yank { yanked: false, .. } => "cargo.unyank",
+            Self::Owners {
+                op: OwnersOp::List, ..
+            } => "cargo.owners",
+            Self::Owners {
+                op: OwnersOp::Add, ..
+            } => "cargo.owners_add",
+            Self::Owners {
+                op: OwnersOp::Remove,
+                ..
+            } => "cargo.owners_remove",
+            Self::Me => "cargo.me",
+        }
+    }
+
+    fn access(&self) -> Access {
+        match self {
+            Self::Me => Access::Open,
+            Self::Config
+            | Self::IndexFile { .. }
+            | Self::Search
+            | Self::Download { .. }
+            | Self::Owners {
+                op: OwnersOp::List, ..
+            } => Access::Read,
+            Self::Publish | Self::Yank { .. } | Self::Owners { .. } => Access::Write,
+        }
+    }
 }
 
 /// Parses `path` (below `/cargo/`): the repository and the endpoint.

@@ -8,10 +8,10 @@ use serde::Deserialize;
 use serde_json::json;
 use wharf_core::model::{RepoKind, Repository};
 use wharf_core::{Error, Result};
+use wharf_server::AppState;
 
 use wharf_server::query::parse_query;
 
-use crate::handlers::Ctx;
 use crate::index::{DESCRIPTION, IndexLine, LINE};
 use crate::names::canonical;
 
@@ -30,19 +30,23 @@ struct Hit {
 }
 
 /// Searches the repository's crates.
-pub(crate) async fn search_crates(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Response> {
+pub(crate) async fn search_crates(
+    state: &AppState,
+    repo: &Repository,
+    query: Option<&str>,
+) -> Result<Response> {
     let query: Query = parse_query(query)?;
     let per_page = query.per_page.unwrap_or(10).clamp(1, 100);
     let mut hits = Vec::new();
-    match ctx.repo.kind {
-        RepoKind::Hosted => hosted_hits(ctx, &ctx.repo, &query, &mut hits).await?,
-        RepoKind::Proxy => upstream_hits(ctx, &ctx.repo, &query, per_page, &mut hits).await?,
+    match repo.kind {
+        RepoKind::Hosted => hosted_hits(state, repo, &query, &mut hits).await?,
+        RepoKind::Proxy => upstream_hits(state, repo, &query, per_page, &mut hits).await?,
         RepoKind::Group => {
-            for member in wharf_server::groups::members(ctx.state, &ctx.repo).await? {
+            for member in wharf_server::groups::members(state, repo).await? {
                 match member.kind {
-                    RepoKind::Hosted => hosted_hits(ctx, &member, &query, &mut hits).await?,
+                    RepoKind::Hosted => hosted_hits(state, &member, &query, &mut hits).await?,
                     RepoKind::Proxy => {
-                        upstream_hits(ctx, &member, &query, per_page, &mut hits).await?;
+                        upstream_hits(state, &member, &query, per_page, &mut hits).await?;
                     }
                     RepoKind::Group => {}
                 }
@@ -77,7 +81,7 @@ fn name_rank(needle: &str, name: &str) -> Option<u8> {
 }
 
 async fn hosted_hits(
-    ctx: &Ctx<'_>,
+    state: &AppState,
     repo: &Repository,
     query: &Query,
     hits: &mut Vec<Hit>,
@@ -85,13 +89,12 @@ async fn hosted_hits(
     let needle = canonical(query.q.trim());
     let mut after: Option<String> = None;
     loop {
-        let page = ctx
-            .state
+        let page = state
             .store
             .list_packages(repo.id, after.as_deref(), 1000)
             .await?;
         for package in &page {
-            let versions = ctx.state.store.versions_with_properties(package.id).await?;
+            let versions = state.store.versions_with_properties(package.id).await?;
             let mut best: Option<(semver::Version, String)> = None;
             for (_, props) in &versions {
                 let line = props.iter().find(|(k, _)| k == LINE);
@@ -155,7 +158,7 @@ struct UpstreamCrate {
 
 /// Forwards a search to a proxy's upstream API (`api` in its `config.json`).
 async fn upstream_hits(
-    ctx: &Ctx<'_>,
+    state: &AppState,
     repo: &Repository,
     query: &Query,
     per_page: usize,
@@ -167,10 +170,9 @@ async fn upstream_hits(
         .unwrap_or(base)
         .trim_end_matches('/');
     let config_url = format!("{base}/config.json");
-    let Some(config) = ctx
-        .state
+    let Some(config) = state
         .upstream
-        .document(ctx.state, repo, "config.json", &config_url, None)
+        .document(state, repo, "config.json", &config_url, None)
         .await?
     else {
         return Ok(());
@@ -183,8 +185,7 @@ async fn upstream_hits(
     };
     let url = format!("{}/api/v1/crates", api.trim_end_matches('/'));
     let per_page = per_page.to_string();
-    let found = ctx
-        .state
+    let found = state
         .upstream
         .get_json(
             repo,

@@ -12,10 +12,10 @@ use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
+use wharf_server::AppState;
 use wharf_server::groups::members_for;
-use wharf_server::render_cache::Rendered;
+use wharf_server::render_cache::{RenderCache, Rendered};
 
-use crate::handlers::Ctx;
 use crate::index::{CHANGED, LINE};
 use crate::names;
 
@@ -38,19 +38,19 @@ fn upstream_url(repo: &Repository, path: &str) -> Result<String> {
 
 /// The index file of `name` in `repo`, `None` when the crate is unknown there.
 pub(crate) async fn index(
-    ctx: &Ctx<'_>,
+    state: &AppState,
+    cache: &RenderCache,
     repo: &Repository,
     name: &str,
 ) -> Result<Option<IndexBody>> {
     match repo.kind {
-        RepoKind::Hosted => hosted_index(ctx, repo, name).await,
+        RepoKind::Hosted => hosted_index(state, cache, repo, name).await,
         RepoKind::Proxy => {
             let path = names::index_path(name);
             let url = upstream_url(repo, &path)?;
-            let Some(body) = ctx
-                .state
+            let Some(body) = state
                 .upstream
-                .document(ctx.state, repo, &path, &url, None)
+                .document(state, repo, &path, &url, None)
                 .await?
             else {
                 return Ok(None);
@@ -69,8 +69,8 @@ pub(crate) async fn index(
         RepoKind::Group => {
             let mut seen = std::collections::HashSet::new();
             let mut text = String::new();
-            for member in members_for(ctx.state, repo, &names::canonical(name)).await? {
-                let Some(body) = Box::pin(index(ctx, &member, name)).await? else {
+            for member in members_for(state, repo, &names::canonical(name)).await? {
+                let Some(body) = Box::pin(index(state, cache, &member, name)).await? else {
                     continue;
                 };
                 let lines = std::str::from_utf8(&body.text)
@@ -93,21 +93,25 @@ pub(crate) async fn index(
 
 /// A hosted index file: from the cache when the package's content tag is unchanged, else
 /// from one aggregated row of the database.
-async fn hosted_index(ctx: &Ctx<'_>, repo: &Repository, name: &str) -> Result<Option<IndexBody>> {
-    let Some(package) = ctx.state.store.package(repo.id, name).await? else {
+async fn hosted_index(
+    state: &AppState,
+    cache: &RenderCache,
+    repo: &Repository,
+    name: &str,
+) -> Result<Option<IndexBody>> {
+    let Some(package) = state.store.package(repo.id, name).await? else {
         return Ok(None);
     };
     let tag = package.content_tag();
     let key = package.id.to_string();
-    if let Some(hit) = ctx.cache.get(&key, &tag) {
+    if let Some(hit) = cache.get(&key, &tag) {
         return Ok(Some(IndexBody {
             text: hit.body,
             changed: Some(hit.changed),
             etag: Some(format!("\"{tag}\"")),
         }));
     }
-    let (lines, changed) = ctx
-        .state
+    let (lines, changed) = state
         .store
         .joined_version_property(package.id, LINE, CHANGED)
         .await?;
@@ -117,7 +121,7 @@ async fn hosted_index(ctx: &Ctx<'_>, repo: &Repository, name: &str) -> Result<Op
     text.push('\n');
     let changed = Timestamp(changed.unwrap_or(0));
     let text = Bytes::from(text);
-    ctx.cache.put(
+    cache.put(
         key,
         Rendered {
             tag: tag.clone(),
@@ -147,19 +151,19 @@ fn line_version(line: &str) -> Result<String> {
 
 /// The `.crate` of `name` `vers` in `repo`, fetched and cached when `repo` is a proxy.
 pub(crate) async fn crate_file(
-    ctx: &Ctx<'_>,
+    state: &AppState,
+    cache: &RenderCache,
     repo: &Repository,
     name: &str,
     vers: &str,
 ) -> Result<Option<FileEntry>> {
     match repo.kind {
-        RepoKind::Hosted => stored_crate(ctx, repo, name, vers).await,
+        RepoKind::Hosted => stored_crate(state, repo, name, vers).await,
         RepoKind::Proxy => {
-            if let Some(found) = stored_crate(ctx, repo, name, vers).await? {
+            if let Some(found) = stored_crate(state, repo, name, vers).await? {
                 return Ok(Some(found));
             }
-            let _flight = ctx
-                .state
+            let _flight = state
                 .upstream
                 .flight(format!(
                     "crate:{}:{}:{vers}",
@@ -167,14 +171,15 @@ pub(crate) async fn crate_file(
                     name.to_ascii_lowercase()
                 ))
                 .await;
-            if let Some(found) = stored_crate(ctx, repo, name, vers).await? {
+            if let Some(found) = stored_crate(state, repo, name, vers).await? {
                 return Ok(Some(found));
             }
-            fetch_crate(ctx, repo, name, vers).await
+            fetch_crate(state, cache, repo, name, vers).await
         }
         RepoKind::Group => {
-            for member in members_for(ctx.state, repo, &names::canonical(name)).await? {
-                if let Some(found) = Box::pin(crate_file(ctx, &member, name, vers)).await? {
+            for member in members_for(state, repo, &names::canonical(name)).await? {
+                if let Some(found) = Box::pin(crate_file(state, cache, &member, name, vers)).await?
+                {
                     return Ok(Some(found));
                 }
             }
@@ -184,19 +189,16 @@ pub(crate) async fn crate_file(
 }
 
 async fn stored_crate(
-    ctx: &Ctx<'_>,
+    state: &AppState,
     repo: &Repository,
     name: &str,
     vers: &str,
 ) -> Result<Option<FileEntry>> {
-    let Some(package) = ctx.state.store.package(repo.id, name).await? else {
+    let Some(package) = state.store.package(repo.id, name).await? else {
         return Ok(None);
     };
     let file = format!("{}-{vers}.crate", package.name);
-    ctx.state
-        .store
-        .file(repo.id, &package.name, vers, &file)
-        .await
+    state.store.file(repo.id, &package.name, vers, &file).await
 }
 
 #[derive(Deserialize)]
@@ -207,12 +209,13 @@ struct UpstreamConfig {
 /// Fetches a `.crate` from a proxy's upstream, verifies it against the index's checksum and
 /// stores it in the proxy repository.
 async fn fetch_crate(
-    ctx: &Ctx<'_>,
+    state: &AppState,
+    cache: &RenderCache,
     repo: &Repository,
     name: &str,
     vers: &str,
 ) -> Result<Option<FileEntry>> {
-    let Some(index) = index(ctx, repo, name).await? else {
+    let Some(index) = index(state, cache, repo, name).await? else {
         return Ok(None);
     };
     let Some(line) = std::str::from_utf8(&index.text)
@@ -224,10 +227,9 @@ async fn fetch_crate(
         return Ok(None);
     };
     let config_url = upstream_url(repo, "config.json")?;
-    let config = ctx
-        .state
+    let config = state
         .upstream
-        .document(ctx.state, repo, "config.json", &config_url, None)
+        .document(state, repo, "config.json", &config_url, None)
         .await?
         .ok_or_else(|| Error::Upstream(format!("upstream {config_url}: no config.json")))?;
     let config: UpstreamConfig = serde_json::from_slice(&config)
@@ -235,16 +237,15 @@ async fn fetch_crate(
     let url = download_url(&config.dl, &line.name, vers, &line.cksum);
     let expected = wharf_core::digest::Sha256::parse(&line.cksum)
         .map_err(|_| Error::Upstream(format!("upstream index: bad cksum for {name} {vers}")))?;
-    let staged = ctx
-        .state
+    let staged = state
         .upstream
         .fetch_artifact(
-            &ctx.state.blobs,
+            &state.blobs,
             repo,
             &url,
             Some(expected),
             wharf_core::digest::DigestSet::SHA256,
-            ctx.state.upload_limit(repo),
+            state.upload_limit(repo),
         )
         .await?;
     let package = PackageName::new(line.name.clone())?;
@@ -252,8 +253,8 @@ async fn fetch_crate(
     let file = FileName::new(format!("{}-{vers}.crate", line.name))?;
     let canonical = names::canonical(&line.name);
     publish_file(
-        ctx.state.store.as_ref(),
-        &ctx.state.blobs,
+        state.store.as_ref(),
+        &state.blobs,
         PublishFile {
             repository: repo,
             package: &package,
@@ -266,7 +267,7 @@ async fn fetch_crate(
         staged,
     )
     .await?;
-    stored_crate(ctx, repo, &line.name, vers).await
+    stored_crate(state, repo, &line.name, vers).await
 }
 
 /// The download URL from a registry's `dl`: its markers replaced, or `/{crate}/{version}/download`

@@ -1,27 +1,62 @@
-//! Thin handlers of the generic protocol: parse, authorize, call one use case, answer.
+//! The generic protocol on the kernel's pipeline ([`Generic`]) and its operations: download,
+//! upload, delete a file, delete a version. Errors are the management API's JSON shape.
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use http::{HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
-use wharf_core::auth::{Principal, authorize};
 use wharf_core::digest::Sha256;
-use wharf_core::model::{Repository, Scope};
+use wharf_core::model::{FileEntry, Repository};
 use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 use wharf_server::ApiError;
-use wharf_server::auth::authenticate;
 use wharf_server::body::{Download, serve_blob};
+use wharf_server::protocol::{Call, Parsed, Protocol, Site, Target};
+use wharf_server::query::parse_query;
 
 use crate::request::{Endpoint, FileRef};
 
-const FORMAT: &str = "generic";
+/// The generic protocol.
+pub(crate) struct Generic;
+
+#[async_trait::async_trait]
+impl Protocol for Generic {
+    type Endpoint = Endpoint;
+    type Error = Error;
+
+    fn format(&self) -> &'static str {
+        "generic"
+    }
+
+    fn parse(&self, target: &Target<'_>) -> Result<Parsed<Endpoint>> {
+        let endpoint = Endpoint::parse(target.method, target.raw_path)?;
+        Ok(Parsed {
+            repository: Some(endpoint.repository().to_string()),
+            endpoint,
+        })
+    }
+
+    async fn handle(&self, call: &Call<'_>, endpoint: &Endpoint, body: Body) -> Result<Response> {
+        let repo = call.repo()?;
+        match endpoint {
+            Endpoint::DownloadFile(f) => download_file(call, repo, f).await,
+            Endpoint::UploadFile(f) => upload_file(call, repo, f, body).await,
+            Endpoint::DeleteFile(f) => delete_file(call, repo, f).await,
+            Endpoint::DeleteVersion {
+                package, version, ..
+            } => delete_version(call, repo, package.as_str(), version.as_str()).await,
+        }
+    }
+
+    fn render(&self, error: Error, _site: &Site<'_, Endpoint>) -> Response {
+        ApiError(error).into_response()
+    }
+}
 
 /// Optional query of uploads.
 #[derive(Debug, Deserialize, Default)]
-pub(crate) struct UploadQuery {
+struct UploadQuery {
     /// The SHA-256 the content must have (also accepted as `X-Checksum-Sha256`).
     sha256: Option<String>,
 }
@@ -39,57 +74,8 @@ struct Uploaded {
     sha512: String,
 }
 
-/// Every generic request: parsed once, then handed to its operation.
-pub(crate) async fn dispatch(
-    State(state): State<wharf_server::AppState>,
-    method: Method,
-    uri: Uri,
-    Query(query): Query<UploadQuery>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let result = async {
-        let endpoint = Endpoint::parse(&method, uri.path().trim_start_matches('/'))?;
-        let caller = authenticate(&state, &headers).await?;
-        match endpoint {
-            Endpoint::DownloadFile(f) => {
-                download_file(&state, caller.as_ref(), &method, &headers, &f).await
-            }
-            Endpoint::UploadFile(f) => {
-                upload_file(&state, caller.as_ref(), &headers, query, &f, body).await
-            }
-            Endpoint::DeleteFile(f) => delete_file(&state, caller.as_ref(), &f).await,
-            Endpoint::DeleteVersion {
-                repo,
-                package,
-                version,
-            } => {
-                let repo = repository(&state, caller.as_ref(), repo.as_str(), Scope::Write).await?;
-                delete_version(&state, &repo, package.as_str(), version.as_str()).await
-            }
-        }
-    }
-    .await;
-    result.unwrap_or_else(|e| ApiError(e).into_response())
-}
-
-async fn repository(
-    state: &wharf_server::AppState,
-    caller: Option<&Principal>,
-    name: &str,
-    scope: Scope,
-) -> Result<Repository> {
-    let repo = state.repository(FORMAT, name).await?;
-    authorize(caller, &repo, scope)?;
-    Ok(repo)
-}
-
-async fn find_file(
-    state: &wharf_server::AppState,
-    repo: &Repository,
-    f: &FileRef,
-) -> Result<wharf_core::model::FileEntry> {
-    state
+async fn find_file(call: &Call<'_>, repo: &Repository, f: &FileRef) -> Result<FileEntry> {
+    call.state
         .store
         .file(
             repo.id,
@@ -108,19 +94,12 @@ async fn find_file(
 
 /// Download a file: `GET|HEAD /generic/{repo}/{package}/{version}/{file}`, with Range and
 /// conditional requests.
-async fn download_file(
-    state: &wharf_server::AppState,
-    caller: Option<&Principal>,
-    method: &Method,
-    headers: &HeaderMap,
-    f: &FileRef,
-) -> Result<Response> {
-    let repo = repository(state, caller, f.repo.as_str(), Scope::Read).await?;
-    let file = find_file(state, &repo, f).await?;
+async fn download_file(call: &Call<'_>, repo: &Repository, f: &FileRef) -> Result<Response> {
+    let file = find_file(call, repo, f).await?;
     let response = serve_blob(
-        &state.blobs,
-        method,
-        headers,
+        &call.state.blobs,
+        &call.method,
+        &call.headers,
         Download {
             blob: &file.blob,
             modified: file.created_at,
@@ -129,7 +108,10 @@ async fn download_file(
         },
     )
     .await?;
-    let mut response = state.downloads.counted(method, response, file.version_id);
+    let mut response = call
+        .state
+        .downloads
+        .counted(&call.method, response, file.version_id);
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"{}\"",
         file.name.replace('"', "")
@@ -145,14 +127,13 @@ async fn download_file(
 /// when new; an existing file is 409 unless the repository allows overwrite. A digest given
 /// as `?sha256=` or `X-Checksum-Sha256` is verified.
 async fn upload_file(
-    state: &wharf_server::AppState,
-    caller: Option<&Principal>,
-    headers: &HeaderMap,
-    query: UploadQuery,
+    call: &Call<'_>,
+    repo: &Repository,
     f: &FileRef,
     body: Body,
 ) -> Result<Response> {
-    let repo = repository(state, caller, f.repo.as_str(), Scope::Write).await?;
+    let query: UploadQuery = parse_query(call.query())?;
+    let state = call.state;
     repo.ensure_hosted()?;
     if !repo.policy.allow_overwrite
         && state
@@ -172,18 +153,20 @@ async fn upload_file(
         )));
     }
     let claimed = query.sha256.or_else(|| {
-        headers
+        call.headers
             .get("x-checksum-sha256")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     });
     let expected = claimed.as_deref().map(Sha256::parse).transpose()?;
-    let staged = state.stage_body(&repo, headers, body, expected).await?;
+    let staged = state
+        .stage_body(repo, &call.headers, body, expected)
+        .await?;
     let published = publish_file(
         state.store.as_ref(),
         &state.blobs,
         PublishFile {
-            repository: &repo,
+            repository: repo,
             package: &f.package,
             canonical: None,
             version: &f.version,
@@ -208,35 +191,26 @@ async fn upload_file(
 }
 
 /// Delete a file: `DELETE /generic/{repo}/{package}/{version}/{file}`.
-async fn delete_file(
-    state: &wharf_server::AppState,
-    caller: Option<&Principal>,
-    f: &FileRef,
-) -> Result<Response> {
-    let repo = repository(state, caller, f.repo.as_str(), Scope::Write).await?;
-    let file = find_file(state, &repo, f).await?;
-    state.store.delete_file(file.id).await?;
+async fn delete_file(call: &Call<'_>, repo: &Repository, f: &FileRef) -> Result<Response> {
+    let file = find_file(call, repo, f).await?;
+    call.state.remove_file(repo, file.id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Delete a version and its files: `DELETE /generic/{repo}/{package}/{version}`.
 async fn delete_version(
-    state: &wharf_server::AppState,
+    call: &Call<'_>,
     repo: &Repository,
     package: &str,
     version: &str,
 ) -> Result<Response> {
     let missing = || Error::not_found(format!("version {version} of {package} not found"));
-    let package = state
-        .store
-        .package(repo.id, package)
-        .await?
-        .ok_or_else(missing)?;
-    let version = state
-        .store
+    let store = &call.state.store;
+    let package = store.package(repo.id, package).await?.ok_or_else(missing)?;
+    let version = store
         .version(package.id, version)
         .await?
         .ok_or_else(missing)?;
-    state.store.delete_version(version.id).await?;
+    call.state.remove_version(repo, version.id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

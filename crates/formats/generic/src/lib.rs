@@ -11,7 +11,6 @@ pub mod platform;
 mod request;
 
 use axum::Router;
-use axum::routing::any;
 use wharf_server::{AppState, Format};
 
 pub use platform::PlatformConfig;
@@ -36,7 +35,7 @@ impl Format for GenericFormat {
     }
 
     fn routes(&self) -> Router<AppState> {
-        Router::new().route("/{*path}", any(handlers::dispatch))
+        wharf_server::protocol::routes(handlers::Generic)
     }
 
     fn root_routes(&self) -> Router<AppState> {

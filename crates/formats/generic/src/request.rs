@@ -1,8 +1,10 @@
-//! The generic protocol's one request parser: method and path into an [`Endpoint`].
+//! The generic protocol's one request parser: method and path into an [`Endpoint`], with the
+//! operation it names and the access it needs.
 
 use http::Method;
 use wharf_core::names::{FileName, PackageName, RepoName, VersionName};
 use wharf_core::{Error, Result};
+use wharf_server::protocol::{self, Access};
 
 /// A parsed generic request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,10 +45,39 @@ fn decode_segment(raw: &str) -> Result<String> {
     Ok(decoded.into_owned())
 }
 
+impl protocol::Endpoint for Endpoint {
+    fn operation(&self) -> &'static str {
+        match self {
+            Self::DownloadFile(_) => "generic.download",
+            Self::UploadFile(_) => "generic.upload",
+            Self::DeleteFile(_) => "generic.delete_file",
+            Self::DeleteVersion { .. } => "generic.delete_version",
+        }
+    }
+
+    fn access(&self) -> Access {
+        match self {
+            Self::DownloadFile(_) => Access::Read,
+            Self::UploadFile(_) | Self::DeleteFile(_) | Self::DeleteVersion { .. } => Access::Write,
+        }
+    }
+}
+
 impl Endpoint {
+    /// The repository the request addresses.
+    pub(crate) fn repository(&self) -> &RepoName {
+        match self {
+            Self::DownloadFile(f) | Self::UploadFile(f) | Self::DeleteFile(f) => &f.repo,
+            Self::DeleteVersion { repo, .. } => repo,
+        }
+    }
+
     /// Parses `raw` (below `/generic/`, as sent: split on `/`, then each segment
     /// percent-decoded, so that an encoded `/` never acts as a separator).
     pub(crate) fn parse(method: &Method, raw: &str) -> Result<Self> {
+        if raw.is_empty() {
+            return Err(not_found());
+        }
         let decoded = raw
             .split('/')
             .map(decode_segment)
@@ -79,11 +110,13 @@ impl Endpoint {
                 package: PackageName::new(*package)?,
                 version: VersionName::new(*version)?,
             }),
-            _ => Err(Error::not_found(
-                "generic paths are /generic/{repo}/{package}/{version}/{file}",
-            )),
+            _ => Err(not_found()),
         }
     }
+}
+
+fn not_found() -> Error {
+    Error::not_found("generic paths are /generic/{repo}/{package}/{version}/{file}")
 }
 
 fn not_allowed(method: &Method) -> Error {

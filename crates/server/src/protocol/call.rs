@@ -1,0 +1,71 @@
+//! [`Call`]: what a protocol's handler is given — the state, the caller, the repository the
+//! request addresses (resolved and authorized for the endpoint's access) and the request's
+//! parts.
+
+use http::{HeaderMap, Method, Uri};
+use wharf_core::auth::{Principal, authorize};
+use wharf_core::model::{Repository, Scope};
+use wharf_core::{Error, Result};
+
+use crate::state::AppState;
+
+/// One request, authenticated and authorized.
+pub struct Call<'a> {
+    /// The shared state.
+    pub state: &'a AppState,
+    /// Who is calling, if the request carries credentials.
+    pub caller: Option<Principal>,
+    /// The repository the request addresses, if it addresses one.
+    pub repository: Option<Repository>,
+    /// The URL clients reach Wharf at (no trailing `/`).
+    pub base: String,
+    /// The method.
+    pub method: Method,
+    /// The URI as sent.
+    pub uri: Uri,
+    /// The headers.
+    pub headers: HeaderMap,
+}
+
+impl Call<'_> {
+    /// The repository the request addresses.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] for an endpoint that addresses none (a parser's bug).
+    pub fn repo(&self) -> Result<&Repository> {
+        self.repository
+            .as_ref()
+            .ok_or_else(|| Error::internal_msg("this endpoint addresses no repository"))
+    }
+
+    /// The query string, if any.
+    #[must_use]
+    pub fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+
+    /// Authorizes the caller for `scope` on the repository (anonymous reads pass where it
+    /// allows them), beyond what the endpoint's access already checked.
+    ///
+    /// # Errors
+    /// As [`authorize`].
+    pub fn allow(&self, scope: Scope) -> Result<()> {
+        authorize(self.caller.as_ref(), self.repo()?, scope)
+    }
+
+    /// Authorizes a signed-in caller for `scope` on the repository and returns it.
+    ///
+    /// # Errors
+    /// As [`wharf_core::auth::require`].
+    pub fn require(&self, scope: Scope) -> Result<&Principal> {
+        wharf_core::auth::require(self.caller.as_ref(), self.repo()?, scope)
+    }
+
+    /// The signed-in caller.
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] without one.
+    pub fn signed_in(&self) -> Result<&Principal> {
+        wharf_core::auth::signed_in(self.caller.as_ref())
+    }
+}
