@@ -1,22 +1,18 @@
-//! Thin handlers of the npm registry protocol: parse once, authenticate, call the
-//! operation, answer in the registry's shapes. Reads live here; writes in
+//! The npm registry protocol on the kernel's pipeline ([`Npm`]) and its thin handlers: each
+//! calls the operation and answers in the registry's shapes. Reads live here; writes in
 //! [`crate::writes`], accounts in [`crate::users`], search in [`crate::search`], audits in [`crate::audit`].
 
-use std::sync::Arc;
-
+use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderValue, StatusCode, header};
 use serde_json::Value;
-use wharf_core::auth::{Principal, authorize};
-use wharf_core::model::{Package, PropertyOwner, RepoKind, Repository, Scope};
+use wharf_core::model::{Package, PropertyOwner, RepoKind, Repository};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
-use wharf_server::auth::authenticate;
 use wharf_server::body::{Download, not_modified, serve_blob};
 use wharf_server::compress::accepts_gzip;
+use wharf_server::protocol::{Call, Parsed, Protocol, Site, Target};
 use wharf_server::render_cache::RenderCache;
 
 use crate::error::NpmError;
@@ -24,137 +20,115 @@ use crate::manifest::{FULL, TAG_PREFIX, parse_member, with_base};
 use crate::request::{Endpoint, parse};
 use crate::{packument, search, sources, users, writes};
 
-const FORMAT: &str = "npm";
-
 /// The media type of abbreviated packuments (npm's "corgi" documents).
 const ABBREVIATED: &str = "application/vnd.npm.install-v1+json";
 
-/// One request's context.
-pub(crate) struct Ctx<'a> {
-    pub state: &'a AppState,
-    pub cache: &'a RenderCache,
-    pub repo: Repository,
-    pub caller: Option<Principal>,
-    /// The repository's registry URL, without a trailing `/`.
-    pub registry: String,
+/// The npm registry protocol, with rendered packuments of hosted packages cached by their
+/// content tag.
+#[derive(Default)]
+pub(crate) struct Npm {
+    cache: RenderCache,
 }
 
-impl Ctx<'_> {
-    /// Authorizes the caller (anonymous reads pass where the repository allows them).
-    pub(crate) fn allow(&self, scope: Scope) -> Result<()> {
-        authorize(self.caller.as_ref(), &self.repo, scope)
+#[async_trait::async_trait]
+impl Protocol for Npm {
+    type Endpoint = Endpoint;
+    type Error = NpmError;
+
+    fn format(&self) -> &'static str {
+        "npm"
     }
 
-    /// Authorizes a signed-in caller and returns it.
-    pub(crate) fn require(&self, scope: Scope) -> Result<&Principal> {
-        wharf_core::auth::require(self.caller.as_ref(), &self.repo, scope)
+    fn parse(&self, target: &Target<'_>) -> Result<Parsed<Endpoint>, NpmError> {
+        let (repo, endpoint) = parse(target.method, target.path)?;
+        Ok(Parsed {
+            repository: Some(repo.to_string()),
+            endpoint,
+        })
     }
 
-    /// A package of `repo`, or npm's 404.
-    pub(crate) async fn package_in(&self, repo: &Repository, name: &str) -> Result<Package> {
-        self.state
-            .store
-            .package(repo.id, name)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("package {name} not found")))
+    async fn handle(
+        &self,
+        call: &Call<'_>,
+        endpoint: &Endpoint,
+        body: Body,
+    ) -> Result<Response, NpmError> {
+        Ok(handle(call, &self.cache, endpoint, body).await?)
     }
-}
 
-/// Every npm request.
-pub(crate) async fn dispatch(
-    State(state): State<AppState>,
-    Extension(cache): Extension<Arc<RenderCache>>,
-    method: Method,
-    Path(path): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let (repo, endpoint) = match parse(&method, &path) {
-        Ok(parsed) => parsed,
-        Err(e) => return NpmError::from(e).into_response(),
-    };
-    let registry = format!("{}/npm/{repo}", state.base_url(&headers));
-    let result = async {
-        let caller = authenticate(&state, &headers).await?;
-        let repo = state.repository(FORMAT, repo.as_str()).await?;
-        let ctx = Ctx {
-            state: &state,
-            cache: &cache,
-            repo,
-            caller,
-            registry: registry.clone(),
-        };
-        handle(&ctx, &method, &headers, query.as_deref(), body, endpoint).await
-    }
-    .await;
-    result.unwrap_or_else(|error| {
+    fn render(&self, error: NpmError, site: &Site<'_, Endpoint>) -> Response {
+        let registry = site
+            .repository
+            .map(|repo| format!("{}/npm/{repo}", site.base));
         NpmError {
-            error,
-            registry: Some(registry),
+            registry: error.registry.or(registry),
+            ..error
         }
         .into_response()
-    })
+    }
+}
+
+/// The repository's registry URL, without a trailing `/`.
+pub(crate) fn registry(call: &Call<'_>) -> String {
+    let name = call
+        .repository
+        .as_ref()
+        .map(|r| r.name.as_str())
+        .unwrap_or_default();
+    format!("{}/npm/{name}", call.base)
+}
+
+/// A package of `repo`, or npm's 404.
+pub(crate) async fn package_in(state: &AppState, repo: &Repository, name: &str) -> Result<Package> {
+    state
+        .store
+        .package(repo.id, name)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("package {name} not found")))
 }
 
 async fn handle(
-    ctx: &Ctx<'_>,
-    method: &Method,
-    headers: &HeaderMap,
-    query: Option<&str>,
+    call: &Call<'_>,
+    cache: &RenderCache,
+    endpoint: &Endpoint,
     body: Body,
-    endpoint: Endpoint,
 ) -> Result<Response> {
+    let (state, headers) = (call.state, &call.headers);
     match endpoint {
         Endpoint::Ping => Ok(Json(serde_json::json!({})).into_response()),
-        Endpoint::Whoami => users::whoami(ctx),
-        Endpoint::Login { user } => users::login(ctx, &user, body).await,
-        Endpoint::Logout { token } => users::logout(ctx, &token).await,
-        Endpoint::ListTokens => users::list_tokens(ctx).await,
-        Endpoint::CreateToken => users::create_token(ctx, body).await,
-        Endpoint::RevokeToken { key } => users::revoke_token(ctx, &key).await,
-        Endpoint::Search => {
-            ctx.allow(Scope::Read)?;
-            search::search(ctx, query).await
-        }
+        Endpoint::Whoami => users::whoami(call),
+        Endpoint::Login { user } => users::login(call, user, body).await,
+        Endpoint::Logout { token } => users::logout(call, token).await,
+        Endpoint::ListTokens => users::list_tokens(call).await,
+        Endpoint::CreateToken => users::create_token(call, body).await,
+        Endpoint::RevokeToken { key } => users::revoke_token(call, key).await,
+        Endpoint::Search => search::search(call, call.query()).await,
         Endpoint::Audit { bulk } => {
-            ctx.allow(Scope::Read)?;
-            crate::audit::audit(ctx.state, &ctx.repo, bulk, headers, body).await
+            crate::audit::audit(state, call.repo()?, *bulk, headers, body).await
         }
-        Endpoint::DistTags { name } => {
-            ctx.allow(Scope::Read)?;
-            dist_tags(ctx, &name).await
-        }
-        Endpoint::DistTag { name, tag, set } => writes::dist_tag(ctx, &name, &tag, set, body).await,
-        Endpoint::Packument { name } => {
-            ctx.allow(Scope::Read)?;
-            get_packument(ctx, headers, &name).await
-        }
-        Endpoint::Manifest { name, spec } => {
-            ctx.allow(Scope::Read)?;
-            get_manifest(ctx, &name, &spec).await
-        }
-        Endpoint::Tarball { name, file } => {
-            ctx.allow(Scope::Read)?;
-            get_tarball(ctx, method, headers, &name, &file).await
-        }
-        Endpoint::Publish { name } => writes::publish(ctx, headers, &name, body).await,
-        Endpoint::Update { name } => writes::update(ctx, &name, body).await,
-        Endpoint::Unpublish { name } => writes::unpublish(ctx, &name).await,
-        Endpoint::DeleteTarball { name, file } => writes::delete_tarball(ctx, &name, &file).await,
+        Endpoint::DistTags { name } => dist_tags(call, name).await,
+        Endpoint::DistTag { name, tag, set } => writes::dist_tag(call, name, tag, *set, body).await,
+        Endpoint::Packument { name } => get_packument(call, cache, name).await,
+        Endpoint::Manifest { name, spec } => get_manifest(call, name, spec).await,
+        Endpoint::Tarball { name, file } => get_tarball(call, name, file).await,
+        Endpoint::Publish { name } => writes::publish(call, headers, name, body).await,
+        Endpoint::Update { name } => writes::update(call, name, body).await,
+        Endpoint::Unpublish { name } => writes::unpublish(call, name).await,
+        Endpoint::DeleteTarball { name, file } => writes::delete_tarball(call, name, file).await,
     }
 }
 
 /// `GET /{name}`: "the packument", abbreviated when the client sends `Accept:
 /// application/vnd.npm.install-v1+json`. Rendered once per change of the package and
 /// representation, gzipped once for clients that accept it, with an `ETag`.
-async fn get_packument(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result<Response> {
+async fn get_packument(call: &Call<'_>, cache: &RenderCache, name: &str) -> Result<Response> {
+    let (headers, repo, registry) = (&call.headers, call.repo()?, registry(call));
     let abbreviated = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains(ABBREVIATED));
-    if ctx.repo.kind != RepoKind::Hosted {
-        let doc = sources::packument_of(ctx.state, &ctx.repo, name, abbreviated, &ctx.registry)
+    if repo.kind != RepoKind::Hosted {
+        let doc = sources::packument_of(call.state, repo, name, abbreviated, &registry)
             .await?
             .ok_or_else(|| Error::not_found(format!("package {name} not found")))?;
         let content_type = if abbreviated {
@@ -168,7 +142,7 @@ async fn get_packument(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result
         )
             .into_response());
     }
-    let package = ctx.package_in(&ctx.repo, name).await?;
+    let package = package_in(call.state, repo, name).await?;
     let gzip = accepts_gzip(headers);
     let tag = package.content_tag();
     let etag = format!(
@@ -179,17 +153,16 @@ async fn get_packument(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result
     if not_modified(headers, &etag, None) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    let key = format!("{}|{abbreviated}|{gzip}|{}", package.id, ctx.registry);
-    let body = ctx
-        .cache
+    let key = format!("{}|{abbreviated}|{gzip}|{}", package.id, registry);
+    let body = cache
         .get_or_render(
-            &ctx.state.upstream,
+            &call.state.upstream,
             key,
             &tag,
             package.created_at,
             gzip,
             || async {
-                packument::render(ctx.state, &package, abbreviated, &ctx.registry)
+                packument::render(call.state, &package, abbreviated, &registry)
                     .await?
                     .ok_or_else(|| Error::not_found(format!("package {name} not found")))
             },
@@ -217,9 +190,12 @@ async fn get_packument(ctx: &Ctx<'_>, headers: &HeaderMap, name: &str) -> Result
 }
 
 /// The version a dist-tag or version string names.
-pub(crate) async fn resolve_spec(ctx: &Ctx<'_>, package: &Package, spec: &str) -> Result<String> {
-    let tagged = ctx
-        .state
+pub(crate) async fn resolve_spec(
+    state: &AppState,
+    package: &Package,
+    spec: &str,
+) -> Result<String> {
+    let tagged = state
         .store
         .properties(PropertyOwner::Package(package.id))
         .await?
@@ -229,9 +205,10 @@ pub(crate) async fn resolve_spec(ctx: &Ctx<'_>, package: &Package, spec: &str) -
 }
 
 /// `GET /{name}/{version-or-tag}`: one version's manifest.
-async fn get_manifest(ctx: &Ctx<'_>, name: &str, spec: &str) -> Result<Response> {
-    if ctx.repo.kind != RepoKind::Hosted {
-        let doc = sources::packument_of(ctx.state, &ctx.repo, name, false, &ctx.registry)
+async fn get_manifest(call: &Call<'_>, name: &str, spec: &str) -> Result<Response> {
+    let (repo, registry) = (call.repo()?, registry(call));
+    if repo.kind != RepoKind::Hosted {
+        let doc = sources::packument_of(call.state, repo, name, false, &registry)
             .await?
             .ok_or_else(|| Error::not_found(format!("package {name} not found")))?;
         let version = doc["dist-tags"][spec].as_str().unwrap_or(spec);
@@ -241,16 +218,16 @@ async fn get_manifest(ctx: &Ctx<'_>, name: &str, spec: &str) -> Result<Response>
             .ok_or_else(|| Error::not_found(format!("version not found: {name}@{spec}")))?;
         return Ok(Json(manifest).into_response());
     }
-    let package = ctx.package_in(&ctx.repo, name).await?;
-    let wanted = resolve_spec(ctx, &package, spec).await?;
+    let package = package_in(call.state, repo, name).await?;
+    let wanted = resolve_spec(call.state, &package, spec).await?;
     let missing = || Error::not_found(format!("version not found: {name}@{spec}"));
-    let version = ctx
+    let version = call
         .state
         .store
         .version(package.id, &wanted)
         .await?
         .ok_or_else(missing)?;
-    let member = ctx
+    let member = call
         .state
         .store
         .properties(PropertyOwner::Version(version.id))
@@ -259,48 +236,44 @@ async fn get_manifest(ctx: &Ctx<'_>, name: &str, spec: &str) -> Result<Response>
         .find_map(|(name, value)| (name == FULL).then_some(value))
         .ok_or_else(missing)?;
     let (_, manifest) = parse_member(&member)?;
-    let text = with_base(&Value::Object(manifest).to_string(), &ctx.registry);
+    let text = with_base(&Value::Object(manifest).to_string(), &registry);
     Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())
 }
 
 /// `GET /{name}/-/{file}`: a tarball, as published.
-async fn get_tarball(
-    ctx: &Ctx<'_>,
-    method: &Method,
-    headers: &HeaderMap,
-    name: &str,
-    file: &str,
-) -> Result<Response> {
-    let entry = sources::tarball_of(ctx.state, &ctx.repo, name, file)
+async fn get_tarball(call: &Call<'_>, name: &str, file: &str) -> Result<Response> {
+    let (method, headers, repo) = (&call.method, &call.headers, call.repo()?);
+    let entry = sources::tarball_of(call.state, repo, name, file)
         .await?
         .ok_or_else(|| Error::not_found(format!("tarball {file} of {name} not found")))?;
     let response = serve_blob(
-        &ctx.state.blobs,
+        &call.state.blobs,
         method,
         headers,
         Download {
             blob: &entry.blob,
             modified: entry.created_at,
             content_type: "application/octet-stream",
-            redirect: ctx.repo.policy.redirect_downloads,
+            redirect: repo.policy.redirect_downloads,
         },
     )
     .await?;
-    Ok(ctx
+    Ok(call
         .state
         .downloads
         .counted(method, response, entry.version_id))
 }
 
 /// `GET /-/package/{name}/dist-tags`.
-async fn dist_tags(ctx: &Ctx<'_>, name: &str) -> Result<Response> {
-    if ctx.repo.kind != RepoKind::Hosted {
-        let doc = sources::packument_of(ctx.state, &ctx.repo, name, true, &ctx.registry)
+async fn dist_tags(call: &Call<'_>, name: &str) -> Result<Response> {
+    let (repo, registry) = (call.repo()?, registry(call));
+    if repo.kind != RepoKind::Hosted {
+        let doc = sources::packument_of(call.state, repo, name, true, &registry)
             .await?
             .ok_or_else(|| Error::not_found(format!("package {name} not found")))?;
         return Ok(Json(doc.get("dist-tags").cloned().unwrap_or_default()).into_response());
     }
-    let package = ctx.package_in(&ctx.repo, name).await?;
-    let head = packument::head(ctx.state, &package).await?;
+    let package = package_in(call.state, repo, name).await?;
+    let head = packument::head(call.state, &package).await?;
     Ok(Json(Value::Object(head.tags)).into_response())
 }

@@ -22,13 +22,9 @@ mod streamed;
 mod users;
 mod writes;
 
-use std::sync::Arc;
-
-use axum::routing::any;
-use axum::{Extension, Router};
+use axum::Router;
 use wharf_core::digest::DigestSet;
 use wharf_core::model::RepoKind;
-use wharf_server::render_cache::RenderCache;
 use wharf_server::{AppState, Format};
 
 pub use pantry::PantryConfig;
@@ -73,9 +69,7 @@ impl Format for NpmFormat {
     }
 
     fn routes(&self) -> Router<AppState> {
-        Router::new()
-            .route("/{*path}", any(handlers::dispatch))
-            .layer(Extension(Arc::new(RenderCache::default())))
+        wharf_server::protocol::routes(handlers::Npm::default())
     }
 
     fn root_routes(&self) -> Router<AppState> {

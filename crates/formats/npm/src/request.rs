@@ -5,6 +5,7 @@
 use http::Method;
 use wharf_core::names::RepoName;
 use wharf_core::{Error, Result};
+use wharf_server::protocol::{self, Access};
 
 /// A parsed npm request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +50,54 @@ pub(crate) enum Endpoint {
     Unpublish { name: String },
     /// `DELETE /{name}/-/{file}/-rev/{rev}`: the tarball of a version being unpublished.
     DeleteTarball { name: String, file: String },
+}
+
+impl protocol::Endpoint for Endpoint {
+    fn operation(&self) -> &'static str {
+        match self {
+            Self::Ping => "npm.ping",
+            Self::Whoami => "npm.whoami",
+            Self::Login { .. } => "npm.login",
+            Self::Logout { .. } => "npm.logout",
+            Self::ListTokens => "npm.tokens",
+            Self::CreateToken => "npm.token_create",
+            Self::RevokeToken { .. } => "npm.token_revoke",
+            Self::Search => "npm.search",
+            Self::Audit { .. } => "npm.audit",
+            Self::DistTags { .. } => "npm.dist_tags",
+            Self::DistTag { set: true, .. } => "npm.dist_tag_add",
+            Self::DistTag { set: false, .. } => "npm.dist_tag_remove",
+            Self::Packument { .. } => "npm.packument",
+            Self::Manifest { .. } => "npm.manifest",
+            Self::Tarball { .. } => "npm.tarball",
+            Self::Publish { .. } => "npm.publish",
+            Self::Update { .. } => "npm.update",
+            Self::Unpublish { .. } => "npm.unpublish",
+            Self::DeleteTarball { .. } => "npm.delete_tarball",
+        }
+    }
+
+    fn access(&self) -> Access {
+        match self {
+            Self::Ping | Self::Login { .. } => Access::Open,
+            Self::Whoami
+            | Self::Logout { .. }
+            | Self::ListTokens
+            | Self::CreateToken
+            | Self::RevokeToken { .. } => Access::SignedIn,
+            Self::Search
+            | Self::Audit { .. }
+            | Self::DistTags { .. }
+            | Self::Packument { .. }
+            | Self::Manifest { .. }
+            | Self::Tarball { .. } => Access::Read,
+            Self::DistTag { .. }
+            | Self::Publish { .. }
+            | Self::Update { .. }
+            | Self::Unpublish { .. }
+            | Self::DeleteTarball { .. } => Access::Write,
+        }
+    }
 }
 
 /// Splits a package name off the front of `parts`: one segment, or two for `@scope/name`.

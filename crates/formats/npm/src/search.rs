@@ -13,7 +13,9 @@ use wharf_server::AppState;
 use wharf_server::groups::of_kind;
 use wharf_server::query::parse_query;
 
-use crate::handlers::Ctx;
+use wharf_server::protocol::Call;
+
+use crate::handlers::registry;
 use crate::packument;
 
 /// How well a package matches every word of `words` (0: it does not).
@@ -63,7 +65,7 @@ struct SearchQuery {
 }
 
 /// `GET /-/v1/search`.
-pub(crate) async fn search(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Response> {
+pub(crate) async fn search(call: &Call<'_>, query: Option<&str>) -> Result<Response> {
     let query: SearchQuery = parse_query(query)?;
     let words: Vec<String> = query
         .text
@@ -73,14 +75,14 @@ pub(crate) async fn search(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Respons
         .collect();
     let size = query.size.unwrap_or(20).min(250);
     let from = query.from.unwrap_or(0);
-    let hosted = of_kind(ctx.state, &ctx.repo, RepoKind::Hosted).await?;
+    let hosted = of_kind(call.state, call.repo()?, RepoKind::Hosted).await?;
     let mut found = Vec::new();
     let mut packages = Vec::new();
     for member in &hosted {
-        packages.extend(packument::all_packages(ctx.state, member).await?);
+        packages.extend(packument::all_packages(call.state, member).await?);
     }
     for package in packages {
-        let head = packument::head(ctx.state, &package).await?;
+        let head = packument::head(call.state, &package).await?;
         let points = if words.is_empty() {
             1.0
         } else {
@@ -112,7 +114,7 @@ pub(crate) async fn search(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Respons
                     "description": summary.get("description"),
                     "keywords": summary.get("keywords"),
                     "date": summary.get("date"),
-                    "links": {"npm": format!("{}/{name}", ctx.registry)},
+                    "links": {"npm": format!("{}/{name}", registry(call))},
                     "publisher": {"username": publisher},
                     "maintainers": [{"username": publisher}],
                 },
@@ -131,8 +133,8 @@ pub(crate) async fn search(ctx: &Ctx<'_>, query: Option<&str>) -> Result<Respons
             .filter_map(|o| o["package"]["name"].as_str().map(str::to_owned))
             .collect();
         let (more, their_total) = upstream_objects(
-            ctx.state,
-            &ctx.repo,
+            call.state,
+            call.repo()?,
             &query.text,
             size - objects.len(),
             from.saturating_sub(total),

@@ -15,7 +15,7 @@ use wharf_core::model::{NewToken, Scope, TokenInfo};
 use wharf_core::{Error, Result};
 use wharf_server::auth::password_login;
 
-use crate::handlers::Ctx;
+use wharf_server::protocol::Call;
 
 #[derive(Deserialize)]
 struct LoginBody {
@@ -41,7 +41,7 @@ async fn json_body<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T> {
 /// A new token of `principal`'s user: write access (read-only when asked or when the user
 /// may only read).
 async fn new_token(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     principal: &Principal,
     readonly: bool,
     label: &str,
@@ -52,7 +52,7 @@ async fn new_token(
         Scope::Write
     };
     let secret = generate_token();
-    let info = ctx
+    let info = call
         .state
         .store
         .create_token(&NewToken {
@@ -69,7 +69,7 @@ async fn new_token(
 
 /// `PUT /-/user/org.couchdb.user:{user}`: signs in with name and password, answering a token
 /// that npm writes to `.npmrc`.
-pub(crate) async fn login(ctx: &Ctx<'_>, user: &str, body: Body) -> Result<Response> {
+pub(crate) async fn login(call: &Call<'_>, user: &str, body: Body) -> Result<Response> {
     let body: LoginBody = json_body(body).await?;
     if body.name.as_deref().is_some_and(|n| n != user) {
         return Err(Error::invalid("the user document names another user"));
@@ -77,12 +77,12 @@ pub(crate) async fn login(ctx: &Ctx<'_>, user: &str, body: Body) -> Result<Respo
     let password = body
         .password
         .ok_or_else(|| Error::invalid("a login needs a password"))?;
-    let principal = password_login(ctx.state, user, &password).await.map_err(|_| {
+    let principal = password_login(call.state, user, &password).await.map_err(|_| {
         Error::Unauthorized(format!(
             "wrong user name or password for {user} (Wharf accounts are made with `wharf user create`)"
         ))
     })?;
-    let (secret, _) = new_token(ctx, &principal, false, "npm login").await?;
+    let (secret, _) = new_token(call, &principal, false, "npm login").await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"ok": true, "id": format!("org.couchdb.user:{user}"), "token": secret})),
@@ -91,22 +91,22 @@ pub(crate) async fn login(ctx: &Ctx<'_>, user: &str, body: Body) -> Result<Respo
 }
 
 /// `GET /-/whoami`.
-pub(crate) fn whoami(ctx: &Ctx<'_>) -> Result<Response> {
-    let caller = signed_in(ctx.caller.as_ref())?;
+pub(crate) fn whoami(call: &Call<'_>) -> Result<Response> {
+    let caller = signed_in(call.caller.as_ref())?;
     Ok(Json(json!({"username": caller.user.name})).into_response())
 }
 
 /// `DELETE /-/user/token/{token}`: `npm logout` revokes the token it signed in with.
-pub(crate) async fn logout(ctx: &Ctx<'_>, token: &str) -> Result<Response> {
-    let caller = signed_in(ctx.caller.as_ref())?;
-    let found = ctx
+pub(crate) async fn logout(call: &Call<'_>, token: &str) -> Result<Response> {
+    let caller = signed_in(call.caller.as_ref())?;
+    let found = call
         .state
         .store
         .token_by_hash(&hash_token(token), wharf_core::time::Timestamp::now())
         .await?;
     match found {
         Some((info, user)) if user.id == caller.user.id => {
-            ctx.state.store.delete_token(user.id, info.id).await?;
+            call.state.store.delete_token(user.id, info.id).await?;
             Ok(Json(json!({"ok": true})).into_response())
         }
         _ => Err(Error::not_found("no such token")),
@@ -119,9 +119,9 @@ fn key(info: &TokenInfo) -> String {
 }
 
 /// `GET /-/npm/v1/tokens`: the caller's tokens, secrets never shown.
-pub(crate) async fn list_tokens(ctx: &Ctx<'_>) -> Result<Response> {
-    let caller = signed_in(ctx.caller.as_ref())?;
-    let objects: Vec<_> = ctx
+pub(crate) async fn list_tokens(call: &Call<'_>) -> Result<Response> {
+    let caller = signed_in(call.caller.as_ref())?;
+    let objects: Vec<_> = call
         .state
         .store
         .list_tokens(caller.user.id)
@@ -144,15 +144,15 @@ pub(crate) async fn list_tokens(ctx: &Ctx<'_>) -> Result<Response> {
 
 /// `POST /-/npm/v1/tokens`: a new token; a password sign-in is asked to repeat the password
 /// as npm sends it.
-pub(crate) async fn create_token(ctx: &Ctx<'_>, body: Body) -> Result<Response> {
-    let caller = signed_in(ctx.caller.as_ref())?;
+pub(crate) async fn create_token(call: &Call<'_>, body: Body) -> Result<Response> {
+    let caller = signed_in(call.caller.as_ref())?;
     let body: CreateTokenBody = json_body(body).await?;
     if let Some(password) = &body.password {
-        password_login(ctx.state, &caller.user.name, password).await?;
+        password_login(call.state, &caller.user.name, password).await?;
     } else if matches!(caller.credential, Credential::Password) {
         return Err(Error::invalid("creating a token needs the password"));
     }
-    let (secret, info) = new_token(ctx, caller, body.readonly, "npm token create").await?;
+    let (secret, info) = new_token(call, caller, body.readonly, "npm token create").await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -167,9 +167,9 @@ pub(crate) async fn create_token(ctx: &Ctx<'_>, body: Body) -> Result<Response> 
 }
 
 /// `DELETE /-/npm/v1/tokens/token/{key}`: `npm token revoke`.
-pub(crate) async fn revoke_token(ctx: &Ctx<'_>, wanted: &str) -> Result<Response> {
-    let caller = signed_in(ctx.caller.as_ref())?;
-    let store = &ctx.state.store;
+pub(crate) async fn revoke_token(call: &Call<'_>, wanted: &str) -> Result<Response> {
+    let caller = signed_in(call.caller.as_ref())?;
+    let store = &call.state.store;
     let token = store
         .list_tokens(caller.user.id)
         .await?

@@ -16,7 +16,9 @@ use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::body::check_content_length;
 
-use crate::handlers::Ctx;
+use wharf_server::protocol::Call;
+
+use crate::handlers::package_in;
 use crate::manifest::{
     ABBREV, FULL, Fragments, MODIFIED, README, SUMMARY, TAG_PREFIX, TIME, deprecated, fragments,
     parse_member,
@@ -42,22 +44,22 @@ fn already_published(name: &str, version: &str) -> Error {
 
 /// `PUT /{name}`: publishes the one version of the body with its tarball.
 pub(crate) async fn publish(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     headers: &HeaderMap,
     name: &str,
     body: Body,
 ) -> Result<Response> {
-    let principal = ctx.require(Scope::Write)?;
-    let target = wharf_server::groups::hosted_target(ctx.state, &ctx.repo).await?;
+    let principal = call.require(Scope::Write)?;
+    let target = wharf_server::groups::hosted_target(call.state, call.repo()?).await?;
     names::validate(name)?;
-    let limit = ctx.state.upload_limit(&target);
+    let limit = call.state.upload_limit(&target);
     check_content_length(headers, limit / 3 * 4 + MAX_DOCUMENT)?;
     let PublishBody {
         mut doc,
         attachment,
-    } = read_body(&ctx.state.blobs, body, limit).await?;
+    } = read_body(&call.state.blobs, body, limit).await?;
     let Some((attached, staged)) = attachment else {
-        return apply_update(ctx, name, &doc, false).await;
+        return apply_update(call, name, &doc, false).await;
     };
     let (version, manifest) = the_version(&mut doc, name)?;
     if !attached.ends_with(&format!("-{version}.tgz")) {
@@ -66,7 +68,7 @@ pub(crate) async fn publish(
         )));
     }
     store_version(
-        ctx.state,
+        call.state,
         &target,
         NewVersion {
             name,
@@ -245,21 +247,21 @@ fn properties(
 }
 
 /// The package a write goes to, with the repository it lives in.
-async fn target_package(ctx: &Ctx<'_>, name: &str) -> Result<(Repository, Package)> {
-    ctx.require(Scope::Write)?;
-    let target = wharf_server::groups::hosted_target(ctx.state, &ctx.repo).await?;
-    let package = ctx.package_in(&target, name).await?;
+async fn target_package(call: &Call<'_>, name: &str) -> Result<(Repository, Package)> {
+    call.require(Scope::Write)?;
+    let target = wharf_server::groups::hosted_target(call.state, call.repo()?).await?;
+    let package = package_in(call.state, &target, name).await?;
     Ok((target, package))
 }
 
 /// `PUT /{name}/-rev/{rev}`: the client's edited packument (see [`apply_update`]).
-pub(crate) async fn update(ctx: &Ctx<'_>, name: &str, body: Body) -> Result<Response> {
+pub(crate) async fn update(call: &Call<'_>, name: &str, body: Body) -> Result<Response> {
     let bytes = axum::body::to_bytes(body, MAX_UPDATE)
         .await
         .map_err(|e| Error::invalid(format!("the packument could not be read: {e}")))?;
     let doc: Map<String, Value> = serde_json::from_slice(&bytes)
         .map_err(|e| Error::invalid(format!("the packument is not valid JSON: {e}")))?;
-    apply_update(ctx, name, &doc, true).await
+    apply_update(call, name, &doc, true).await
 }
 
 /// What an edited packument changes, planned before anything is written.
@@ -293,20 +295,20 @@ impl Plan {
 /// removed, and `latest` moves to the highest version left. An update cannot remove every
 /// version (npm unpublishes a whole package with `DELETE`).
 async fn apply_update(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     name: &str,
     doc: &Map<String, Value>,
     removals: bool,
 ) -> Result<Response> {
     let no_tarball = || Error::invalid("a publish needs the version's tarball in _attachments");
-    let (target, package) = match target_package(ctx, name).await {
+    let (target, package) = match target_package(call, name).await {
         Err(Error::NotFound(_)) if !removals => return Err(no_tarball()),
         other => other?,
     };
     let Some(Value::Object(sent)) = doc.get("versions") else {
         return Err(Error::invalid("the packument has no `versions` object"));
     };
-    let store = &ctx.state.store;
+    let store = &call.state.store;
     let stored = store.list_versions(package.id).await?;
     if !removals && sent.keys().any(|v| !stored.iter().any(|s| &s.version == v)) {
         return Err(no_tarball());
@@ -322,7 +324,8 @@ async fn apply_update(
             continue;
         };
         plan.kept.push(version.version.clone());
-        if let Some(member) = deprecation(ctx.state, version.id, &version.version, manifest).await?
+        if let Some(member) =
+            deprecation(call.state, version.id, &version.version, manifest).await?
         {
             plan.members.push(member);
         }
@@ -336,11 +339,11 @@ async fn apply_update(
         Some(Value::Object(tags)) => Some(tags),
         _ => None,
     };
-    plan_tags(ctx.state, &package, sent_tags, removals, &mut plan).await?;
+    plan_tags(call.state, &package, sent_tags, removals, &mut plan).await?;
     if plan.is_empty() {
         return Ok(ok());
     }
-    commit(ctx.state, &target, &package, plan).await?;
+    commit(call.state, &target, &package, plan).await?;
     Ok(ok())
 }
 
@@ -468,21 +471,25 @@ async fn commit(
 }
 
 /// `DELETE /{name}/-rev/{rev}`: `npm unpublish pkg --force` removes every version.
-pub(crate) async fn unpublish(ctx: &Ctx<'_>, name: &str) -> Result<Response> {
-    let (target, package) = target_package(ctx, name).await?;
-    ctx.state.remove_package(&target, package.id).await?;
+pub(crate) async fn unpublish(call: &Call<'_>, name: &str) -> Result<Response> {
+    let (target, package) = target_package(call, name).await?;
+    call.state.remove_package(&target, package.id).await?;
     Ok(ok())
 }
 
 /// `DELETE /{name}/-/{file}/-rev/{rev}`: the tarball of a version being unpublished (the
 /// packument update before it has usually removed it already).
-pub(crate) async fn delete_tarball(ctx: &Ctx<'_>, name: &str, file: &str) -> Result<Response> {
-    ctx.require(Scope::Write)?;
-    let target = wharf_server::groups::hosted_target(ctx.state, &ctx.repo).await?;
+pub(crate) async fn delete_tarball(call: &Call<'_>, name: &str, file: &str) -> Result<Response> {
+    call.require(Scope::Write)?;
+    let target = wharf_server::groups::hosted_target(call.state, call.repo()?).await?;
     if let Some(version) = names::version_of_tarball(name, file)
-        && let Some(entry) = ctx.state.store.file(target.id, name, version, file).await?
+        && let Some(entry) = call
+            .state
+            .store
+            .file(target.id, name, version, file)
+            .await?
     {
-        ctx.state.remove_file(&target, entry.id).await?;
+        call.state.remove_file(&target, entry.id).await?;
     }
     Ok(ok())
 }
@@ -490,17 +497,17 @@ pub(crate) async fn delete_tarball(ctx: &Ctx<'_>, name: &str, file: &str) -> Res
 /// `PUT|DELETE /-/package/{name}/dist-tags/{tag}`: `npm dist-tag add|rm`. The body of a PUT
 /// is the version as a JSON string.
 pub(crate) async fn dist_tag(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     name: &str,
     tag: &str,
     set: bool,
     body: Body,
 ) -> Result<Response> {
     names::validate_tag(tag)?;
-    let (_, package) = target_package(ctx, name).await?;
+    let (_, package) = target_package(call, name).await?;
     let owner = PropertyOwner::Package(package.id);
     let key = format!("{TAG_PREFIX}{tag}");
-    let store = &ctx.state.store;
+    let store = &call.state.store;
     if set {
         let bytes = axum::body::to_bytes(body, 4096)
             .await

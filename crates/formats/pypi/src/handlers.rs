@@ -1,23 +1,21 @@
-//! Thin handlers of the PyPI protocol: parse once, authenticate, call the operation, answer.
+//! The PyPI protocol on the kernel's pipeline ([`Pypi`]) and its thin handlers: each calls the
+//! operation and answers as the public index does.
 
-use std::sync::Arc;
-
-use axum::Extension;
-use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart};
 use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use sha2::{Digest as _, Sha256};
-use wharf_core::auth::authorize;
-use wharf_core::model::{RepoKind, Repository, Scope};
+use wharf_core::model::{RepoKind, Repository};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
-use wharf_server::auth::authenticate;
 use wharf_server::body::{Download, not_modified, serve_blob};
 use wharf_server::compress::accepts_gzip;
 use wharf_server::groups::hosted_target;
+use wharf_server::protocol::{Call, Parsed, Protocol, Site, Target};
 use wharf_server::query::parse_query;
 use wharf_server::render_cache::RenderCache;
 
@@ -30,96 +28,111 @@ use crate::request::{Endpoint, parse};
 use crate::sources::{self, Shown};
 use crate::upload::read_upload;
 
-const FORMAT: &str = "pypi";
 const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
 const HTML_TYPE: &str = "application/vnd.pypi.simple.v1+html";
 
-/// Every PyPI request.
-pub(crate) async fn dispatch(
-    State(state): State<AppState>,
-    Extension(cache): Extension<Arc<RenderCache>>,
-    Path(path): Path<String>,
-    RawQuery(query): RawQuery,
-    request: Request,
-) -> Response {
-    let method = request.method().clone();
-    let headers = request.headers().clone();
-    let result = async {
-        let (repo, endpoint) = parse(&method, &path)?;
-        let caller = authenticate(&state, &headers).await?;
-        let repo = state.repository(FORMAT, repo.as_str()).await?;
-        let scope = if endpoint == Endpoint::Upload {
-            Scope::Write
-        } else {
-            Scope::Read
-        };
-        authorize(caller.as_ref(), &repo, scope)?;
-        match endpoint {
+/// The PyPI protocol: uploads, the simple API and the JSON API, with hosted project pages
+/// cached by their content tag.
+#[derive(Default)]
+pub(crate) struct Pypi {
+    cache: RenderCache,
+}
+
+#[async_trait::async_trait]
+impl Protocol for Pypi {
+    type Endpoint = Endpoint;
+    type Error = PypiError;
+
+    fn format(&self) -> &'static str {
+        "pypi"
+    }
+
+    fn parse(&self, target: &Target<'_>) -> Result<Parsed<Endpoint>, PypiError> {
+        let (repo, endpoint) = parse(target.method, target.path)?;
+        Ok(Parsed {
+            repository: Some(repo.to_string()),
+            endpoint,
+        })
+    }
+
+    async fn handle(
+        &self,
+        call: &Call<'_>,
+        endpoint: &Endpoint,
+        body: Body,
+    ) -> Result<Response, PypiError> {
+        let repo = call.repo()?;
+        Ok(match endpoint {
             Endpoint::Upload => {
-                let form = Multipart::from_request(request, &state)
+                let form = Multipart::from_request(call.request(body), call.state)
                     .await
                     .map_err(|e| {
                         Error::invalid(format!("expected a multipart upload: {}", e.body_text()))
                     })?;
-                upload_file(&state, &repo, form).await
+                upload_file(call.state, repo, form).await?
             }
             Endpoint::AddSlash => {
-                Ok(Redirect::permanent(&format!("/pypi/{path}/")).into_response())
+                Redirect::permanent(&format!("/pypi{}/", call.uri.path())).into_response()
             }
-            Endpoint::Index => simple_index(&state, &repo, &headers, query.as_deref()).await,
-            Endpoint::Project { project } => {
-                let request = PageRequest {
-                    state: &state,
-                    cache: &cache,
-                    repo: &repo,
-                    headers: &headers,
-                    query: query.as_deref(),
-                };
-                simple_project(&request, &project).await
-            }
+            Endpoint::Index => simple_index(call, repo).await?,
+            Endpoint::Project { project } => simple_project(call, &self.cache, project).await?,
             Endpoint::File {
                 project,
                 version,
                 file,
-            } => {
-                let entry = sources::file_entry(&state, &repo, &project, &version, &file)
-                    .await?
-                    .ok_or_else(|| Error::not_found(format!("{file} not found")))?;
-                let response = serve_blob(
-                    &state.blobs,
-                    &method,
-                    &headers,
-                    Download {
-                        blob: &entry.blob,
-                        modified: entry.created_at,
-                        content_type: "application/octet-stream",
-                        redirect: repo.policy.redirect_downloads,
-                    },
-                )
-                .await?;
-                Ok(state.downloads.counted(&method, response, entry.version_id))
-            }
+            } => download(call, repo, project, version, file).await?,
             Endpoint::Metadata {
                 project,
                 version,
                 file,
             } => {
-                let metadata = sources::core_metadata(&state, &repo, &project, &version, &file)
+                let metadata = sources::core_metadata(call.state, repo, project, version, file)
                     .await?
                     .ok_or_else(|| Error::not_found(format!("{file} has no core metadata")))?;
-                Ok((
+                (
                     [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
                     metadata,
                 )
-                    .into_response())
+                    .into_response()
             }
             Endpoint::Json { project, version } => {
-                json_api(&state, &repo, &headers, &project, version.as_deref()).await
+                json_api(call, repo, project, version.as_deref()).await?
             }
-        }
+        })
     }
-    .await;
-    result.unwrap_or_else(|e| PypiError(e).into_response())
+
+    fn render(&self, error: PypiError, _site: &Site<'_, Endpoint>) -> Response {
+        error.into_response()
+    }
+}
+
+/// `GET /files/{project}/{version}/{file}`: a distribution file.
+async fn download(
+    call: &Call<'_>,
+    repo: &Repository,
+    project: &str,
+    version: &str,
+    file: &str,
+) -> Result<Response> {
+    let entry = sources::file_entry(call.state, repo, project, version, file)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("{file} not found")))?;
+    let response = serve_blob(
+        &call.state.blobs,
+        &call.method,
+        &call.headers,
+        Download {
+            blob: &entry.blob,
+            modified: entry.created_at,
+            content_type: "application/octet-stream",
+            redirect: repo.policy.redirect_downloads,
+        },
+    )
+    .await?;
+    Ok(call
+        .state
+        .downloads
+        .counted(&call.method, response, entry.version_id))
 }
 
 /// Upload a file (`:action=file_upload`): all checks first, then one publish. An existing
@@ -256,14 +269,9 @@ fn page(json: bool, body: impl Into<Bytes>) -> Response {
 }
 
 /// `GET /simple/`: every project.
-async fn simple_index(
-    state: &AppState,
-    repo: &Repository,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Result<Response> {
-    let json = wants_json(headers, query)?;
-    let projects = sources::project_names(state, repo).await?;
+async fn simple_index(call: &Call<'_>, repo: &Repository) -> Result<Response> {
+    let json = wants_json(&call.headers, call.query())?;
+    let projects = sources::project_names(call.state, repo).await?;
     Ok(if json {
         page(true, pages::index_json(&projects).to_string())
     } else {
@@ -271,65 +279,56 @@ async fn simple_index(
     })
 }
 
-/// What a project page is rendered for.
-struct PageRequest<'a> {
-    state: &'a AppState,
-    cache: &'a RenderCache,
-    repo: &'a Repository,
-    headers: &'a HeaderMap,
-    query: Option<&'a str>,
-}
-
 /// `GET /simple/{project}/`: a project's files; other spellings redirect to the normal form.
 /// Hosted pages are rendered (and gzipped, for clients that accept it) once per change of
 /// the project, and answer `If-None-Match`.
-async fn simple_project(req: &PageRequest<'_>, project: &str) -> Result<Response> {
+async fn simple_project(call: &Call<'_>, cache: &RenderCache, project: &str) -> Result<Response> {
+    let (state, repo, headers) = (call.state, call.repo()?, &call.headers);
     let normalized = normalize(project);
     if normalized != project {
-        let suffix = req.query.map(|q| format!("?{q}")).unwrap_or_default();
+        let suffix = call.query().map(|q| format!("?{q}")).unwrap_or_default();
         return Ok(Redirect::permanent(&format!(
             "/pypi/{}/simple/{normalized}/{suffix}",
-            req.repo.name
+            repo.name
         ))
         .into_response());
     }
-    let json = wants_json(req.headers, req.query)?;
-    let base = req.state.base_url(req.headers);
+    let json = wants_json(headers, call.query())?;
+    let base = &call.base;
     let shown = Shown {
-        base: &base,
-        repo: req.repo.name.as_str(),
+        base,
+        repo: repo.name.as_str(),
     };
     let missing = || Error::not_found(format!("project {project} not found"));
-    if req.repo.kind != RepoKind::Hosted {
-        let files = sources::project_files(req.state, &shown, req.repo, &normalized)
+    if repo.kind != RepoKind::Hosted {
+        let files = sources::project_files(state, &shown, repo, &normalized)
             .await?
             .ok_or_else(missing)?;
         return Ok(page(json, render(json, &normalized, &files)));
     }
-    let package = sources::hosted_package(req.state, req.repo, &normalized)
+    let package = sources::hosted_package(state, repo, &normalized)
         .await?
         .ok_or_else(missing)?;
     let tag = package.content_tag();
-    let gzip = accepts_gzip(req.headers);
+    let gzip = accepts_gzip(headers);
     let etag = format!(
         "\"{tag}.{}{}\"",
         if json { 'j' } else { 'h' },
         if gzip { ".gz" } else { "" }
     );
-    if not_modified(req.headers, &etag, None) {
+    if not_modified(headers, &etag, None) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
     let key = format!("{}|{json}|{gzip}|{base}", package.id);
-    let body = req
-        .cache
+    let body = cache
         .get_or_render(
-            &req.state.upstream,
+            &state.upstream,
             key,
             &tag,
             package.created_at,
             gzip,
             || async {
-                let files = sources::hosted_files(req.state, &shown, &package, &normalized).await?;
+                let files = sources::hosted_files(state, &shown, &package, &normalized).await?;
                 Ok(render(json, &normalized, &files))
             },
         )
@@ -359,16 +358,15 @@ fn render(json: bool, project: &str, files: &[FileInfo]) -> String {
 
 /// `GET /pypi/{project}[/{version}]/json`.
 async fn json_api(
-    state: &AppState,
+    call: &Call<'_>,
     repo: &Repository,
-    headers: &HeaderMap,
     project: &str,
     version: Option<&str>,
 ) -> Result<Response> {
+    let state = call.state;
     let normalized = normalize(project);
-    let base = state.base_url(headers);
     let shown = Shown {
-        base: &base,
+        base: &call.base,
         repo: repo.name.as_str(),
     };
     let files = sources::project_files(state, &shown, repo, &normalized)

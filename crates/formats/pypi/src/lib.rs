@@ -19,14 +19,12 @@ mod upload;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::any;
-use axum::{Extension, Router};
 use wharf_core::Result;
 use wharf_core::digest::DigestSet;
 use wharf_core::model::{Package, PropertyOwner, RepoKind, Repository, Version};
 use wharf_server::format::Yanks;
-use wharf_server::render_cache::RenderCache;
 use wharf_server::{AppState, Format};
 
 /// The digests distribution files are hashed for besides SHA-256: MD5, which twine sends to
@@ -64,10 +62,7 @@ impl Format for PypiFormat {
 
     fn routes(&self) -> Router<AppState> {
         // Uploads are bounded by the repository's limit while they stream, not by a buffer.
-        Router::new()
-            .route("/{*path}", any(handlers::dispatch))
-            .layer(Extension(Arc::new(RenderCache::default())))
-            .layer(DefaultBodyLimit::disable())
+        wharf_server::protocol::routes(handlers::Pypi::default()).layer(DefaultBodyLimit::disable())
     }
 }
 

@@ -4,6 +4,7 @@
 use http::Method;
 use wharf_core::names::RepoName;
 use wharf_core::{Error, Result};
+use wharf_server::protocol::{self, Access};
 
 /// A parsed PyPI request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,27 @@ pub(crate) enum Endpoint {
         project: String,
         version: Option<String>,
     },
+}
+
+impl protocol::Endpoint for Endpoint {
+    fn operation(&self) -> &'static str {
+        match self {
+            Self::Upload => "pypi.upload",
+            Self::Index => "pypi.index",
+            Self::Project { .. } => "pypi.project",
+            Self::AddSlash => "pypi.redirect",
+            Self::File { .. } => "pypi.download",
+            Self::Metadata { .. } => "pypi.metadata",
+            Self::Json { .. } => "pypi.json",
+        }
+    }
+
+    fn access(&self) -> Access {
+        match self {
+            Self::Upload => Access::Write,
+            _ => Access::Read,
+        }
+    }
 }
 
 /// Parses `path` (below `/pypi/`): the repository and the endpoint.

@@ -25,6 +25,8 @@ pub struct Call<'a> {
     pub uri: Uri,
     /// The headers.
     pub headers: HeaderMap,
+    /// The request's extensions (body limits, peer address).
+    pub extensions: http::Extensions,
 }
 
 impl Call<'_> {
@@ -36,6 +38,18 @@ impl Call<'_> {
         self.repository
             .as_ref()
             .ok_or_else(|| Error::internal_msg("this endpoint addresses no repository"))
+    }
+
+    /// The request again around `body`, for extractors that read a whole request (multipart
+    /// forms); its extensions keep the body limit the routes set.
+    #[must_use]
+    pub fn request(&self, body: axum::body::Body) -> axum::extract::Request {
+        let mut request = axum::extract::Request::new(body);
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        *request.extensions_mut() = self.extensions.clone();
+        request
     }
 
     /// The query string, if any.

@@ -139,6 +139,7 @@ async fn run<P: Protocol>(
         method: parts.method.clone(),
         uri: parts.uri.clone(),
         headers: parts.headers.clone(),
+        extensions: parts.extensions.clone(),
     };
     protocol.handle(&call, endpoint, body).await
 }
