@@ -22,6 +22,7 @@ pub mod query;
 pub mod redact;
 mod removals;
 pub mod render_cache;
+pub mod resolve;
 pub mod router;
 pub mod state;
 pub mod upstream;

@@ -7,14 +7,14 @@
 
 use bytes::Bytes;
 use serde::Deserialize;
+use wharf_core::digest::{DigestSet, Sha256};
 use wharf_core::model::{FileEntry, RepoKind, Repository};
-use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
-use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::groups::members_for;
 use wharf_server::render_cache::{RenderCache, Rendered};
+use wharf_server::resolve::{Artifacts, Expected, Located, resolve};
 
 use crate::index::{CHANGED, LINE};
 use crate::names;
@@ -157,117 +157,98 @@ pub(crate) async fn crate_file(
     name: &str,
     vers: &str,
 ) -> Result<Option<FileEntry>> {
-    match repo.kind {
-        RepoKind::Hosted => stored_crate(state, repo, name, vers).await,
-        RepoKind::Proxy => {
-            if let Some(found) = stored_crate(state, repo, name, vers).await? {
-                return Ok(Some(found));
-            }
-            let _flight = state
-                .upstream
-                .flight(format!(
-                    "crate:{}:{}:{vers}",
-                    repo.id,
-                    name.to_ascii_lowercase()
-                ))
-                .await;
-            if let Some(found) = stored_crate(state, repo, name, vers).await? {
-                return Ok(Some(found));
-            }
-            fetch_crate(state, cache, repo, name, vers).await
-        }
-        RepoKind::Group => {
-            for member in members_for(state, repo, &names::canonical(name)).await? {
-                if let Some(found) = Box::pin(crate_file(state, cache, &member, name, vers)).await?
-                {
-                    return Ok(Some(found));
-                }
-            }
-            Ok(None)
-        }
-    }
+    let key = CrateVersion {
+        name: name.to_owned(),
+        vers: vers.to_owned(),
+    };
+    resolve(state, &Crates { cache }, repo, &key).await
 }
 
-async fn stored_crate(
-    state: &AppState,
-    repo: &Repository,
-    name: &str,
-    vers: &str,
-) -> Result<Option<FileEntry>> {
-    let Some(package) = state.store.package(repo.id, name).await? else {
-        return Ok(None);
-    };
-    let file = format!("{}-{vers}.crate", package.name);
-    state.store.file(repo.id, &package.name, vers, &file).await
+/// A crate's version.
+struct CrateVersion {
+    name: String,
+    vers: String,
+}
+
+/// The `.crate` files of cargo repositories, for [`resolve`]: named by crate and version.
+struct Crates<'a> {
+    cache: &'a RenderCache,
+}
+
+#[async_trait::async_trait]
+impl Artifacts for Crates<'_> {
+    type Key = CrateVersion;
+
+    fn canonical(&self, key: &CrateVersion) -> String {
+        names::canonical(&key.name)
+    }
+
+    fn flight(&self, key: &CrateVersion) -> String {
+        format!("crate:{}:{}", key.name.to_ascii_lowercase(), key.vers)
+    }
+
+    fn digests(&self) -> DigestSet {
+        DigestSet::SHA256
+    }
+
+    async fn stored(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        key: &CrateVersion,
+    ) -> Result<Option<FileEntry>> {
+        let (name, vers) = (&key.name, &key.vers);
+        let Some(package) = state.store.package(repo.id, name).await? else {
+            return Ok(None);
+        };
+        let file = format!("{}-{vers}.crate", package.name);
+        state.store.file(repo.id, &package.name, vers, &file).await
+    }
+
+    /// The index line's `cksum`, and the upstream's `dl` for the URL.
+    async fn locate(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        key: &CrateVersion,
+    ) -> Result<Option<Located>> {
+        let (name, vers) = (&key.name, &key.vers);
+        let Some(index) = index(state, self.cache, repo, name).await? else {
+            return Ok(None);
+        };
+        let Some(line) = std::str::from_utf8(&index.text)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<LineKey>(l).ok())
+            .find(|k| &k.vers == vers)
+        else {
+            return Ok(None);
+        };
+        let config_url = upstream_url(repo, "config.json")?;
+        let config = state
+            .upstream
+            .document(state, repo, "config.json", &config_url, None)
+            .await?
+            .ok_or_else(|| Error::Upstream(format!("upstream {config_url}: no config.json")))?;
+        let config: UpstreamConfig = serde_json::from_slice(&config)
+            .map_err(|e| Error::Upstream(format!("upstream {config_url}: {e}")))?;
+        let expected = Sha256::parse(&line.cksum)
+            .map_err(|_| Error::Upstream(format!("upstream index: bad cksum for {name} {vers}")))?;
+        Ok(Some(Located {
+            url: download_url(&config.dl, &line.name, vers, &line.cksum),
+            expected: Some(Expected::Sha256(expected)),
+            file: format!("{}-{vers}.crate", line.name),
+            canonical: Some(names::canonical(&line.name)),
+            package: line.name,
+            version: vers.clone(),
+            properties: Vec::new(),
+        }))
+    }
 }
 
 #[derive(Deserialize)]
 struct UpstreamConfig {
     dl: String,
-}
-
-/// Fetches a `.crate` from a proxy's upstream, verifies it against the index's checksum and
-/// stores it in the proxy repository.
-async fn fetch_crate(
-    state: &AppState,
-    cache: &RenderCache,
-    repo: &Repository,
-    name: &str,
-    vers: &str,
-) -> Result<Option<FileEntry>> {
-    let Some(index) = index(state, cache, repo, name).await? else {
-        return Ok(None);
-    };
-    let Some(line) = std::str::from_utf8(&index.text)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<LineKey>(l).ok())
-        .find(|k| k.vers == vers)
-    else {
-        return Ok(None);
-    };
-    let config_url = upstream_url(repo, "config.json")?;
-    let config = state
-        .upstream
-        .document(state, repo, "config.json", &config_url, None)
-        .await?
-        .ok_or_else(|| Error::Upstream(format!("upstream {config_url}: no config.json")))?;
-    let config: UpstreamConfig = serde_json::from_slice(&config)
-        .map_err(|e| Error::Upstream(format!("upstream {config_url}: {e}")))?;
-    let url = download_url(&config.dl, &line.name, vers, &line.cksum);
-    let expected = wharf_core::digest::Sha256::parse(&line.cksum)
-        .map_err(|_| Error::Upstream(format!("upstream index: bad cksum for {name} {vers}")))?;
-    let staged = state
-        .upstream
-        .fetch_artifact(
-            &state.blobs,
-            repo,
-            &url,
-            Some(expected),
-            wharf_core::digest::DigestSet::SHA256,
-            state.upload_limit(repo),
-        )
-        .await?;
-    let package = PackageName::new(line.name.clone())?;
-    let version = VersionName::new(vers)?;
-    let file = FileName::new(format!("{}-{vers}.crate", line.name))?;
-    let canonical = names::canonical(&line.name);
-    publish_file(
-        state.store.as_ref(),
-        &state.blobs,
-        PublishFile {
-            repository: repo,
-            package: &package,
-            canonical: Some(&canonical),
-            version: &version,
-            file: &file,
-            mode: PublishMode::CreateOrAdd,
-            properties: vec![],
-        },
-        staged,
-    )
-    .await?;
-    stored_crate(state, repo, &line.name, vers).await
 }
 
 /// The download URL from a registry's `dl`: its markers replaced, or `/{crate}/{version}/download`

@@ -49,14 +49,10 @@ pub(crate) async fn caller(
     Ok(authenticate(state, headers).await?)
 }
 
-/// The `WWW-Authenticate` value for a request on `name` (none for `/v2/` itself).
-pub(crate) fn challenge(
-    state: &AppState,
-    headers: &HeaderMap,
-    name: Option<&Name>,
-    push: bool,
-) -> String {
-    let realm = format!("{}/v2/token", state.base_url(headers));
+/// The `WWW-Authenticate` value for a request on `name` (none for `/v2/` itself) of a server
+/// clients reach at `base`.
+pub(crate) fn challenge(base: &str, name: Option<&Name>, push: bool) -> String {
+    let realm = format!("{base}/v2/token");
     let value = format!("Bearer realm=\"{realm}\",service=\"{SERVICE}\"");
     match name {
         Some(name) => {

@@ -8,7 +8,9 @@ use wharf_core::model::RepoKind;
 use wharf_server::body::{Download, serve_blob};
 
 use crate::error::{Code, OciError};
-use crate::handlers::Ctx;
+use wharf_server::protocol::Call;
+
+use crate::handlers::{Oci, open};
 use crate::images::{UPLOADS, digest_name, find_blob};
 use crate::proxy::Fetched;
 use crate::request::Name;
@@ -17,12 +19,17 @@ pub(crate) const DIGEST_HEADER: &str = "docker-content-digest";
 
 /// `GET|HEAD /v2/{name}/blobs/{digest}`: "the blob MUST be returned … 200 OK"; a missing one
 /// is `BLOB_UNKNOWN`; ranges as RFC 9110.
-pub(crate) async fn get(ctx: &Ctx<'_>, name: &Name, sha: &Sha256) -> Result<Response, OciError> {
-    let repo = ctx.open(name, false).await?;
-    let file = match find_blob(ctx.state, &repo, &name.image, sha).await? {
+pub(crate) async fn get(
+    oci: &Oci,
+    call: &Call<'_>,
+    name: &Name,
+    sha: &Sha256,
+) -> Result<Response, OciError> {
+    let repo = open(call, name, false).await?;
+    let file = match find_blob(call.state, &repo, &name.image, sha).await? {
         Some(file) => file,
         None if repo.kind == RepoKind::Proxy => {
-            match crate::proxy::blob(ctx, &repo, name, sha).await? {
+            match crate::proxy::blob(oci, call, &repo, name, sha).await? {
                 Fetched::Cached(file) => file,
                 Fetched::Head(response) => return Ok(response),
             }
@@ -30,9 +37,9 @@ pub(crate) async fn get(ctx: &Ctx<'_>, name: &Name, sha: &Sha256) -> Result<Resp
         None => return Err(blob_unknown(sha)),
     };
     let response = serve_blob(
-        &ctx.state.blobs,
-        ctx.method,
-        ctx.headers,
+        &call.state.blobs,
+        &call.method,
+        &call.headers,
         Download {
             blob: &file.blob,
             modified: file.created_at,
@@ -41,10 +48,10 @@ pub(crate) async fn get(ctx: &Ctx<'_>, name: &Name, sha: &Sha256) -> Result<Resp
         },
     )
     .await?;
-    let mut response = ctx
+    let mut response = call
         .state
         .downloads
-        .counted(ctx.method, response, file.version_id);
+        .counted(&call.method, response, file.version_id);
     with_digest(&mut response, sha);
     Ok(response)
 }
@@ -52,9 +59,13 @@ pub(crate) async fn get(ctx: &Ctx<'_>, name: &Name, sha: &Sha256) -> Result<Resp
 /// `DELETE /v2/{name}/blobs/{digest}` (202): removes an uploaded blob no manifest references
 /// yet. A blob a manifest references goes with its last manifest; deleting it alone is
 /// refused, as it would break that manifest.
-pub(crate) async fn delete(ctx: &Ctx<'_>, name: &Name, sha: &Sha256) -> Result<Response, OciError> {
-    let repo = ctx.open(name, true).await?;
-    let store = &ctx.state.store;
+pub(crate) async fn delete(
+    call: &Call<'_>,
+    name: &Name,
+    sha: &Sha256,
+) -> Result<Response, OciError> {
+    let repo = open(call, name, true).await?;
+    let store = &call.state.store;
     match store
         .file(repo.id, &name.image, UPLOADS, &digest_name(sha))
         .await?
@@ -63,7 +74,7 @@ pub(crate) async fn delete(ctx: &Ctx<'_>, name: &Name, sha: &Sha256) -> Result<R
             store.delete_file(file.id).await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
-        None if find_blob(ctx.state, &repo, &name.image, sha)
+        None if find_blob(call.state, &repo, &name.image, sha)
             .await?
             .is_some() =>
         {

@@ -23,8 +23,9 @@ mod uploads;
 
 use std::sync::Arc;
 
-use axum::routing::any;
-use axum::{Extension, Router};
+use axum::Router;
+use http::{HeaderName, HeaderValue};
+use tower_http::set_header::SetResponseHeaderLayer;
 use wharf_core::model::RepoKind;
 use wharf_server::{AppState, Format};
 
@@ -78,11 +79,14 @@ impl Format for OciFormat {
     }
 
     fn root_routes(&self) -> Router<AppState> {
+        let v2 = wharf_server::protocol::mount("/v2", handlers::Oci::default()).layer(
+            SetResponseHeaderLayer::overriding(
+                HeaderName::from_static("docker-distribution-api-version"),
+                HeaderValue::from_static("registry/2.0"),
+            ),
+        );
         Router::new()
-            .route("/v2", any(handlers::dispatch))
-            .route("/v2/", any(handlers::dispatch))
-            .route("/v2/{*path}", any(handlers::dispatch))
-            .layer(Extension(Arc::new(handlers::Shared::default())))
+            .merge(v2)
             .merge(uploader::routes("/image-uploader", self.uploader.clone()))
     }
 

@@ -17,7 +17,9 @@ use wharf_server::AppState;
 use crate::blobs::with_digest;
 use crate::document::{self, Manifest};
 use crate::error::{Code, OciError};
-use crate::handlers::Ctx;
+use wharf_server::protocol::Call;
+
+use crate::handlers::open;
 use crate::images::{
     ANNOTATIONS, ARTIFACT_TYPE, MEDIA_TYPE, SIZE, SUBJECT, TAG, UPLOADS, digest_name, find_blob,
     package, tags,
@@ -35,12 +37,12 @@ struct PutQuery {
 
 /// `PUT /v2/{name}/manifests/{reference}`: `201` with `Location` and `Docker-Content-Digest`.
 pub(crate) async fn put(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     name: &Name,
     reference: &Reference,
     body: Body,
 ) -> Result<Response, OciError> {
-    let repo = ctx.open(name, true).await?;
+    let repo = open(call, name, true).await?;
     let body = axum::body::to_bytes(body, MAX_MANIFEST)
         .await
         .map_err(|_| {
@@ -66,17 +68,17 @@ pub(crate) async fn put(
         Reference::Digest(_) => {}
         Reference::Tag(tag) => tags.push(tag.clone()),
     }
-    let query: PutQuery = wharf_server::query::parse_query(ctx.query)
+    let query: PutQuery = wharf_server::query::parse_query(call.query())
         .map_err(|e| OciError::new(Code::ManifestInvalid, e.to_string()))?;
     for tag in query.tag {
         tags.push(request::tag(&tag)?.to_owned());
     }
-    let content_type = ctx
+    let content_type = call
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let manifest = document::parse(&body, content_type)?;
-    check_references(ctx, &repo, name, &manifest).await?;
+    check_references(call, &repo, name, &manifest).await?;
     let digest = digest_name(&sha);
     let tags = tags
         .into_iter()
@@ -88,7 +90,7 @@ pub(crate) async fn put(
             )
         })
         .collect();
-    store_manifest(ctx.state, &repo, name, &manifest, body, true, tags)
+    store_manifest(call.state, &repo, name, &manifest, body, true, tags)
         .await
         .map_err(|e| OciError::or_missing(e, Code::ManifestBlobUnknown))?;
     let mut response = (
@@ -114,13 +116,13 @@ pub(crate) async fn put(
 /// "the registry MUST NOT accept the manifest if any blob or manifest it references is not
 /// in the repository": `MANIFEST_BLOB_UNKNOWN`; a size that disagrees is `MANIFEST_INVALID`.
 async fn check_references(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     repo: &Repository,
     name: &Name,
     manifest: &Manifest,
 ) -> Result<(), OciError> {
     for r in &manifest.references {
-        let Some(file) = find_blob(ctx.state, repo, &name.image, &r.digest).await? else {
+        let Some(file) = find_blob(call.state, repo, &name.image, &r.digest).await? else {
             let what = if r.manifest { "manifest" } else { "blob" };
             return Err(OciError::new(
                 Code::ManifestBlobUnknown,
@@ -237,13 +239,13 @@ async fn release_uploads(state: &AppState, package_id: i64, links: &[(FileName, 
 /// `DELETE /v2/{name}/manifests/{reference}`: a tag is removed alone; a digest removes the
 /// manifest and every tag naming it. `202`.
 pub(crate) async fn delete(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     name: &Name,
     reference: &Reference,
 ) -> Result<Response, OciError> {
-    let repo = ctx.open(name, true).await?;
-    let package = package(ctx.state, &repo, &name.image, Code::ManifestUnknown).await?;
-    let store = &ctx.state.store;
+    let repo = open(call, name, true).await?;
+    let package = package(call.state, &repo, &name.image, Code::ManifestUnknown).await?;
+    let store = &call.state.store;
     let owner = PropertyOwner::Package(package.id);
     match reference {
         Reference::Tag(tag) => {
@@ -260,7 +262,7 @@ pub(crate) async fn delete(
                 .version(package.id, &digest)
                 .await?
                 .ok_or_else(|| manifest_unknown(&digest))?;
-            for (tag, target) in tags(ctx.state, &package).await? {
+            for (tag, target) in tags(call.state, &package).await? {
                 if target == digest {
                     store.delete_property(owner, &format!("{TAG}{tag}")).await?;
                 }

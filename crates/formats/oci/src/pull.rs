@@ -17,49 +17,52 @@ use crate::blobs::DIGEST_HEADER;
 use crate::cache::{self, Manifest};
 use crate::document::{self, acceptable};
 use crate::error::{Code, OciError};
-use crate::handlers::Ctx;
+use wharf_server::protocol::Call;
+
+use crate::handlers::{Oci, open};
 use crate::images::{MEDIA_TYPE, digest_name, package, resolve};
 use crate::request::{Name, Reference};
 
 /// `GET|HEAD /v2/{name}/manifests/{reference}`.
 pub(crate) async fn get(
-    ctx: &Ctx<'_>,
+    oci: &Oci,
+    call: &Call<'_>,
     name: &Name,
     reference: &Reference,
 ) -> Result<Response, OciError> {
-    let repo = ctx.open(name, false).await?;
+    let repo = open(call, name, false).await?;
     let manifest = if repo.kind == RepoKind::Proxy {
-        let sha = crate::proxy::manifest(ctx, &repo, name, reference).await?;
-        Arc::new(read(ctx, &repo, name, &sha).await?)
+        let sha = crate::proxy::manifest(oci, call, &repo, name, reference).await?;
+        Arc::new(read(call, &repo, name, &sha).await?)
     } else {
-        let package = package(ctx.state, &repo, &name.image, Code::ManifestUnknown).await?;
+        let package = package(call.state, &repo, &name.image, Code::ManifestUnknown).await?;
         let written = match reference {
             Reference::Tag(tag) => tag.clone(),
             Reference::Digest(sha) => digest_name(sha),
         };
         let key = cache::key(repo.id, &package.name, &written);
         let tag = package.content_tag();
-        if let Some(hit) = ctx.manifests.get(&key, &tag) {
+        if let Some(hit) = oci.manifests.get(&key, &tag) {
             hit
         } else {
-            let sha = resolve(ctx.state, &package, reference).await?;
-            let read = Arc::new(read(ctx, &repo, name, &sha).await?);
-            ctx.manifests.put(key, tag, read.clone());
+            let sha = resolve(call.state, &package, reference).await?;
+            let read = Arc::new(read(call, &repo, name, &sha).await?);
+            oci.manifests.put(key, tag, read.clone());
             read
         }
     };
-    answer(ctx, &manifest)
+    answer(call, &manifest)
 }
 
 /// The stored manifest `sha` of the image, with its media type.
 async fn read(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     repo: &Repository,
     name: &Name,
     sha: &Sha256,
 ) -> Result<Manifest, OciError> {
     let digest = digest_name(sha);
-    let store = &ctx.state.store;
+    let store = &call.state.store;
     let file = store
         .file(repo.id, &name.image, &digest, &digest)
         .await?
@@ -75,7 +78,7 @@ async fn read(
         .into_iter()
         .find_map(|(k, v)| (k == MEDIA_TYPE).then_some(v))
         .unwrap_or_else(|| document::OCI_MANIFEST.to_owned());
-    let chunks: Vec<bytes::Bytes> = ctx
+    let chunks: Vec<bytes::Bytes> = call
         .state
         .blobs
         .read(sha, 0..file.blob.size)
@@ -94,8 +97,8 @@ async fn read(
 
 /// The answer to a manifest request: `304` for a client that has it, `404` for one whose
 /// `Accept` excludes its media type.
-fn answer(ctx: &Ctx<'_>, manifest: &Manifest) -> Result<Response, OciError> {
-    let accept: Vec<&str> = ctx
+fn answer(call: &Call<'_>, manifest: &Manifest) -> Result<Response, OciError> {
+    let accept: Vec<&str> = call
         .headers
         .get_all(header::ACCEPT)
         .iter()
@@ -126,7 +129,7 @@ fn answer(ctx: &Ctx<'_>, manifest: &Manifest) -> Result<Response, OciError> {
             header::LAST_MODIFIED,
             httpdate::fmt_http_date(manifest.modified.system_time()),
         );
-    let fresh = not_modified(ctx.headers, &etag, Some(manifest.modified));
+    let fresh = not_modified(&call.headers, &etag, Some(manifest.modified));
     let body = if fresh {
         builder = builder.status(StatusCode::NOT_MODIFIED);
         Body::empty()
@@ -134,7 +137,7 @@ fn answer(ctx: &Ctx<'_>, manifest: &Manifest) -> Result<Response, OciError> {
         builder = builder
             .status(StatusCode::OK)
             .header(header::CONTENT_LENGTH, manifest.body.len());
-        if *ctx.method == Method::HEAD {
+        if call.method == Method::HEAD {
             Body::empty()
         } else {
             Body::from(manifest.body.clone())
@@ -143,8 +146,8 @@ fn answer(ctx: &Ctx<'_>, manifest: &Manifest) -> Result<Response, OciError> {
     let response = builder
         .body(body)
         .map_err(|e| wharf_core::Error::internal("building a response", e))?;
-    Ok(ctx
+    Ok(call
         .state
         .downloads
-        .counted(ctx.method, response, manifest.version_id))
+        .counted(&call.method, response, manifest.version_id))
 }

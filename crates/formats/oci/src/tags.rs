@@ -11,19 +11,21 @@ use wharf_core::digest::Sha256;
 
 use crate::document::OCI_INDEX;
 use crate::error::{Code, OciError};
-use crate::handlers::{Ctx, Page};
+use wharf_server::protocol::Call;
+
+use crate::handlers::{Oci, Page, open};
 use crate::images::{ANNOTATIONS, ARTIFACT_TYPE, MEDIA_TYPE, SIZE, SUBJECT, digest_name, package};
 use crate::request::Name;
 
 /// `GET /v2/{name}/tags/list`.
-pub(crate) async fn list(ctx: &Ctx<'_>, name: &Name) -> Result<Response, OciError> {
-    let page = Page::parse(ctx.query)?;
-    let repo = ctx.open(name, false).await?;
+pub(crate) async fn list(oci: &Oci, call: &Call<'_>, name: &Name) -> Result<Response, OciError> {
+    let page = Page::parse(call.query())?;
+    let repo = open(call, name, false).await?;
     if repo.kind == wharf_core::model::RepoKind::Proxy {
-        return crate::proxy::tags(ctx, &repo, name).await;
+        return crate::proxy::tags(oci, call, &repo, name).await;
     }
-    let package = package(ctx.state, &repo, &name.image, Code::NameUnknown).await?;
-    let all: Vec<String> = crate::images::tags(ctx.state, &package)
+    let package = package(call.state, &repo, &name.image, Code::NameUnknown).await?;
+    let all: Vec<String> = crate::images::tags(call.state, &package)
         .await?
         .into_iter()
         .map(|(tag, _)| tag)
@@ -46,17 +48,22 @@ struct ReferrersQuery {
 /// `GET /v2/{name}/referrers/{digest}`: always `200` with an index, empty when nothing
 /// refers to the digest (or the image does not exist yet).
 pub(crate) async fn referrers(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     name: &Name,
     sha: &Sha256,
 ) -> Result<Response, OciError> {
-    let repo = ctx.open(name, false).await?;
-    let query: ReferrersQuery = wharf_server::query::parse_query(ctx.query)
+    let repo = open(call, name, false).await?;
+    let query: ReferrersQuery = wharf_server::query::parse_query(call.query())
         .map_err(|e| OciError::new(Code::Unsupported, e.to_string()))?;
     let subject = digest_name(sha);
     let mut manifests = Vec::new();
-    if let Ok(package) = package(ctx.state, &repo, &name.image, Code::NameUnknown).await {
-        for (version, properties) in ctx.state.store.versions_with_properties(package.id).await? {
+    if let Ok(package) = package(call.state, &repo, &name.image, Code::NameUnknown).await {
+        for (version, properties) in call
+            .state
+            .store
+            .versions_with_properties(package.id)
+            .await?
+        {
             let get = |key: &str| {
                 properties
                     .iter()

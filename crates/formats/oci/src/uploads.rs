@@ -23,7 +23,9 @@ use wharf_server::AppState;
 
 use crate::blobs::with_digest;
 use crate::error::{Code, OciError};
-use crate::handlers::Ctx;
+use wharf_server::protocol::Call;
+
+use crate::handlers::open;
 use crate::images::{UPLOADS, digest_name, find_blob};
 use crate::request::{self, Name};
 
@@ -34,8 +36,8 @@ struct UploadQuery {
     from: Option<String>,
 }
 
-fn upload_query(ctx: &Ctx<'_>) -> Result<UploadQuery, OciError> {
-    wharf_server::query::parse_query(ctx.query)
+fn upload_query(call: &Call<'_>) -> Result<UploadQuery, OciError> {
+    wharf_server::query::parse_query(call.query())
         .map_err(|e| OciError::new(Code::BlobUploadInvalid, e.to_string()))
 }
 
@@ -48,11 +50,11 @@ fn digest_param(query: &UploadQuery) -> Result<Option<Sha256>, OciError> {
 }
 
 /// `POST /v2/{name}/blobs/uploads/`.
-pub(crate) async fn start(ctx: &Ctx<'_>, name: &Name, body: Body) -> Result<Response, OciError> {
-    let repo = ctx.open(name, true).await?;
-    let query = upload_query(ctx)?;
+pub(crate) async fn start(call: &Call<'_>, name: &Name, body: Body) -> Result<Response, OciError> {
+    let repo = open(call, name, true).await?;
+    let query = upload_query(call)?;
     if let (Some(mount), Some(from)) = (&query.mount, &query.from)
-        && let Some(response) = mount_blob(ctx, &repo, name, mount, from).await?
+        && let Some(response) = mount_blob(call, &repo, name, mount, from).await?
     {
         return Ok(response);
     }
@@ -63,11 +65,11 @@ pub(crate) async fn start(ctx: &Ctx<'_>, name: &Name, body: Body) -> Result<Resp
             digests: wharf_core::digest::DigestSet::SHA256,
             ..StageOptions::default()
         };
-        let staged = ctx
+        let staged = call
             .state
-            .stage_body_with(&repo, ctx.headers, body, options)
+            .stage_body_with(&repo, &call.headers, body, options)
             .await?;
-        store_blob(ctx.state, &repo, name, staged).await?;
+        store_blob(call.state, &repo, name, staged).await?;
         return Ok(created(name, &sha));
     }
     let now = Timestamp::now();
@@ -80,14 +82,14 @@ pub(crate) async fn start(ctx: &Ctx<'_>, name: &Name, body: Body) -> Result<Resp
         created_at: now,
         updated_at: now,
     };
-    ctx.state.store.create_upload(&session).await?;
+    call.state.store.create_upload(&session).await?;
     Ok(progress(StatusCode::ACCEPTED, name, &session.id, 0))
 }
 
 /// The blob `from` holds, linked into `name` when the caller may read `from`: `None` sends
 /// the client on to a regular upload, as the spec says for a blob that cannot be mounted.
 async fn mount_blob(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     repo: &Repository,
     name: &Name,
     mount: &str,
@@ -98,35 +100,35 @@ async fn mount_blob(
     let Ok(source) = request::name(&parts) else {
         return Ok(None);
     };
-    let Ok(source_repo) = ctx.open(&source, false).await else {
+    let Ok(source_repo) = open(call, &source, false).await else {
         return Ok(None);
     };
-    if find_blob(ctx.state, &source_repo, &source.image, &sha)
+    if find_blob(call.state, &source_repo, &source.image, &sha)
         .await?
         .is_none()
     {
         return Ok(None);
     }
-    link_blobs(ctx, repo, name, std::slice::from_ref(&sha)).await?;
+    link_blobs(call, repo, name, std::slice::from_ref(&sha)).await?;
     Ok(Some(created(name, &sha)))
 }
 
 /// `PATCH /v2/{name}/blobs/uploads/{id}`: appends a chunk (or a whole streamed body).
 pub(crate) async fn patch(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     name: &Name,
     id: &str,
     body: Body,
 ) -> Result<Response, OciError> {
-    let repo = ctx.open(name, true).await?;
-    let session = session(ctx, &repo, name, id).await?;
-    let declared = content_range(ctx.headers)?;
+    let repo = open(call, name, true).await?;
+    let session = session(call, &repo, name, id).await?;
+    let declared = content_range(&call.headers)?;
     if let Some((start, _)) = declared
         && start != session.size
     {
         return Err(out_of_order(name, id, session.size));
     }
-    let size = append(ctx, &repo, &session, body, declared).await?;
+    let size = append(call, &repo, &session, body, declared).await?;
     Ok(progress(StatusCode::ACCEPTED, name, id, size))
 }
 
@@ -134,16 +136,16 @@ pub(crate) async fn patch(
 /// a body of another length than the `Content-Range` it came with (`declared`) is refused
 /// before it becomes part of the upload.
 async fn append(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     repo: &Repository,
     session: &UploadSession,
     body: Body,
     declared: Option<(u64, u64)>,
 ) -> Result<u64, OciError> {
-    let limit = ctx.state.upload_limit(repo);
+    let limit = call.state.upload_limit(repo);
     let room = limit.saturating_sub(session.size);
-    wharf_server::body::check_content_length(ctx.headers, room)?;
-    let part = ctx
+    wharf_server::body::check_content_length(&call.headers, room)?;
+    let part = call
         .state
         .blobs
         .stage_part(
@@ -158,7 +160,7 @@ async fn append(
     if let Some((start, end)) = declared
         && end + 1 - start != part.size
     {
-        ctx.state.blobs.delete_parts(&[part.key]).await?;
+        call.state.blobs.delete_parts(&[part.key]).await?;
         return Err(OciError::new(
             Code::BlobUploadInvalid,
             format!(
@@ -170,18 +172,18 @@ async fn append(
         .with_header(header::RANGE, range_value(session.size)));
     }
     if part.size == 0 {
-        ctx.state.blobs.delete_parts(&[part.key]).await?;
+        call.state.blobs.delete_parts(&[part.key]).await?;
         return Ok(session.size);
     }
     let size = session.size + part.size;
-    let appended = ctx
+    let appended = call
         .state
         .store
         .append_upload_part(&session.id, session.size, &part, Timestamp::now())
         .await?;
     if !appended {
-        ctx.state.blobs.delete_parts(&[part.key]).await?;
-        let now = ctx.state.store.upload(&session.id).await?.map(|s| s.size);
+        call.state.blobs.delete_parts(&[part.key]).await?;
+        let now = call.state.store.upload(&session.id).await?.map(|s| s.size);
         return Err(match now {
             Some(size) => out_of_order_at(size),
             None => upload_unknown(),
@@ -193,43 +195,43 @@ async fn append(
 /// `PUT /v2/{name}/blobs/uploads/{id}?digest=`: the last chunk (if any), then the digest
 /// check; `201` with the blob's location.
 pub(crate) async fn finish(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     name: &Name,
     id: &str,
     body: Body,
 ) -> Result<Response, OciError> {
-    let repo = ctx.open(name, true).await?;
-    let query = upload_query(ctx)?;
+    let repo = open(call, name, true).await?;
+    let query = upload_query(call)?;
     let sha = digest_param(&query)?
         .ok_or_else(|| OciError::new(Code::DigestInvalid, "finishing an upload needs ?digest="))?;
-    let mut session = session(ctx, &repo, name, id).await?;
-    let declared = content_range(ctx.headers)?;
+    let mut session = session(call, &repo, name, id).await?;
+    let declared = content_range(&call.headers)?;
     if let Some((start, _)) = declared
         && start != session.size
     {
         return Err(out_of_order(name, id, session.size));
     }
-    let size = append(ctx, &repo, &session, body, declared).await?;
+    let size = append(call, &repo, &session, body, declared).await?;
     if size != session.size {
-        session = ctx
+        session = call
             .state
             .store
             .upload(id)
             .await?
             .ok_or_else(upload_unknown)?;
     }
-    let store = &ctx.state.store;
+    let store = &call.state.store;
     if !store.delete_upload(id).await? {
         return Err(upload_unknown());
     }
     let keys: Vec<String> = session.parts.iter().map(|p| p.key.clone()).collect();
-    let joined = ctx
+    let joined = call
         .state
         .blobs
         .join_parts(
             session.parts,
             &StageOptions {
-                max_size: Some(ctx.state.upload_limit(&repo)),
+                max_size: Some(call.state.upload_limit(&repo)),
                 expected_sha256: Some(sha.clone()),
                 digests: wharf_core::digest::DigestSet::SHA256,
             },
@@ -238,43 +240,43 @@ pub(crate) async fn finish(
     let joined = match joined {
         Ok(staged) => staged,
         Err(e) => {
-            ctx.state.blobs.delete_parts(&keys).await?;
+            call.state.blobs.delete_parts(&keys).await?;
             return Err(e.into());
         }
     };
-    let stored = store_blob(ctx.state, &repo, name, joined).await;
-    ctx.state.blobs.delete_parts(&keys).await?;
+    let stored = store_blob(call.state, &repo, name, joined).await;
+    call.state.blobs.delete_parts(&keys).await?;
     stored?;
     Ok(created(name, &sha))
 }
 
 /// `GET /v2/{name}/blobs/uploads/{id}`: `204` with the range received so far.
-pub(crate) async fn status(ctx: &Ctx<'_>, name: &Name, id: &str) -> Result<Response, OciError> {
-    let repo = ctx.open(name, true).await?;
-    let session = session(ctx, &repo, name, id).await?;
+pub(crate) async fn status(call: &Call<'_>, name: &Name, id: &str) -> Result<Response, OciError> {
+    let repo = open(call, name, true).await?;
+    let session = session(call, &repo, name, id).await?;
     Ok(progress(StatusCode::NO_CONTENT, name, id, session.size))
 }
 
 /// `DELETE /v2/{name}/blobs/uploads/{id}`: cancels the session and drops its parts.
-pub(crate) async fn cancel(ctx: &Ctx<'_>, name: &Name, id: &str) -> Result<Response, OciError> {
-    let repo = ctx.open(name, true).await?;
-    let session = session(ctx, &repo, name, id).await?;
-    if !ctx.state.store.delete_upload(id).await? {
+pub(crate) async fn cancel(call: &Call<'_>, name: &Name, id: &str) -> Result<Response, OciError> {
+    let repo = open(call, name, true).await?;
+    let session = session(call, &repo, name, id).await?;
+    if !call.state.store.delete_upload(id).await? {
         return Err(upload_unknown());
     }
     let keys: Vec<String> = session.parts.into_iter().map(|p| p.key).collect();
-    ctx.state.blobs.delete_parts(&keys).await?;
+    call.state.blobs.delete_parts(&keys).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The session `id`, which must belong to this repository and image.
 async fn session(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     repo: &Repository,
     name: &Name,
     id: &str,
 ) -> Result<UploadSession, OciError> {
-    ctx.state
+    call.state
         .store
         .upload(id)
         .await?
@@ -308,7 +310,7 @@ pub(crate) async fn store_blob(
 
 /// Links blobs the store holds into the image's uploads version (a mount).
 async fn link_blobs(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     repo: &Repository,
     name: &Name,
     shas: &[Sha256],
@@ -318,8 +320,8 @@ async fn link_blobs(
         .map(|sha| Ok((FileName::new(digest_name(sha))?, sha.clone())))
         .collect::<Result<Vec<_>, wharf_core::Error>>()?;
     publish_linked(
-        ctx.state.store.as_ref(),
-        &ctx.state.blobs,
+        call.state.store.as_ref(),
+        &call.state.blobs,
         PublishLinked {
             repository: repo,
             package: &PackageName::new(name.image.clone())?,

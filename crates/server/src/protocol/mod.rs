@@ -13,7 +13,7 @@
 //!    repository and endpoint it concerns (cargo's login URL, npm's login hint and OCI's Bearer
 //!    challenge come from there).
 //!
-//! [`routes`] mounts a [`Protocol`] under its format's URL space.
+//! [`routes`] mounts a [`Protocol`] under its format's URL space, [`mount`] at a fixed root.
 
 mod call;
 mod pipeline;
@@ -26,7 +26,7 @@ use wharf_core::Error;
 use wharf_core::auth::Principal;
 
 pub use call::Call;
-pub use pipeline::routes;
+pub use pipeline::{mount, routes};
 
 use crate::state::AppState;
 

@@ -20,18 +20,46 @@ use wharf_core::model::Scope;
 use super::{Access, Call, Endpoint, Parsed, Protocol, Site, Target};
 use crate::state::AppState;
 
-/// The routes of `protocol`: every path below where they are mounted (`/cargo` for a format's
-/// own routes, or a fixed root such as OCI's `/v2`), the mount point itself included.
+/// The routes of `protocol` for a format's own URL space: every path below where the format is
+/// nested (`/cargo`), the mount point itself included.
 pub fn routes<P: Protocol>(protocol: P) -> Router<AppState> {
-    Router::new()
-        .route("/", any(serve::<P>))
-        .route("/{*path}", any(serve::<P>))
-        .layer(Extension(Arc::new(protocol)))
+    mount("", protocol)
+}
+
+/// The routes of `protocol` at a fixed root of the server (OCI's `/v2`): the root with and
+/// without its trailing `/`, and every path below it. Parsers see paths below the root.
+pub fn mount<P: Protocol>(root: &'static str, protocol: P) -> Router<AppState> {
+    let mut router = Router::new();
+    if !root.is_empty() {
+        router = router.route(root, any(serve::<P>));
+    }
+    router
+        .route(&format!("{root}/"), any(serve::<P>))
+        .route(&format!("{root}/{{*path}}"), any(serve::<P>))
+        .layer(Extension(Mounted {
+            root,
+            protocol: Arc::new(protocol),
+        }))
+}
+
+/// A protocol and the root it is mounted at.
+struct Mounted<P> {
+    root: &'static str,
+    protocol: Arc<P>,
+}
+
+impl<P> Clone for Mounted<P> {
+    fn clone(&self) -> Self {
+        Self {
+            root: self.root,
+            protocol: self.protocol.clone(),
+        }
+    }
 }
 
 async fn serve<P: Protocol>(
     State(state): State<AppState>,
-    Extension(protocol): Extension<Arc<P>>,
+    Extension(Mounted { root, protocol }): Extension<Mounted<P>>,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
@@ -39,7 +67,7 @@ async fn serve<P: Protocol>(
     let Parsed {
         repository,
         endpoint,
-    } = match parse(protocol.as_ref(), &parts) {
+    } = match parse(protocol.as_ref(), root, &parts) {
         Ok(parsed) => parsed,
         Err(error) => {
             let site = Site {
@@ -83,8 +111,16 @@ async fn serve<P: Protocol>(
 }
 
 /// The request decoded and parsed by the protocol.
-fn parse<P: Protocol>(protocol: &P, parts: &Parts) -> Result<Parsed<P::Endpoint>, P::Error> {
-    let raw_path = parts.uri.path().trim_start_matches('/');
+fn parse<P: Protocol>(
+    protocol: &P,
+    root: &str,
+    parts: &Parts,
+) -> Result<Parsed<P::Endpoint>, P::Error> {
+    let path = parts.uri.path();
+    let raw_path = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .trim_start_matches('/');
     let path = percent_encoding::percent_decode_str(raw_path)
         .decode_utf8()
         .map_err(|_| Error::invalid("the path is not UTF-8 once decoded"))?;

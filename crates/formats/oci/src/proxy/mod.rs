@@ -26,7 +26,9 @@ pub(crate) use client::{Tokens, answer_challenge, challenge_of, challenge_realm}
 use crate::blobs::{blob_unknown, with_digest};
 use crate::document::{self, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use crate::error::{Code, OciError};
-use crate::handlers::Ctx;
+use wharf_server::protocol::Call;
+
+use crate::handlers::Oci;
 use crate::images::{TAG, digest_name, find_blob};
 use crate::manifests::{MAX_MANIFEST, store_manifest};
 use crate::request::Name;
@@ -44,8 +46,12 @@ pub(crate) enum Fetched {
     Head(Response),
 }
 
-fn remote<'a>(ctx: &'a Ctx<'_>, repo: &'a Repository) -> Result<Remote<'a>, OciError> {
-    Ok(Remote::new(ctx.state, ctx.tokens, repo)?)
+fn remote<'a>(
+    oci: &'a Oci,
+    call: &'a Call<'_>,
+    repo: &'a Repository,
+) -> Result<Remote<'a>, OciError> {
+    Ok(Remote::new(call.state, &oci.tokens, repo)?)
 }
 
 fn upstream_failed(url: &str, status: StatusCode) -> OciError {
@@ -54,14 +60,15 @@ fn upstream_failed(url: &str, status: StatusCode) -> OciError {
 
 /// A blob the cache lacks, from the upstream.
 pub(crate) async fn blob(
-    ctx: &Ctx<'_>,
+    oci: &Oci,
+    call: &Call<'_>,
     repo: &Repository,
     name: &Name,
     sha: &Sha256,
 ) -> Result<Fetched, OciError> {
-    let remote = remote(ctx, repo)?;
+    let remote = remote(oci, call, repo)?;
     let url = remote.url(&name.image, &format!("blobs/{}", digest_name(sha)));
-    if *ctx.method == http::Method::HEAD {
+    if call.method == http::Method::HEAD {
         let response = remote.send(Method::HEAD, &url, &[]).await?;
         return match response.status() {
             StatusCode::OK => {
@@ -83,12 +90,12 @@ pub(crate) async fn blob(
             status => Err(upstream_failed(&url, status)),
         };
     }
-    let _flight = ctx
+    let _flight = call
         .state
         .upstream
         .flight(format!("oci:{}:{}", repo.id, sha))
         .await;
-    if let Some(file) = find_blob(ctx.state, repo, &name.image, sha).await? {
+    if let Some(file) = find_blob(call.state, repo, &name.image, sha).await? {
         return Ok(Fetched::Cached(file));
     }
     let response = remote.send(Method::GET, &url, &[]).await?;
@@ -100,13 +107,13 @@ pub(crate) async fn blob(
     let body = response
         .bytes_stream()
         .map(|c| c.map_err(std::io::Error::other));
-    let staged = ctx
+    let staged = call
         .state
         .blobs
         .stage(
             Box::pin(body),
             &wharf_core::blob::StageOptions {
-                max_size: Some(ctx.state.upload_limit(repo)),
+                max_size: Some(call.state.upload_limit(repo)),
                 expected_sha256: Some(sha.clone()),
                 digests: wharf_core::digest::DigestSet::SHA256,
             },
@@ -118,8 +125,8 @@ pub(crate) async fn blob(
             }
             other => other,
         })?;
-    crate::uploads::store_blob(ctx.state, repo, name, staged).await?;
-    find_blob(ctx.state, repo, &name.image, sha)
+    crate::uploads::store_blob(call.state, repo, name, staged).await?;
+    find_blob(call.state, repo, &name.image, sha)
         .await?
         .map(Fetched::Cached)
         .ok_or_else(|| blob_unknown(sha))
@@ -127,46 +134,56 @@ pub(crate) async fn blob(
 
 /// The digest a manifest reference names, with that manifest cached.
 pub(crate) async fn manifest(
-    ctx: &Ctx<'_>,
+    oci: &Oci,
+    call: &Call<'_>,
     repo: &Repository,
     name: &Name,
     reference: &crate::request::Reference,
 ) -> Result<Sha256, OciError> {
-    let remote = remote(ctx, repo)?;
-    let store = &ctx.state.store;
+    let remote = remote(oci, call, repo)?;
+    let store = &call.state.store;
     match reference {
         crate::request::Reference::Digest(sha) => {
-            if cached(ctx, repo, name, sha).await? {
+            if cached(call, repo, name, sha).await? {
                 return Ok(sha.clone());
             }
-            let _flight = ctx
+            let _flight = call
                 .state
                 .upstream
                 .flight(format!("oci:{}:{}", repo.id, sha))
                 .await;
-            if cached(ctx, repo, name, sha).await? {
+            if cached(call, repo, name, sha).await? {
                 return Ok(sha.clone());
             }
-            fetch(ctx, &remote, repo, name, &digest_name(sha), Some(sha), None).await
+            fetch(
+                call,
+                &remote,
+                repo,
+                name,
+                &digest_name(sha),
+                Some(sha),
+                None,
+            )
+            .await
         }
         crate::request::Reference::Tag(tag) => {
-            let _flight = ctx
+            let _flight = call
                 .state
                 .upstream
                 .flight(format!("oci:{}:{}:{tag}", repo.id, name.image))
                 .await;
             let local = match store.package(repo.id, &name.image).await? {
-                Some(p) => local_tag(ctx, &p, tag).await?,
+                Some(p) => local_tag(call, &p, tag).await?,
                 None => None,
             };
-            let max_age = ctx.state.config.proxy_max_age;
+            let max_age = call.state.config.proxy_max_age;
             if let Some((sha, checked)) = &local
                 && Timestamp::now().0 - checked.0
                     < i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX)
             {
                 return Ok(sha.clone());
             }
-            let resolved = revalidate(ctx, &remote, repo, name, tag, local.as_ref()).await;
+            let resolved = revalidate(call, &remote, repo, name, tag, local.as_ref()).await;
             match (resolved, local) {
                 (Ok(sha), _) => Ok(sha),
                 (Err(e), Some((sha, _))) if e.code == Code::Unknown => {
@@ -183,7 +200,7 @@ pub(crate) async fn manifest(
 /// Asks the upstream what `tag` names now: a `HEAD` when a digest is cached (a `GET` only if it
 /// moved), a `GET` otherwise.
 async fn revalidate(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     remote: &Remote<'_>,
     repo: &Repository,
     name: &Name,
@@ -204,9 +221,9 @@ async fn revalidate(
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
             .and_then(|d| crate::request::parse_digest(d).ok());
-        if current.as_ref() == Some(sha) && cached(ctx, repo, name, sha).await? {
-            if let Some(package) = ctx.state.store.package(repo.id, &name.image).await? {
-                ctx.state
+        if current.as_ref() == Some(sha) && cached(call, repo, name, sha).await? {
+            if let Some(package) = call.state.store.package(repo.id, &name.image).await? {
+                call.state
                     .store
                     .set_property(
                         PropertyOwner::Package(package.id),
@@ -218,13 +235,13 @@ async fn revalidate(
             return Ok(sha.clone());
         }
     }
-    fetch(ctx, remote, repo, name, tag, None, Some(tag)).await
+    fetch(call, remote, repo, name, tag, None, Some(tag)).await
 }
 
 /// Fetches the manifest `reference` and caches it (tagged `tag`), checking it hashes to
 /// `expected` when that is known.
 async fn fetch(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     remote: &Remote<'_>,
     repo: &Repository,
     name: &Name,
@@ -270,7 +287,7 @@ async fn fetch(
             Timestamp::now().0.to_string(),
         ));
     }
-    store_manifest(ctx.state, repo, name, &manifest, body, false, extra).await?;
+    store_manifest(call.state, repo, name, &manifest, body, false, extra).await?;
     Ok(sha)
 }
 
@@ -292,13 +309,13 @@ async fn read_limited(response: reqwest::Response, url: &str) -> Result<Bytes, O
 
 /// Whether the manifest `sha` is cached in the image.
 async fn cached(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     repo: &Repository,
     name: &Name,
     sha: &Sha256,
 ) -> Result<bool, OciError> {
     let digest = digest_name(sha);
-    Ok(ctx
+    Ok(call
         .state
         .store
         .file(repo.id, &name.image, &digest, &digest)
@@ -308,11 +325,11 @@ async fn cached(
 
 /// The cached digest of `tag` and when it was last resolved upstream.
 async fn local_tag(
-    ctx: &Ctx<'_>,
+    call: &Call<'_>,
     package: &Package,
     tag: &str,
 ) -> Result<Option<(Sha256, Timestamp)>, OciError> {
-    let properties = ctx
+    let properties = call
         .state
         .store
         .properties(PropertyOwner::Package(package.id))
@@ -341,13 +358,14 @@ fn tag_unknown(tag: &str) -> OciError {
 
 /// `GET /v2/{name}/tags/list` of a proxy: the upstream's list, under the local name.
 pub(crate) async fn tags(
-    ctx: &Ctx<'_>,
+    oci: &Oci,
+    call: &Call<'_>,
     repo: &Repository,
     name: &Name,
 ) -> Result<Response, OciError> {
-    let remote = remote(ctx, repo)?;
+    let remote = remote(oci, call, repo)?;
     let mut url = remote.url(&name.image, "tags/list");
-    if let Some(query) = ctx.query {
+    if let Some(query) = call.query() {
         url = format!("{url}?{query}");
     }
     let response = remote.send(Method::GET, &url, &[]).await?;
