@@ -15,6 +15,7 @@
 //! (cached, revalidated, stale while the upstream is down).
 
 use async_trait::async_trait;
+use wharf_core::blob::StagedBlob;
 use wharf_core::digest::{DigestSet, Digests, Sha256};
 use wharf_core::model::{FileEntry, RepoKind, Repository};
 use wharf_core::names::{FileName, PackageName, VersionName};
@@ -85,6 +86,62 @@ pub trait Artifacts: Send + Sync {
         repo: &Repository,
         key: &Self::Key,
     ) -> Result<Option<Located>>;
+
+    /// Streams the located artifact into a staged blob, its SHA-256 checked when known; by
+    /// default a GET of its URL with the proxy's credentials where they belong
+    /// ([`crate::upstream::Upstream::fetch_artifact`]). Protocols that negotiate credentials
+    /// themselves (OCI's token flow) fetch their own way.
+    async fn fetch(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        located: &Located,
+    ) -> Result<StagedBlob> {
+        let sha256 = match &located.expected {
+            Some(Expected::Sha256(sha)) => Some(sha.clone()),
+            _ => None,
+        };
+        state
+            .upstream
+            .fetch_artifact(
+                &state.blobs,
+                repo,
+                &located.url,
+                sha256,
+                self.digests(),
+                state.upload_limit(repo),
+            )
+            .await
+    }
+
+    /// Stores a fetched, verified artifact in the proxy `repo`; by default as a file of
+    /// [`Located`]'s package, version and name, through the publish use case.
+    async fn store(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        key: &Self::Key,
+        located: &Located,
+        staged: StagedBlob,
+    ) -> Result<()> {
+        let _ = key;
+        publish_file(
+            state.store.as_ref(),
+            &state.blobs,
+            PublishFile {
+                repository: repo,
+                package: &PackageName::new(located.package.as_str())?,
+                canonical: located.canonical.as_deref(),
+                version: &VersionName::new(located.version.as_str())?,
+                file: &FileName::new(located.file.as_str())?,
+                mode: PublishMode::CreateOrAdd,
+                properties: located.properties.clone(),
+            },
+            staged,
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 /// The file `key` names in `repo`, fetched and kept when `repo` is a proxy; `None` when no
@@ -115,7 +172,9 @@ pub async fn resolve<A: Artifacts>(
             let Some(located) = artifacts.locate(state, repo, key).await? else {
                 return Ok(None);
             };
-            fetch(state, artifacts.digests(), repo, &located).await?;
+            let staged = artifacts.fetch(state, repo, &located).await?;
+            verify(&located, &staged.digests)?;
+            artifacts.store(state, repo, key, &located, staged).await?;
             artifacts.stored(state, repo, key).await
         }
         RepoKind::Group => {
@@ -127,47 +186,6 @@ pub async fn resolve<A: Artifacts>(
             Ok(None)
         }
     }
-}
-
-/// Streams a located artifact into the proxy `repo`, verified, as a file of its own.
-async fn fetch(
-    state: &AppState,
-    digests: DigestSet,
-    repo: &Repository,
-    located: &Located,
-) -> Result<()> {
-    let sha256 = match &located.expected {
-        Some(Expected::Sha256(sha)) => Some(sha.clone()),
-        _ => None,
-    };
-    let staged = state
-        .upstream
-        .fetch_artifact(
-            &state.blobs,
-            repo,
-            &located.url,
-            sha256,
-            digests,
-            state.upload_limit(repo),
-        )
-        .await?;
-    verify(located, &staged.digests)?;
-    publish_file(
-        state.store.as_ref(),
-        &state.blobs,
-        PublishFile {
-            repository: repo,
-            package: &PackageName::new(located.package.as_str())?,
-            canonical: located.canonical.as_deref(),
-            version: &VersionName::new(located.version.as_str())?,
-            file: &FileName::new(located.file.as_str())?,
-            mode: PublishMode::CreateOrAdd,
-            properties: located.properties.clone(),
-        },
-        staged,
-    )
-    .await?;
-    Ok(())
 }
 
 /// Checks what arrived against the upstream's other digests.

@@ -9,12 +9,12 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value};
+use wharf_core::digest::DigestSet;
 use wharf_core::model::{FileEntry, RepoKind, Repository};
-use wharf_core::names::{FileName, PackageName, VersionName};
-use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::groups::members_for;
+use wharf_server::resolve::{Artifacts, Expected, Located, resolve};
 
 use crate::names;
 use crate::packument;
@@ -144,8 +144,8 @@ async fn upstream_packument(
         .map_err(|e| Error::Upstream(format!("{url} is not a packument: {e}")))
 }
 
-/// A tarball of a proxy or group repository: stored already, fetched from the upstream, or
-/// found in a member. `None` when none has it.
+/// A tarball of a repository: stored already, fetched from a proxy's upstream, or found in a
+/// group's member. `None` when none has it.
 pub(crate) async fn tarball_of(
     state: &AppState,
     repo: &Repository,
@@ -155,90 +155,95 @@ pub(crate) async fn tarball_of(
     let Some(version) = names::version_of_tarball(name, file) else {
         return Ok(None);
     };
-    if let Some(entry) = state.store.file(repo.id, name, version, file).await? {
-        return Ok(Some(entry));
-    }
-    match repo.kind {
-        RepoKind::Hosted => Ok(None),
-        RepoKind::Proxy => fetch_tarball(state, repo, name, version, file).await,
-        RepoKind::Group => {
-            for member in members_for(state, repo, &name.to_lowercase()).await? {
-                if let Some(entry) = Box::pin(tarball_of(state, &member, name, file)).await? {
-                    return Ok(Some(entry));
-                }
-            }
-            Ok(None)
-        }
-    }
+    let key = TarballKey {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        file: file.to_owned(),
+    };
+    resolve(state, &Tarballs, repo, &key).await
 }
 
-/// Fetches a tarball the upstream's packument lists (once, under single flight), checks it
-/// against `dist.integrity` or `dist.shasum`, and stores it in the proxy repository.
-async fn fetch_tarball(
-    state: &AppState,
-    repo: &Repository,
-    name: &str,
-    version: &str,
-    file: &str,
-) -> Result<Option<FileEntry>> {
-    let Some(doc) = upstream_packument(state, repo, name, true).await? else {
-        return Ok(None);
-    };
-    let Some(manifest) = doc.get("versions").and_then(|v| v.get(version)) else {
-        return Ok(None);
-    };
-    let Some(url) = upstream_tarball(manifest).filter(|u| basename(u).as_deref() == Some(file))
-    else {
-        return Ok(None);
-    };
-    let _flight = state
-        .upstream
-        .flight(format!("npm:{}:{name}:{file}", repo.id))
-        .await;
-    if let Some(entry) = state.store.file(repo.id, name, version, file).await? {
-        return Ok(Some(entry));
+/// A version's tarball.
+struct TarballKey {
+    name: String,
+    version: String,
+    file: String,
+}
+
+/// The tarballs of npm repositories, for [`resolve`].
+struct Tarballs;
+
+#[async_trait::async_trait]
+impl Artifacts for Tarballs {
+    type Key = TarballKey;
+
+    fn canonical(&self, key: &TarballKey) -> String {
+        key.name.to_lowercase()
     }
-    let staged = state
-        .upstream
-        .fetch_artifact(
-            &state.blobs,
-            repo,
-            &url,
-            None,
-            crate::DIGESTS,
-            state.upload_limit(repo),
-        )
-        .await?;
-    let dist = &manifest["dist"];
-    let integrity = dist["integrity"]
-        .as_str()
-        .and_then(|i| i.strip_prefix("sha512-"));
-    let verified = match (integrity, dist["shasum"].as_str()) {
-        (Some(sha512), _) => STANDARD
-            .decode(sha512)
-            .is_ok_and(|raw| hex::encode(raw) == staged.digests.sha512),
-        (None, Some(sha1)) => sha1.eq_ignore_ascii_case(&staged.digests.sha1),
-        (None, None) => false,
-    };
-    if !verified {
-        return Err(Error::Upstream(format!(
-            "{url} does not match the integrity its packument lists"
-        )));
+
+    fn flight(&self, key: &TarballKey) -> String {
+        format!("npm:{}:{}", key.name, key.file)
     }
-    publish_file(
-        state.store.as_ref(),
-        &state.blobs,
-        PublishFile {
-            repository: repo,
-            package: &PackageName::new(name)?,
+
+    fn digests(&self) -> DigestSet {
+        crate::DIGESTS
+    }
+
+    async fn stored(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        key: &TarballKey,
+    ) -> Result<Option<FileEntry>> {
+        state
+            .store
+            .file(repo.id, &key.name, &key.version, &key.file)
+            .await
+    }
+
+    /// The tarball the upstream's packument lists for the version, with its integrity
+    /// (`dist.integrity`, else `dist.shasum`; a tarball with neither is not taken).
+    async fn locate(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        key: &TarballKey,
+    ) -> Result<Option<Located>> {
+        let Some(doc) = upstream_packument(state, repo, &key.name, true).await? else {
+            return Ok(None);
+        };
+        let Some(manifest) = doc.get("versions").and_then(|v| v.get(&key.version)) else {
+            return Ok(None);
+        };
+        let Some(url) =
+            upstream_tarball(manifest).filter(|u| basename(u).as_deref() == Some(&key.file))
+        else {
+            return Ok(None);
+        };
+        let dist = &manifest["dist"];
+        let unverifiable = || {
+            Error::Upstream(format!(
+                "{url} does not match the integrity its packument lists: none Wharf can check"
+            ))
+        };
+        let sha512 = dist["integrity"]
+            .as_str()
+            .and_then(|i| i.strip_prefix("sha512-"));
+        let expected = match (sha512, dist["shasum"].as_str()) {
+            (Some(b64), _) => Expected::Sha512(hex::encode(
+                STANDARD.decode(b64).map_err(|_| unverifiable())?,
+            )),
+            (None, Some(sha1)) => Expected::Sha1(sha1.to_owned()),
+            (None, None) => return Err(unverifiable()),
+        };
+        Ok(Some(Located {
+            url,
+            expected: Some(expected),
+            package: key.name.clone(),
             canonical: None,
-            version: &VersionName::new(version)?,
-            file: &FileName::new(file)?,
-            mode: PublishMode::CreateOrAdd,
+            version: key.version.clone(),
+            file: key.file.clone(),
             properties: Vec::new(),
-        },
-        staged,
-    )
-    .await?;
-    state.store.file(repo.id, name, version, file).await
+        }))
+    }
 }

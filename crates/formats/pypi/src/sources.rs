@@ -6,12 +6,13 @@
 //! first member's file of a name winning, and with the dependency-confusion guard a project
 //! that exists in a hosted member comes from hosted members only.
 
+use wharf_core::digest::{DigestSet, Sha256};
 use wharf_core::model::{FileEntry, Package, PropertyOwner, RepoKind, Repository};
-use wharf_core::names::{FileName, PackageName, VersionName};
-use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
+use wharf_core::usecases::PropertyTarget;
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::groups::{members, members_for};
+use wharf_server::resolve::{Artifacts, Expected, Located, resolve};
 
 use crate::names::{normalize, parse_filename};
 use crate::pages::{
@@ -197,93 +198,92 @@ pub(crate) async fn file_entry(
     version: &str,
     file: &str,
 ) -> Result<Option<FileEntry>> {
-    match repo.kind {
-        RepoKind::Hosted => stored_file(state, repo, project, version, file).await,
-        RepoKind::Proxy => {
-            if let Some(found) = stored_file(state, repo, project, version, file).await? {
-                return Ok(Some(found));
-            }
-            let _flight = state
-                .upstream
-                .flight(format!("pypi-file:{}:{file}", repo.id))
-                .await;
-            if let Some(found) = stored_file(state, repo, project, version, file).await? {
-                return Ok(Some(found));
-            }
-            fetch_file(state, repo, project, version, file).await
-        }
-        RepoKind::Group => {
-            for member in members_for(state, repo, project).await? {
-                if let Some(found) =
-                    Box::pin(file_entry(state, &member, project, version, file)).await?
-                {
-                    return Ok(Some(found));
-                }
-            }
-            Ok(None)
-        }
-    }
+    let key = Distribution {
+        project: project.to_owned(),
+        version: version.to_owned(),
+        file: file.to_owned(),
+    };
+    resolve(state, &Distributions, repo, &key).await
 }
 
-/// Fetches a file the proxy's upstream lists, verifies it and stores it in the proxy.
-async fn fetch_file(
-    state: &AppState,
-    repo: &Repository,
-    project: &str,
-    version: &str,
-    file: &str,
-) -> Result<Option<FileEntry>> {
-    let Some(listed) = remote_files(state, repo, project)
-        .await?
-        .and_then(|files| files.into_iter().find(|f| f.filename == file))
-    else {
-        return Ok(None);
-    };
-    let dist = parse_filename(file)?;
-    if dist.project != project || dist.version != version {
-        return Ok(None);
+/// A distribution file: the project's normalized name, the release, the file name.
+struct Distribution {
+    project: String,
+    version: String,
+    file: String,
+}
+
+/// The distribution files of PyPI repositories, for [`resolve`].
+struct Distributions;
+
+#[async_trait::async_trait]
+impl Artifacts for Distributions {
+    type Key = Distribution;
+
+    fn canonical(&self, key: &Distribution) -> String {
+        key.project.clone()
     }
-    let expected = listed
-        .sha256
-        .as_deref()
-        .map(wharf_core::digest::Sha256::parse)
-        .transpose()
-        .map_err(|_| Error::Upstream(format!("upstream lists a bad sha256 for {file}")))?;
-    let staged = state
-        .upstream
-        .fetch_artifact(
-            &state.blobs,
-            repo,
-            &listed.url,
-            expected,
-            crate::DIGESTS,
-            state.upload_limit(repo),
-        )
-        .await?;
-    let mut properties = vec![(
-        PropertyTarget::File,
-        FILETYPE.to_owned(),
-        dist.kind.filetype().to_owned(),
-    )];
-    if let Some(rp) = listed.requires_python {
-        properties.push((PropertyTarget::File, REQUIRES_PYTHON.to_owned(), rp));
+
+    fn flight(&self, key: &Distribution) -> String {
+        format!("pypi-file:{}", key.file)
     }
-    publish_file(
-        state.store.as_ref(),
-        &state.blobs,
-        PublishFile {
-            repository: repo,
-            package: &PackageName::new(project)?,
-            canonical: Some(project),
-            version: &VersionName::new(version)?,
-            file: &FileName::new(file)?,
-            mode: PublishMode::CreateOrAdd,
+
+    fn digests(&self) -> DigestSet {
+        crate::DIGESTS
+    }
+
+    async fn stored(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        key: &Distribution,
+    ) -> Result<Option<FileEntry>> {
+        stored_file(state, repo, &key.project, &key.version, &key.file).await
+    }
+
+    /// The file the upstream's project page lists, with its SHA-256.
+    async fn locate(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        key: &Distribution,
+    ) -> Result<Option<Located>> {
+        let Some(listed) = remote_files(state, repo, &key.project)
+            .await?
+            .and_then(|files| files.into_iter().find(|f| f.filename == key.file))
+        else {
+            return Ok(None);
+        };
+        let dist = parse_filename(&key.file)?;
+        if dist.project != key.project || dist.version != key.version {
+            return Ok(None);
+        }
+        let expected = listed
+            .sha256
+            .as_deref()
+            .map(Sha256::parse)
+            .transpose()
+            .map_err(|_| {
+                Error::Upstream(format!("upstream lists a bad sha256 for {}", key.file))
+            })?;
+        let mut properties = vec![(
+            PropertyTarget::File,
+            FILETYPE.to_owned(),
+            dist.kind.filetype().to_owned(),
+        )];
+        if let Some(rp) = listed.requires_python {
+            properties.push((PropertyTarget::File, REQUIRES_PYTHON.to_owned(), rp));
+        }
+        Ok(Some(Located {
+            url: listed.url,
+            expected: expected.map(Expected::Sha256),
+            package: key.project.clone(),
+            canonical: Some(key.project.clone()),
+            version: key.version.clone(),
+            file: key.file.clone(),
             properties,
-        },
-        staged,
-    )
-    .await?;
-    stored_file(state, repo, project, version, file).await
+        }))
+    }
 }
 
 /// The core metadata (PEP 658) of a file of `repo`, `None` when none is served.

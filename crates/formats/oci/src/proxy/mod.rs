@@ -13,12 +13,15 @@ use bytes::Bytes;
 use futures::StreamExt;
 use http::{StatusCode, header};
 use reqwest::Method;
+use wharf_core::blob::StagedBlob;
 use wharf_core::digest::Sha256;
 use wharf_core::model::{FileEntry, Package, PropertyOwner, Repository};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::PropertyTarget;
 use wharf_core::{Error, Result};
+use wharf_server::AppState;
 use wharf_server::redact::transport_error;
+use wharf_server::resolve::{Artifacts, Expected, Located, resolve};
 
 use client::Remote;
 pub(crate) use client::{Tokens, answer_challenge, challenge_of, challenge_realm};
@@ -29,7 +32,7 @@ use crate::error::{Code, OciError};
 use wharf_server::protocol::Call;
 
 use crate::handlers::Oci;
-use crate::images::{TAG, digest_name, find_blob};
+use crate::images::{TAG, digest_name};
 use crate::manifests::{MAX_MANIFEST, store_manifest};
 use crate::request::Name;
 
@@ -90,46 +93,127 @@ pub(crate) async fn blob(
             status => Err(upstream_failed(&url, status)),
         };
     }
-    let _flight = call
-        .state
-        .upstream
-        .flight(format!("oci:{}:{}", repo.id, sha))
-        .await;
-    if let Some(file) = find_blob(call.state, repo, &name.image, sha).await? {
-        return Ok(Fetched::Cached(file));
+    let key = BlobKey {
+        name: name.clone(),
+        sha: sha.clone(),
+    };
+    let blobs = Blobs { oci };
+    match resolve(call.state, &blobs, repo, &key).await {
+        Ok(Some(file)) => Ok(Fetched::Cached(file)),
+        Ok(None) | Err(Error::NotFound(_)) => Err(blob_unknown(sha)),
+        Err(e) => Err(e.into()),
     }
-    let response = remote.send(Method::GET, &url, &[]).await?;
-    match response.status() {
-        StatusCode::OK => {}
-        StatusCode::NOT_FOUND => return Err(blob_unknown(sha)),
-        status => return Err(upstream_failed(&url, status)),
+}
+
+/// A blob of an image.
+pub(crate) struct BlobKey {
+    name: Name,
+    sha: Sha256,
+}
+
+/// The blobs of OCI proxies, for [`resolve`]: fetched through the upstream's token flow and
+/// kept as files of the image's uploads version, where pushes put them too.
+struct Blobs<'a> {
+    oci: &'a Oci,
+}
+
+#[async_trait::async_trait]
+impl Artifacts for Blobs<'_> {
+    type Key = BlobKey;
+
+    fn canonical(&self, key: &BlobKey) -> String {
+        key.name.image.clone()
     }
-    let body = response
-        .bytes_stream()
-        .map(|c| c.map_err(std::io::Error::other));
-    let staged = call
-        .state
-        .blobs
-        .stage(
-            Box::pin(body),
-            &wharf_core::blob::StageOptions {
-                max_size: Some(call.state.upload_limit(repo)),
-                expected_sha256: Some(sha.clone()),
-                digests: wharf_core::digest::DigestSet::SHA256,
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            Error::DigestMismatch { .. } | Error::BodyRead(_) => {
-                Error::Upstream(format!("upstream {url} sent a broken blob: {e}"))
+
+    fn flight(&self, key: &BlobKey) -> String {
+        format!("oci:{}", key.sha)
+    }
+
+    fn digests(&self) -> wharf_core::digest::DigestSet {
+        wharf_core::digest::DigestSet::SHA256
+    }
+
+    async fn stored(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        key: &BlobKey,
+    ) -> Result<Option<FileEntry>> {
+        state
+            .store
+            .package_file(repo.id, &key.name.image, &digest_name(&key.sha))
+            .await
+    }
+
+    async fn locate(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        key: &BlobKey,
+    ) -> Result<Option<Located>> {
+        let remote = Remote::new(state, &self.oci.tokens, repo)?;
+        Ok(Some(Located {
+            url: remote.url(&key.name.image, &format!("blobs/{}", digest_name(&key.sha))),
+            expected: Some(Expected::Sha256(key.sha.clone())),
+            package: key.name.image.clone(),
+            canonical: None,
+            version: crate::images::UPLOADS.to_owned(),
+            file: digest_name(&key.sha),
+            properties: Vec::new(),
+        }))
+    }
+
+    async fn fetch(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        located: &Located,
+    ) -> Result<StagedBlob> {
+        let remote = Remote::new(state, &self.oci.tokens, repo)?;
+        let url = &located.url;
+        let response = remote.send(Method::GET, url, &[]).await?;
+        match response.status() {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND => {
+                return Err(Error::not_found(format!("the upstream has no {url}")));
             }
-            other => other,
-        })?;
-    crate::uploads::store_blob(call.state, repo, name, staged).await?;
-    find_blob(call.state, repo, &name.image, sha)
-        .await?
-        .map(Fetched::Cached)
-        .ok_or_else(|| blob_unknown(sha))
+            status => return Err(Error::Upstream(format!("upstream {url} answered {status}"))),
+        }
+        let body = response
+            .bytes_stream()
+            .map(|c| c.map_err(std::io::Error::other));
+        state
+            .blobs
+            .stage(
+                Box::pin(body),
+                &wharf_core::blob::StageOptions {
+                    max_size: Some(state.upload_limit(repo)),
+                    expected_sha256: match &located.expected {
+                        Some(Expected::Sha256(sha)) => Some(sha.clone()),
+                        _ => None,
+                    },
+                    digests: self.digests(),
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                Error::DigestMismatch { .. } | Error::BodyRead(_) => {
+                    Error::Upstream(format!("upstream {url} sent a broken blob: {e}"))
+                }
+                other => other,
+            })
+    }
+
+    async fn store(
+        &self,
+        state: &AppState,
+        repo: &Repository,
+        key: &BlobKey,
+        _located: &Located,
+        staged: StagedBlob,
+    ) -> Result<()> {
+        crate::uploads::store_blob(state, repo, &key.name, staged).await
+    }
 }
 
 /// The digest a manifest reference names, with that manifest cached.
