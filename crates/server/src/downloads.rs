@@ -145,3 +145,34 @@ impl Downloads {
         }
     }
 }
+
+impl crate::state::AppState {
+    /// Answers a `GET` or `HEAD` of `file` of `repo` as every format serves its files:
+    /// conditional requests and a `Range` ([`crate::body::serve_blob`]), a 307 to a presigned
+    /// URL where the repository redirects downloads, and the download count of a whole file.
+    ///
+    /// # Errors
+    /// As [`crate::body::serve_blob`].
+    pub async fn serve_file(
+        &self,
+        method: &Method,
+        headers: &http::HeaderMap,
+        repo: &wharf_core::model::Repository,
+        file: &wharf_core::model::FileEntry,
+        content_type: &str,
+    ) -> Result<Response> {
+        let response = crate::body::serve_blob(
+            &self.blobs,
+            method,
+            headers,
+            crate::body::Download {
+                blob: &file.blob,
+                modified: file.created_at,
+                content_type,
+                redirect: repo.policy.redirect_downloads,
+            },
+        )
+        .await?;
+        Ok(self.downloads.counted(method, response, file.version_id))
+    }
+}

@@ -13,7 +13,7 @@ use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
-use wharf_server::body::{Download, not_modified, serve_blob};
+use wharf_server::body::not_modified;
 use wharf_server::protocol::{Call, Parsed, Protocol, Site, Target};
 use wharf_server::render_cache::RenderCache;
 
@@ -182,26 +182,10 @@ async fn download_crate(
     name: &str,
     version: &str,
 ) -> Result<Response> {
-    let (method, headers) = (&call.method, &call.headers);
     let entry = sources::crate_file(call.state, cache, repo, name, version)
         .await?
         .ok_or_else(|| Error::not_found(format!("crate `{name}` has no version {version}")))?;
-    let response = serve_blob(
-        &call.state.blobs,
-        method,
-        headers,
-        Download {
-            blob: &entry.blob,
-            modified: entry.created_at,
-            content_type: "application/gzip",
-            redirect: repo.policy.redirect_downloads,
-        },
-    )
-    .await?;
-    Ok(call
-        .state
-        .downloads
-        .counted(method, response, entry.version_id))
+    call.serve_file(repo, &entry, "application/gzip").await
 }
 
 /// `PUT /api/v1/crates/new`: checks, stores and indexes a new version.

@@ -11,7 +11,6 @@ use wharf_core::model::{FileEntry, Repository};
 use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 use wharf_server::ApiError;
-use wharf_server::body::{Download, serve_blob};
 use wharf_server::protocol::{Call, Parsed, Protocol, Site, Target};
 use wharf_server::query::parse_query;
 
@@ -96,22 +95,9 @@ async fn find_file(call: &Call<'_>, repo: &Repository, f: &FileRef) -> Result<Fi
 /// conditional requests.
 async fn download_file(call: &Call<'_>, repo: &Repository, f: &FileRef) -> Result<Response> {
     let file = find_file(call, repo, f).await?;
-    let response = serve_blob(
-        &call.state.blobs,
-        &call.method,
-        &call.headers,
-        Download {
-            blob: &file.blob,
-            modified: file.created_at,
-            content_type: "application/octet-stream",
-            redirect: repo.policy.redirect_downloads,
-        },
-    )
-    .await?;
     let mut response = call
-        .state
-        .downloads
-        .counted(&call.method, response, file.version_id);
+        .serve_file(repo, &file, "application/octet-stream")
+        .await?;
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"{}\"",
         file.name.replace('"', "")

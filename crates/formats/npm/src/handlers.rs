@@ -10,7 +10,7 @@ use serde_json::Value;
 use wharf_core::model::{Package, PropertyOwner, RepoKind, Repository};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
-use wharf_server::body::{Download, not_modified, serve_blob};
+use wharf_server::body::not_modified;
 use wharf_server::compress::accepts_gzip;
 use wharf_server::protocol::{Call, Parsed, Protocol, Site, Target};
 use wharf_server::render_cache::RenderCache;
@@ -242,26 +242,12 @@ async fn get_manifest(call: &Call<'_>, name: &str, spec: &str) -> Result<Respons
 
 /// `GET /{name}/-/{file}`: a tarball, as published.
 async fn get_tarball(call: &Call<'_>, name: &str, file: &str) -> Result<Response> {
-    let (method, headers, repo) = (&call.method, &call.headers, call.repo()?);
+    let repo = call.repo()?;
     let entry = sources::tarball_of(call.state, repo, name, file)
         .await?
         .ok_or_else(|| Error::not_found(format!("tarball {file} of {name} not found")))?;
-    let response = serve_blob(
-        &call.state.blobs,
-        method,
-        headers,
-        Download {
-            blob: &entry.blob,
-            modified: entry.created_at,
-            content_type: "application/octet-stream",
-            redirect: repo.policy.redirect_downloads,
-        },
-    )
-    .await?;
-    Ok(call
-        .state
-        .downloads
-        .counted(method, response, entry.version_id))
+    call.serve_file(repo, &entry, "application/octet-stream")
+        .await
 }
 
 /// `GET /-/package/{name}/dist-tags`.

@@ -5,7 +5,6 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
 use wharf_core::digest::Sha256;
 use wharf_core::model::RepoKind;
-use wharf_server::body::{Download, serve_blob};
 
 use crate::error::{Code, OciError};
 use wharf_server::protocol::Call;
@@ -36,22 +35,9 @@ pub(crate) async fn get(
         }
         None => return Err(blob_unknown(sha)),
     };
-    let response = serve_blob(
-        &call.state.blobs,
-        &call.method,
-        &call.headers,
-        Download {
-            blob: &file.blob,
-            modified: file.created_at,
-            content_type: "application/octet-stream",
-            redirect: repo.policy.redirect_downloads,
-        },
-    )
-    .await?;
     let mut response = call
-        .state
-        .downloads
-        .counted(&call.method, response, file.version_id);
+        .serve_file(&repo, &file, "application/octet-stream")
+        .await?;
     with_digest(&mut response, sha);
     Ok(response)
 }

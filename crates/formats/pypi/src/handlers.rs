@@ -12,7 +12,7 @@ use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
-use wharf_server::body::{Download, not_modified, serve_blob};
+use wharf_server::body::not_modified;
 use wharf_server::compress::accepts_gzip;
 use wharf_server::groups::hosted_target;
 use wharf_server::protocol::{Call, Parsed, Protocol, Site, Target};
@@ -117,22 +117,8 @@ async fn download(
     let entry = sources::file_entry(call.state, repo, project, version, file)
         .await?
         .ok_or_else(|| Error::not_found(format!("{file} not found")))?;
-    let response = serve_blob(
-        &call.state.blobs,
-        &call.method,
-        &call.headers,
-        Download {
-            blob: &entry.blob,
-            modified: entry.created_at,
-            content_type: "application/octet-stream",
-            redirect: repo.policy.redirect_downloads,
-        },
-    )
-    .await?;
-    Ok(call
-        .state
-        .downloads
-        .counted(&call.method, response, entry.version_id))
+    call.serve_file(repo, &entry, "application/octet-stream")
+        .await
 }
 
 /// Upload a file (`:action=file_upload`): all checks first, then one publish. An existing

@@ -52,6 +52,21 @@ impl Call<'_> {
         request
     }
 
+    /// Answers `file` of `repo` as a download ([`AppState::serve_file`]).
+    ///
+    /// # Errors
+    /// As [`AppState::serve_file`].
+    pub async fn serve_file(
+        &self,
+        repo: &Repository,
+        file: &wharf_core::model::FileEntry,
+        content_type: &str,
+    ) -> Result<axum::response::Response> {
+        self.state
+            .serve_file(&self.method, &self.headers, repo, file, content_type)
+            .await
+    }
+
     /// The query string, if any.
     #[must_use]
     pub fn query(&self) -> Option<&str> {

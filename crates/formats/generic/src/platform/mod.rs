@@ -27,7 +27,6 @@ use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::auth::authenticate;
-use wharf_server::body::{Download, serve_blob};
 use wharf_server::error::{finish, parts};
 
 use callback::{PackageEvent, notify};
@@ -224,19 +223,9 @@ async fn get_package(
 ) -> PlainResult<Response> {
     let repo = repository(&state, &platform, &headers, Scope::Read).await?;
     let entry = stored_file(&state, &repo, &file).await?;
-    let response = serve_blob(
-        &state.blobs,
-        &method,
-        &headers,
-        Download {
-            blob: &entry.blob,
-            modified: entry.created_at,
-            content_type: "application/x-tar",
-            redirect: repo.policy.redirect_downloads,
-        },
-    )
-    .await?;
-    Ok(state.downloads.counted(&method, response, entry.version_id))
+    Ok(state
+        .serve_file(&method, &headers, &repo, &entry, "application/x-tar")
+        .await?)
 }
 
 /// Upload a package: `PUT /packages/{file}` — 200 with an empty body; 400 with the reason

@@ -22,7 +22,6 @@ use wharf_core::model::{NewRepository, PropertyOwner, RepoKind, RepoPolicy, Repo
 use wharf_core::names::RepoName;
 use wharf_core::usecases::create_repository;
 use wharf_server::AppState;
-use wharf_server::body::{Download, serve_blob};
 
 use super::{Mount, PantryResult, not_found, preflight, split_name};
 
@@ -171,19 +170,9 @@ pub(crate) async fn dispatch(
             .into_response())
         }
         Some("tarball") => {
-            let response = serve_blob(
-                &state.blobs,
-                &method,
-                &headers,
-                Download {
-                    blob: &entry.blob,
-                    modified: entry.created_at,
-                    content_type: "application/gzip",
-                    redirect: repo.policy.redirect_downloads,
-                },
-            )
-            .await?;
-            let mut response = state.downloads.counted(&method, response, entry.version_id);
+            let mut response = state
+                .serve_file(&method, &headers, &repo, &entry, "application/gzip")
+                .await?;
             if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
                 response
                     .headers_mut()

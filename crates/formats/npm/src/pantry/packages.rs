@@ -13,7 +13,6 @@ use serde_json::{Map, Value, json};
 use wharf_core::Result;
 use wharf_core::model::{Package, Repository};
 use wharf_server::AppState;
-use wharf_server::body::{Download, serve_blob};
 use wharf_server::query::parse_query;
 
 use super::categories::counted;
@@ -148,22 +147,10 @@ impl Page<'_> {
         let entry = source::tarball(self.state, self.repo, self.name, version)
             .await?
             .ok_or_else(|| not_found("Package not found"))?;
-        let response = serve_blob(
-            &self.state.blobs,
-            method,
-            self.headers,
-            Download {
-                blob: &entry.blob,
-                modified: entry.created_at,
-                content_type: "application/gzip",
-                redirect: self.repo.policy.redirect_downloads,
-            },
-        )
-        .await?;
         let mut response = self
             .state
-            .downloads
-            .counted(method, response, entry.version_id);
+            .serve_file(method, self.headers, self.repo, &entry, "application/gzip")
+            .await?;
         // The original's safe name: the scope's `@` dropped and its `/` made a `-`.
         let safe = self.name.replacen('@', "", 1).replacen('/', "-", 1);
         if let Ok(value) =
