@@ -276,12 +276,26 @@ impl AppState {
     ) -> Result<StagedBlob> {
         let limit = self.upload_limit(repository);
         crate::body::check_content_length(headers, limit)?;
-        let _in_flight = crate::metrics::UploadInFlight::start();
         let options = StageOptions {
             max_size: Some(limit),
             ..options
         };
-        let staged = self.blobs.stage(body.into_data_stream(), &options).await?;
+        self.stage_upload(body.into_data_stream(), &options).await
+    }
+
+    /// Streams an upload (a request body or a part of one) into a staged blob, within the
+    /// limit `options` sets, counting it in the metrics (in flight while it streams, its bytes
+    /// once stored) — the one way every format stages what clients send.
+    ///
+    /// # Errors
+    /// As [`BlobStore::stage`].
+    pub async fn stage_upload<S, E>(&self, body: S, options: &StageOptions) -> Result<StagedBlob>
+    where
+        S: futures::Stream<Item = std::result::Result<bytes::Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let _in_flight = crate::metrics::UploadInFlight::start();
+        let staged = self.blobs.stage(body, options).await?;
         crate::metrics::bytes_stored(staged.size);
         Ok(staged)
     }

@@ -195,8 +195,7 @@ async fn publish_crate(call: &Call<'_>, body: Body) -> Result<Response> {
     let target = hosted_target(call).await?;
     let limit = call.state.upload_limit(&target);
     wharf_server::body::check_content_length(headers, limit.saturating_add(8 + (4 << 20)))?;
-    let publish::PublishBody { meta, staged } =
-        publish::read_body(&call.state.blobs, body, limit).await?;
+    let publish::PublishBody { meta, staged } = publish::read_body(call.state, body, limit).await?;
     names::validate(&meta.name)?;
     let version = semver::Version::parse(&meta.vers)
         .map_err(|e| Error::invalid(format!("invalid version {:?}: {e}", meta.vers)))?;

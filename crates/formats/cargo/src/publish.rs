@@ -9,7 +9,7 @@ use tokio_util::io::{ReaderStream, StreamReader, SyncIoBridge};
 use wharf_core::archive::{TarLimits, read_from_tar_gz};
 use wharf_core::blob::{BlobStore, StageOptions, StagedBlob};
 use wharf_core::{Error, Result};
-use wharf_server::metrics::{UploadInFlight, bytes_stored};
+use wharf_server::AppState;
 
 use crate::index::PublishMetadata;
 
@@ -49,7 +49,7 @@ async fn read_len(reader: &mut (impl AsyncRead + Unpin), what: &str) -> Result<u
 /// [`Error::Invalid`] for a truncated or inconsistent body or metadata that is not JSON,
 /// [`Error::TooLarge`] for a `.crate` over `limit`.
 pub(crate) async fn read_body(
-    blobs: &BlobStore,
+    state: &AppState,
     body: axum::body::Body,
     limit: u64,
 ) -> Result<PublishBody> {
@@ -72,10 +72,9 @@ pub(crate) async fn read_body(
     if crate_len > limit {
         return Err(Error::TooLarge { limit });
     }
-    let _in_flight = UploadInFlight::start();
     let mut crate_bytes = ReaderStream::new((&mut reader).take(crate_len));
-    let staged = blobs
-        .stage(
+    let staged = state
+        .stage_upload(
             &mut crate_bytes,
             &StageOptions {
                 max_size: Some(crate_len),
@@ -101,7 +100,6 @@ pub(crate) async fn read_body(
             "the publish body has bytes after the declared .crate",
         ));
     }
-    bytes_stored(staged.size);
     Ok(PublishBody { meta, staged })
 }
 

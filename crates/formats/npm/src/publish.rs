@@ -10,7 +10,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use wharf_core::archive::{TarLimits, read_from_tar_gz};
 use wharf_core::blob::{BlobStore, StagedBlob};
 use wharf_core::{Error, Result};
-use wharf_server::metrics::bytes_stored;
+use wharf_server::AppState;
 
 use crate::streamed::{Sinks, stream_json};
 
@@ -85,11 +85,11 @@ fn parse(reader: &mut dyn Read, sinks: &mut Sinks) -> Result<Parsed> {
 /// [`Error::Invalid`] for a body that is not a packument or has several attachments,
 /// [`Error::TooLarge`] for a tarball over `limit` or a document over [`MAX_DOCUMENT`].
 pub(crate) async fn read_body(
-    blobs: &BlobStore,
+    state: &AppState,
     body: axum::body::Body,
     limit: u64,
 ) -> Result<PublishBody> {
-    let (parsed, staged) = stream_json(blobs, body, limit, 1, parse).await?;
+    let (parsed, staged) = stream_json(state, body, limit, 1, parse).await?;
     let (file, length) = match <[_; 1]>::try_from(parsed.files) {
         Ok([file]) => file,
         Err(files) if files.is_empty() => {
@@ -116,7 +116,6 @@ pub(crate) async fn read_body(
             staged.size
         )));
     }
-    bytes_stored(staged.size);
     Ok(PublishBody {
         doc: parsed.doc,
         attachment: Some((file, staged)),

@@ -14,9 +14,9 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
-use wharf_core::blob::{BlobStore, StageOptions, StagedBlob};
+use wharf_core::blob::{StageOptions, StagedBlob};
 use wharf_core::{Error, Result};
-use wharf_server::metrics::UploadInFlight;
+use wharf_server::AppState;
 
 /// What the JSON around the tarballs may weigh (manifest, readme).
 pub(crate) const MAX_DOCUMENT: u64 = 16 << 20;
@@ -129,7 +129,7 @@ impl Sinks {
 /// # Errors
 /// What `parse` fails with, [`Error::TooLarge`] past the limits.
 pub(crate) async fn stream_json<T, P>(
-    blobs: &BlobStore,
+    state: &AppState,
     body: axum::body::Body,
     limit: u64,
     max_blobs: usize,
@@ -167,7 +167,6 @@ where
         }
         parsed
     });
-    let _in_flight = UploadInFlight::start();
     let options = StageOptions {
         max_size: Some(limit),
         expected_sha256: None,
@@ -182,7 +181,7 @@ where
             let decoded = Box::pin(futures::stream::unfold(chunks, |mut rx| async move {
                 rx.recv().await.map(|item| (item, rx))
             }));
-            staged.push(blobs.stage(decoded, options).await?);
+            staged.push(state.stage_upload(decoded, options).await?);
         }
         Ok::<_, Error>(staged)
     };

@@ -57,7 +57,7 @@ pub(crate) async fn publish(
     let PublishBody {
         mut doc,
         attachment,
-    } = read_body(&call.state.blobs, body, limit).await?;
+    } = read_body(call.state, body, limit).await?;
     let Some((attached, staged)) = attachment else {
         return apply_update(call, name, &doc, false).await;
     };

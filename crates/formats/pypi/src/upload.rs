@@ -11,7 +11,6 @@ use wharf_core::blob::{StageOptions, StagedBlob};
 use wharf_core::model::Repository;
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
-use wharf_server::metrics::{UploadInFlight, bytes_stored};
 
 use crate::metadata::{self, CoreMetadata};
 use crate::names::{DistFile, FileKind, normalize, parse_filename, same_version, validate_project};
@@ -64,10 +63,8 @@ pub(crate) async fn read_upload(
                 .file_name()
                 .map(str::to_owned)
                 .ok_or_else(|| Error::invalid("the content field has no file name"))?;
-            let _in_flight = UploadInFlight::start();
             let staged = state
-                .blobs
-                .stage(
+                .stage_upload(
                     &mut part,
                     &StageOptions {
                         max_size: Some(state.upload_limit(repo)),
@@ -76,7 +73,6 @@ pub(crate) async fn read_upload(
                     },
                 )
                 .await?;
-            bytes_stored(staged.size);
             file = Some((filename, staged));
         } else {
             let mut value = Vec::new();

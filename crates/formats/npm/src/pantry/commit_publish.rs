@@ -22,7 +22,6 @@ use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
-use wharf_server::metrics::{UploadInFlight, bytes_stored};
 
 use super::commits::{self, RECORD, file_name, valid_sha, version_key};
 use super::publish::{BodyKind, MAX_TARBALL, bad, body_kind, broken_form, publisher, read_field};
@@ -79,14 +78,7 @@ pub(crate) async fn publish_commit(
             read_form(&state, form, limit).await?
         }
         BodyKind::Json => {
-            stream_json(
-                &state.blobs,
-                request.into_body(),
-                limit,
-                MAX_PACKAGES,
-                parse_json,
-            )
-            .await?
+            stream_json(&state, request.into_body(), limit, MAX_PACKAGES, parse_json).await?
         }
     };
     let missing = if commit.from_metadata {
@@ -131,7 +123,6 @@ pub(crate) async fn publish_commit(
     }
     let mut names = Vec::new();
     for (name, blob, record) in ready {
-        bytes_stored(blob.size);
         publish_file(
             state.store.as_ref(),
             &state.blobs,
@@ -168,7 +159,6 @@ async fn read_form(
                     "a commit publish carries at most {MAX_PACKAGES} packages"
                 )));
             }
-            let _in_flight = UploadInFlight::start();
             let options = StageOptions {
                 max_size: Some(limit),
                 expected_sha256: None,
@@ -176,7 +166,7 @@ async fn read_form(
             };
             files.push((
                 name.to_owned(),
-                state.blobs.stage(&mut part, &options).await?,
+                state.stage_upload(&mut part, &options).await?,
             ));
             continue;
         }

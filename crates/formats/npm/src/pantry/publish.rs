@@ -16,7 +16,6 @@ use wharf_core::blob::{StageOptions, StagedBlob};
 use wharf_core::model::Scope;
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
-use wharf_server::metrics::{UploadInFlight, bytes_stored};
 
 use super::{Mount, PantryError, PantryResult, preflight};
 use crate::names;
@@ -57,7 +56,7 @@ pub(crate) async fn publish(
         }
         BodyKind::Json => {
             let (metadata, staged) =
-                stream_json(&state.blobs, request.into_body(), limit, 1, parse_json).await?;
+                stream_json(&state, request.into_body(), limit, 1, parse_json).await?;
             (metadata, staged.into_iter().next())
         }
     };
@@ -74,7 +73,6 @@ pub(crate) async fn publish(
     names::validate(&name)?;
     semver::Version::parse(&version)
         .map_err(|e| bad(&format!("invalid version {version:?}: {e}")))?;
-    bytes_stored(staged.size);
     let stored = store_version(
         &state,
         &target,
@@ -176,13 +174,12 @@ async fn read_form(
     while let Some(mut part) = form.next_field().await.map_err(|e| broken_form(&e))? {
         match part.name().unwrap_or_default() {
             "tarball" if staged.is_none() => {
-                let _in_flight = UploadInFlight::start();
                 let options = StageOptions {
                     max_size: Some(limit),
                     expected_sha256: None,
                     digests: crate::DIGESTS,
                 };
-                staged = Some(state.blobs.stage(&mut part, &options).await?);
+                staged = Some(state.stage_upload(&mut part, &options).await?);
             }
             "metadata" if metadata.is_none() => {
                 let value = read_field(&mut part).await?;
