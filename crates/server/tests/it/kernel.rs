@@ -45,6 +45,32 @@ async fn metrics_count_requests_bytes_and_blobs() {
 }
 
 #[tokio::test]
+async fn protocol_requests_are_counted_by_operation() {
+    let app = TestApp::new().await;
+    app.admin(Method::PUT, "/generic/main/p/1/f", "12345").await;
+    app.get("/generic/main/p/1/f").await;
+    app.get("/cargo/main/index/config.json").await;
+    app.get("/cargo/main/index/3/a/abc").await;
+    app.get("/npm/main/left-pad").await;
+    app.get("/pypi/main/simple/").await;
+    app.get("/v2/main/team/app/tags/list").await;
+    let text = app.get("/metrics").await.text();
+    for needle in [
+        r#"wharf_requests_total{format="generic",operation="generic.upload",status="201"}"#,
+        r#"wharf_requests_total{format="generic",operation="generic.download",status="200"}"#,
+        r#"wharf_requests_total{format="cargo",operation="cargo.config",status="200"}"#,
+        r#"wharf_requests_total{format="cargo",operation="cargo.index",status="404"}"#,
+        r#"wharf_requests_total{format="npm",operation="npm.packument",status="404"}"#,
+        r#"wharf_requests_total{format="pypi",operation="pypi.index",status="200"}"#,
+        r#"wharf_requests_total{format="oci",operation="oci.tags",status="404"}"#,
+        r#"wharf_request_duration_seconds_bucket{format="cargo",operation="cargo.index","#,
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
 async fn the_openapi_document_is_stable_and_docs_are_served_offline() {
     let app = TestApp::new().await;
     let doc = app.get("/openapi.json").await;
