@@ -7,10 +7,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
-use wharf_core::model::{Package, PropertyOwner, Repository, Scope};
-use wharf_core::names::{FileName, PackageName, VersionName};
-use wharf_core::time::Timestamp;
-use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
+use wharf_core::model::{Package, Repository, Scope};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 use wharf_server::body::not_modified;
@@ -18,9 +15,8 @@ use wharf_server::protocol::{Call, Parsed, Protocol, Site, Target};
 use wharf_server::render_cache::RenderCache;
 
 use crate::error::CargoError;
-use crate::index::{CHANGED, DESCRIPTION, IndexLine, LINE, OWNERS};
 use crate::request::{Endpoint, OwnersOp, parse};
-use crate::{names, owners, publish, search, sources};
+use crate::{owners, publish, search, sources, usecases};
 
 /// The cargo protocol: the sparse index and the web API, with the rendered index files of
 /// hosted crates cached by their content tag.
@@ -196,117 +192,21 @@ async fn publish_crate(call: &Call<'_>, body: Body) -> Result<Response> {
     let limit = call.state.upload_limit(&target);
     wharf_server::body::check_content_length(headers, limit.saturating_add(8 + (4 << 20)))?;
     let publish::PublishBody { meta, staged } = publish::read_body(call.state, body, limit).await?;
-    names::validate(&meta.name)?;
-    let version = semver::Version::parse(&meta.vers)
-        .map_err(|e| Error::invalid(format!("invalid version {:?}: {e}", meta.vers)))?;
-    let canonical = names::canonical(&meta.name);
-    let existing = call
-        .state
-        .store
-        .package_by_canonical(target.id, &canonical)
-        .await?;
-    if let Some(existing) = &existing {
-        if existing.name != meta.name {
-            return Err(Error::conflict(format!(
-                "crate `{}` conflicts with the existing crate `{}`",
-                meta.name, existing.name
-            )));
-        }
-        owners::ensure_owner(call.state, principal, existing).await?;
-        let base = meta.vers.split('+').next().unwrap_or_default();
-        for v in call
-            .state
-            .store
-            .versions_with_prefix(existing.id, base)
-            .await?
-        {
-            if semver::Version::parse(&v.version)
-                .is_ok_and(|old| old.cmp_precedence(&version).is_eq())
-            {
-                return Err(Error::conflict(format!(
-                    "crate version `{}@{}` is already uploaded",
-                    meta.name, v.version
-                )));
-            }
-        }
-    }
-    publish::verify_crate(&call.state.blobs, &staged, &meta.name, &meta.vers).await?;
-    let now = Timestamp::now();
-    let pubtime = now.rfc3339_seconds();
-    let line = IndexLine::from_publish(
-        &meta,
-        staged.digests.sha256.to_string(),
-        pubtime,
-        &call.base,
-    )?;
-    let owners = serde_json::to_string(&[&principal.user.name])
-        .map_err(|e| Error::internal("encoding owners", e))?;
-    let package = PackageName::new(meta.name.clone())?;
-    let version = VersionName::new(meta.vers.clone())?;
-    let file = FileName::new(format!("{}-{}.crate", meta.name, meta.vers))?;
-    publish_file(
-        call.state.store.as_ref(),
-        &call.state.blobs,
-        PublishFile {
-            repository: &target,
-            package: &package,
-            canonical: Some(&canonical),
-            version: &version,
-            file: &file,
-            mode: PublishMode::CreateVersion,
-            properties: vec![
-                (PropertyTarget::NewPackage, OWNERS.into(), owners),
-                (PropertyTarget::Version, LINE.into(), line.render()?),
-                (PropertyTarget::Version, CHANGED.into(), now.0.to_string()),
-                (
-                    PropertyTarget::Version,
-                    DESCRIPTION.into(),
-                    meta.description.clone().unwrap_or_default(),
-                ),
-            ],
+    usecases::publish(
+        call.state,
+        usecases::NewCrate {
+            principal,
+            target: &target,
+            meta,
+            staged,
+            base: &call.base,
         },
-        staged,
     )
-    .await
-    .map_err(|e| match e {
-        Error::Conflict(_) => Error::conflict(format!(
-            "crate version `{}@{}` is already uploaded",
-            meta.name, meta.vers
-        )),
-        other => other,
-    })?;
+    .await?;
     Ok(
         Json(json!({"warnings": {"invalid_categories": [], "invalid_badges": [], "other": []}}))
             .into_response(),
     )
-}
-
-/// Rewrites a version's index line with `yanked` (which bumps the crate's revision, so every
-/// instance serves the new index file).
-pub(crate) async fn set_yanked(
-    state: &AppState,
-    version: &wharf_core::model::Version,
-    yanked: bool,
-) -> Result<()> {
-    let owner = PropertyOwner::Version(version.id);
-    let stored = state
-        .store
-        .properties(owner)
-        .await?
-        .into_iter()
-        .find_map(|(k, value)| (k == LINE).then_some(value))
-        .ok_or_else(|| Error::internal_msg("version without an index line"))?;
-    let mut line: IndexLine =
-        serde_json::from_str(&stored).map_err(|e| Error::internal("stored index line", e))?;
-    line.yanked = yanked;
-    state
-        .store
-        .set_property(owner, LINE, &line.render()?)
-        .await?;
-    state
-        .store
-        .set_property(owner, CHANGED, &Timestamp::now().0.to_string())
-        .await
 }
 
 /// `DELETE …/yank` and `PUT …/unyank`: rewrites the version's index line.
@@ -319,13 +219,6 @@ async fn yank_version(
     let principal = call.require(Scope::Write)?;
     let target = hosted_target(call).await?;
     let package = package_in(call.state, &target, name).await?;
-    owners::ensure_owner(call.state, principal, &package).await?;
-    let v = call
-        .state
-        .store
-        .version(package.id, version)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("crate `{name}` has no version {version}")))?;
-    set_yanked(call.state, &v, yanked).await?;
+    usecases::yank(call.state, principal, &package, version, yanked).await?;
     Ok(Json(json!({"ok": true})).into_response())
 }

@@ -15,6 +15,7 @@ mod publish;
 mod request;
 mod search;
 mod sources;
+mod usecases;
 
 use std::sync::Arc;
 
@@ -75,7 +76,7 @@ impl Yanks for CargoYanks {
         version: &Version,
         reason: Option<&str>,
     ) -> Result<()> {
-        handlers::set_yanked(state, version, reason.is_some()).await
+        usecases::set_yanked(state, version, reason.is_some()).await
     }
 }
 

@@ -81,16 +81,43 @@ pub(crate) async fn change_owners(
     let principal = call.require(Scope::Write)?;
     let target = hosted_target(call).await?;
     let package = package_in(call.state, &target, name).await?;
-    ensure_owner(call.state, principal, &package).await?;
     let bytes = axum::body::to_bytes(body, 1 << 20)
         .await
         .map_err(|e| Error::BodyRead(e.to_string()))?;
     let request: OwnersBody = serde_json::from_slice(&bytes)
         .map_err(|e| Error::invalid(format!("expected {{\"users\": [...]}}: {e}")))?;
-    let mut owners = owners_of(call.state, &package).await?;
-    for login in &request.users {
+    change(call.state, principal, &package, &request.users, add).await?;
+    let verb = if add {
+        "added as owners of"
+    } else {
+        "removed from the owners of"
+    };
+    let msg = format!(
+        "{} {verb} crate `{}`",
+        request.users.join(", "),
+        package.name
+    );
+    Ok(Json(json!({"ok": true, "msg": msg})).into_response())
+}
+
+/// Adds `users` to the owners of a crate `principal` owns (or removes them); a crate keeps at
+/// least one owner.
+///
+/// # Errors
+/// [`Error::Forbidden`] for a caller who does not own the crate, [`Error::NotFound`] for a user
+/// that does not exist, [`Error::Invalid`] when no owner would remain.
+pub(crate) async fn change(
+    state: &AppState,
+    principal: &Principal,
+    package: &Package,
+    users: &[String],
+    add: bool,
+) -> Result<()> {
+    ensure_owner(state, principal, package).await?;
+    let mut owners = owners_of(state, package).await?;
+    for login in users {
         if add {
-            if call.state.store.user_by_name(login).await?.is_none() {
+            if state.store.user_by_name(login).await?.is_none() {
                 return Err(Error::not_found(format!("user {login} does not exist")));
             }
             if !owners.contains(login) {
@@ -105,19 +132,8 @@ pub(crate) async fn change_owners(
     }
     let encoded =
         serde_json::to_string(&owners).map_err(|e| Error::internal("encoding owners", e))?;
-    call.state
+    state
         .store
         .set_property(PropertyOwner::Package(package.id), OWNERS, &encoded)
-        .await?;
-    let verb = if add {
-        "added as owners of"
-    } else {
-        "removed from the owners of"
-    };
-    let msg = format!(
-        "{} {verb} crate `{}`",
-        request.users.join(", "),
-        package.name
-    );
-    Ok(Json(json!({"ok": true, "msg": msg})).into_response())
+        .await
 }
