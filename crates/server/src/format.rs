@@ -48,6 +48,20 @@ pub trait Ownership: Send + Sync {
     ) -> Result<()>;
 }
 
+/// What a format keeps consistent when versions of a package are deleted outside its own
+/// protocol (through the management API, or a file deleted alone): package-level metadata
+/// that names versions (npm's dist-tags, OCI's tags) must not name one that is gone.
+#[async_trait]
+pub trait Removals: Send + Sync {
+    /// Called after versions of `package` were deleted, when the package remains.
+    async fn versions_removed(
+        &self,
+        state: &AppState,
+        repository: &Repository,
+        package: &Package,
+    ) -> Result<()>;
+}
+
 /// Upkeep of a format's own data, run before each garbage collection (by `serve` and by
 /// `POST /api/v1/gc`) under a lease of its own, so that one instance does it: what it unlinks
 /// becomes garbage for the collection that follows.
@@ -81,6 +95,11 @@ pub trait Format: Send + Sync {
 
     /// Who may change a package, if the format has owners.
     fn ownership(&self) -> Option<Arc<dyn Ownership>> {
+        None
+    }
+
+    /// What the format repairs after deletions, if it keeps metadata naming versions.
+    fn removals(&self) -> Option<Arc<dyn Removals>> {
         None
     }
 

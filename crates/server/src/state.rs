@@ -77,6 +77,8 @@ pub struct FormatInfo {
     pub ownership: Option<Arc<dyn crate::format::Ownership>>,
     /// Whether deletions leave tombstones ([`crate::Format::keeps_tombstones`]).
     pub keeps_tombstones: bool,
+    /// What it repairs after deletions ([`crate::format::Removals`]).
+    pub removals: Option<Arc<dyn crate::format::Removals>>,
 }
 
 /// Shared state, cheap to clone.
@@ -140,6 +142,7 @@ impl AppState {
                     upkeep: f.upkeep(),
                     ownership: f.ownership(),
                     keeps_tombstones: f.keeps_tombstones(),
+                    removals: f.removals(),
                 })
                 .collect(),
         }

@@ -179,7 +179,9 @@ async fn upload_file(
 /// Delete a file: `DELETE /generic/{repo}/{package}/{version}/{file}`.
 async fn delete_file(call: &Call<'_>, repo: &Repository, f: &FileRef) -> Result<Response> {
     let file = find_file(call, repo, f).await?;
-    call.state.remove_file(repo, file.id).await?;
+    call.state
+        .remove_file(repo, f.package.as_str(), file.id)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -197,6 +199,8 @@ async fn delete_version(
         .version(package.id, version)
         .await?
         .ok_or_else(missing)?;
-    call.state.remove_version(repo, version.id).await?;
+    call.state
+        .remove_version(repo, &package.name, version.id)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

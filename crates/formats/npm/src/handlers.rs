@@ -112,7 +112,7 @@ async fn handle(
         Endpoint::Manifest { name, spec } => get_manifest(call, name, spec).await,
         Endpoint::Tarball { name, file } => get_tarball(call, name, file).await,
         Endpoint::Publish { name } => writes::publish(call, headers, name, body).await,
-        Endpoint::Update { name } => writes::update(call, name, body).await,
+        Endpoint::Update { name } => crate::updates::update(call, name, body).await,
         Endpoint::Unpublish { name } => writes::unpublish(call, name).await,
         Endpoint::DeleteTarball { name, file } => writes::delete_tarball(call, name, file).await,
     }

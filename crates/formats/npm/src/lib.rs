@@ -19,12 +19,16 @@ mod request;
 mod search;
 mod sources;
 mod streamed;
+mod updates;
 mod users;
 mod writes;
 
 use axum::Router;
+use std::sync::Arc;
 use wharf_core::digest::DigestSet;
-use wharf_core::model::RepoKind;
+
+use wharf_core::model::{Package, RepoKind, Repository};
+use wharf_server::format::Removals;
 use wharf_server::{AppState, Format};
 
 pub use pantry::PantryConfig;
@@ -60,6 +64,10 @@ impl Format for NpmFormat {
         true
     }
 
+    fn removals(&self) -> Option<Arc<dyn Removals>> {
+        Some(Arc::new(DistTagRepair))
+    }
+
     fn kinds(&self) -> &'static [RepoKind] {
         &[RepoKind::Hosted, RepoKind::Proxy, RepoKind::Group]
     }
@@ -85,5 +93,20 @@ impl Format for NpmFormat {
             "pantry" => pantry::routes("", &self.pantry),
             _ => Router::new(),
         }
+    }
+}
+
+/// Dist-tags never name a version deleted through the management API.
+struct DistTagRepair;
+
+#[async_trait::async_trait]
+impl Removals for DistTagRepair {
+    async fn versions_removed(
+        &self,
+        state: &AppState,
+        repository: &Repository,
+        package: &Package,
+    ) -> wharf_core::Result<()> {
+        updates::repair_tags(state, repository, package).await
     }
 }

@@ -102,3 +102,27 @@ pub(crate) async fn resolve(
         }
     }
 }
+
+/// Tags never name a manifest deleted through the management API.
+pub(crate) struct TagRepair;
+
+#[async_trait::async_trait]
+impl wharf_server::format::Removals for TagRepair {
+    async fn versions_removed(
+        &self,
+        state: &AppState,
+        _repository: &wharf_core::model::Repository,
+        package: &Package,
+    ) -> wharf_core::Result<()> {
+        let owner = PropertyOwner::Package(package.id);
+        for (tag, named) in tags(state, package).await? {
+            if state.store.version(package.id, &named).await?.is_none() {
+                state
+                    .store
+                    .delete_property(owner, &format!("{TAG}{tag}"))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

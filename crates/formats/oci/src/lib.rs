@@ -64,6 +64,10 @@ impl Format for OciFormat {
         Some("https://registry-1.docker.io/")
     }
 
+    fn removals(&self) -> Option<Arc<dyn wharf_server::format::Removals>> {
+        Some(Arc::new(images::TagRepair))
+    }
+
     fn upkeep(&self) -> Option<Arc<dyn wharf_server::format::Upkeep>> {
         Some(Arc::new(upkeep::AbandonedUploads))
     }

@@ -195,7 +195,9 @@ pub async fn delete_version(
     let package = package(&state, &repo, &name).await?;
     let version = version(&state, &package, &ver).await?;
     authorize_change(&state, &repo, principal, &package).await?;
-    state.remove_version(&repo, version.id).await?;
+    state
+        .remove_version(&repo, &package.name, version.id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -272,6 +274,6 @@ pub async fn delete_file(
         .ok_or_else(|| Error::not_found(format!("file {file} not found in {name} {ver}")))?;
     let package = package(&state, &repo, &name).await?;
     authorize_change(&state, &repo, principal, &package).await?;
-    state.remove_file(&repo, entry.id).await?;
+    state.remove_file(&repo, &name, entry.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

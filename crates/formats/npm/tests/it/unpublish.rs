@@ -126,3 +126,40 @@ async fn dist_tag_names_are_checked_everywhere() {
     assert_eq!(tags, json!({"latest": "1.1.0"}));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn deleting_through_the_api_keeps_dist_tags_on_versions_that_exist() {
+    let app = TestApp::new().await;
+    publish_two(&app).await;
+    let tag = "/npm/main/-/package/revtest/dist-tags/stable";
+    assert_eq!(app.admin(Method::PUT, tag, "\"1.1.0\"").await.status, 200);
+    let versions = "/api/v1/repositories/npm/main/packages/revtest/versions";
+    let r = app
+        .admin(Method::DELETE, &format!("{versions}/1.1.0"), "")
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let tags = app
+        .get("/npm/main/-/package/revtest/dist-tags")
+        .await
+        .json();
+    assert_eq!(tags, json!({"latest": "1.0.0"}));
+    let doc = app.get("/npm/main/revtest").await.json();
+    assert_eq!(doc["dist-tags"], json!({"latest": "1.0.0"}));
+    // A file deleted alone (its version goes with it) is the same.
+    let r = publish_as(&app, &app.admin_token, "revtest", &good("revtest", "1.2.0")).await;
+    assert_eq!(r.status, 201);
+    let r = app
+        .admin(
+            Method::DELETE,
+            &format!("{versions}/1.2.0/files/revtest-1.2.0.tgz"),
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let tags = app
+        .get("/npm/main/-/package/revtest/dist-tags")
+        .await
+        .json();
+    assert_eq!(tags, json!({"latest": "1.0.0"}));
+    app.finish().await;
+}

@@ -211,3 +211,39 @@ async fn blobs_no_manifest_took_are_freed_after_the_grace_period() {
     assert_eq!(manifest.status, 200);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn deleting_a_manifest_through_the_api_removes_its_tags() {
+    let app = TestApp::new().await;
+    let one = image(&app, NAME, b"{\"n\":1}", &[b"layer one"]).await;
+    let two = image(&app, NAME, b"{\"n\":2}", &[b"layer two"]).await;
+    put_manifest(&app, NAME, "1.0", OCI_MANIFEST, &one).await;
+    put_manifest(&app, NAME, "latest", OCI_MANIFEST, &one).await;
+    put_manifest(&app, NAME, "2.0", OCI_MANIFEST, &two).await;
+    let version = format!(
+        "/api/v1/repositories/oci/main/packages/team%2Fapp/versions/{}",
+        digest(&one)
+    );
+    let r = app.admin(Method::DELETE, &version, "").await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let tags = send(
+        &app,
+        Method::GET,
+        &format!("/v2/{NAME}/tags/list"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(tags.json()["tags"], json!(["2.0"]));
+    let gone = send(
+        &app,
+        Method::GET,
+        &format!("/v2/{NAME}/manifests/latest"),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(gone.status, 404);
+    assert_eq!(code(&gone), "MANIFEST_UNKNOWN");
+    app.finish().await;
+}
