@@ -56,6 +56,23 @@ pub(crate) fn curl_put_with(token: &str, file: &Path, url: &str, headers: &[&str
     String::from_utf8_lossy(&curl(&args).stdout).into_owned()
 }
 
+/// `DELETE url` with a bearer token: the HTTP status curl saw.
+pub(crate) fn curl_delete(token: &str, url: &str) -> String {
+    let auth = format!("Authorization: Bearer {token}");
+    let args = [
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        &auth,
+        "-X",
+        "DELETE",
+        url,
+    ];
+    String::from_utf8_lossy(&curl(&args).stdout).into_owned()
+}
+
 /// Runs curl; fails loudly when curl is missing.
 pub(crate) fn curl(args: &[&str]) -> Output {
     Command::new("curl")

@@ -218,6 +218,8 @@ fn npm_publishes_installs_and_manages_packages() {
         serde_json::json!(["2.0.0"])
     );
 
+    latest_after_a_deletion_through_the_api(root, &server, &token, &greeter);
+
     let found = ok(&npm(&greeter, &["search", "acme", "--json"]), "search");
     let found: serde_json::Value = serde_json::from_str(&found).unwrap();
     assert_eq!(found[0]["name"], "@acme/util", "{found}");
@@ -234,6 +236,40 @@ fn npm_publishes_installs_and_manages_packages() {
         "an unpublished package is still there"
     );
     assert!(String::from_utf8_lossy(&gone.stderr).contains("404"));
+}
+
+/// A version deleted through the management API takes `latest` with it: npm installs the
+/// highest version left.
+fn latest_after_a_deletion_through_the_api(
+    root: &Path,
+    server: &WharfProcess,
+    token: &str,
+    greeter: &Path,
+) {
+    let manifest = std::fs::read_to_string(greeter.join("package.json")).unwrap();
+    std::fs::write(
+        greeter.join("package.json"),
+        manifest.replace("2.1.0-beta.1", "2.2.0"),
+    )
+    .unwrap();
+    ok(&npm(greeter, &["publish"]), "publish 2.2.0");
+    let url = format!(
+        "{}/api/v1/repositories/npm/main/packages/greeter/versions/2.2.0",
+        server.base_url
+    );
+    assert_eq!(crate::curl_delete(token, &url), "204");
+    let latest = ok(
+        &npm(greeter, &["view", "greeter", "dist-tags.latest"]),
+        "view dist-tags",
+    );
+    assert_eq!(latest.trim(), "2.0.0");
+    let version = install_and_run(
+        &root.join("app4"),
+        &format!("{}/npm/main/", server.base_url),
+        "greeter",
+        "require('greeter/package.json').version",
+    );
+    assert_eq!(version, "2.0.0");
 }
 
 /// Runs `login` (an `npm login` command line) on a pseudo-terminal made by `script`, typing

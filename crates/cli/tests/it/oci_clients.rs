@@ -113,6 +113,7 @@ pub(crate) fn raw_digest(reference: &str, extra: &[&str]) -> String {
 struct Registry {
     dir: tempfile::TempDir,
     wharf: WharfProcess,
+    token: String,
     host: String,
     authfile: String,
 }
@@ -138,6 +139,7 @@ impl Registry {
         Self {
             dir,
             wharf,
+            token,
             host,
             authfile,
         }
@@ -243,6 +245,25 @@ fn skopeo_copies_a_two_platform_index_with_all() {
         &format!("docker://{host}/main/team/multi"),
     ]);
     assert!(tags.contains("\"1.0\""), "{tags}");
+    // Deleted through the management API, the index takes its tag along.
+    let url = format!(
+        "{}/api/v1/repositories/oci/main/packages/team%2Fmulti/versions/{index_digest}",
+        registry.wharf.base_url
+    );
+    assert_eq!(crate::curl_delete(&registry.token, &url), "204");
+    let tags = skopeo(&[
+        "list-tags",
+        creds[0],
+        creds[1],
+        creds[2],
+        &format!("docker://{host}/main/team/multi"),
+    ]);
+    assert!(!tags.contains("\"1.0\""), "{tags}");
+    let gone = tool(
+        "skopeo",
+        &["inspect", "--raw", creds[0], creds[1], creds[2], &multi],
+    );
+    assert!(!gone.status.success(), "the deleted index is still served");
 }
 
 #[test]
