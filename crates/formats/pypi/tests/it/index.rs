@@ -284,3 +284,28 @@ async fn project_pages_are_gzipped_for_clients_that_accept_it() {
     }
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_release_deleted_through_the_api_leaves_the_pages_and_comes_back_only_the_same() {
+    let app = TestApp::new().await;
+    for v in ["1.0", "1.1"] {
+        assert_eq!(crate::upload_wheel(&app, "gone-soon", v, "").await.status, 200);
+    }
+    let r = app
+        .admin(
+            Method::DELETE,
+            "/api/v1/repositories/pypi/main/packages/gone-soon/versions/1.1",
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let page = app.get("/pypi/main/simple/gone-soon/").await.text();
+    assert!(page.contains("gone_soon-1.0-py3-none-any.whl"), "{page}");
+    assert!(!page.contains("gone_soon-1.1"), "{page}");
+    let json = app.get("/pypi/main/pypi/gone-soon/json").await.json();
+    assert_eq!(json["info"]["version"], "1.0");
+    // The file name never comes back with other content (PyPI's rule).
+    let r = crate::upload_wheel(&app, "gone-soon", "1.1", "Summary: different\n").await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    app.finish().await;
+}
