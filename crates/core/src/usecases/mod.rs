@@ -10,6 +10,8 @@ pub mod retention;
 pub use fsck::{FsckReport, fsck};
 pub use gc::{GcReport, collect_garbage};
 pub use links::{Linked, PublishLinked, publish_linked};
-pub use publish::{PropertyTarget, PublishFile, PublishMode, Published, publish_file};
+pub use publish::{
+    PropertyTarget, PublishFile, PublishMode, Published, publish_file, publish_files,
+};
 pub use repositories::create_repository;
 pub use retention::expire_versions;

@@ -1,6 +1,7 @@
 //! Publishing a file, with Forgejo's semantics: create a version with its file (conflict if
 //! the version exists), add a file to an existing version, or either. One transaction: a
-//! failed publish leaves no package, version, file or property behind.
+//! failed publish leaves no package, version, file or property behind. [`publish_files`]
+//! publishes several files — of one package or several — in one transaction, all or nothing.
 
 use std::time::Duration;
 
@@ -126,6 +127,45 @@ async fn claim(store: &dyn MetadataStore, digests: &Digests, size: u64) -> Resul
     }
 }
 
+/// Publishes several staged uploads, each as [`publish_file`] would, in one transaction: all
+/// are recorded, or none (a refused one rolls the others back).
+///
+/// # Errors
+/// As [`publish_file`], for the first file that fails.
+pub async fn publish_files(
+    store: &dyn MetadataStore,
+    blobs: &BlobStore,
+    files: Vec<(PublishFile<'_>, StagedBlob)>,
+) -> Result<Vec<Published>> {
+    let mut claimed = Vec::with_capacity(files.len());
+    let result = async {
+        let mut ready = Vec::with_capacity(files.len());
+        for (req, staged) in files {
+            let (digests, size) = (staged.digests.clone(), staged.size);
+            let claim = claim(store, &digests, size).await?;
+            claimed.push(claim.pin_id);
+            blobs.commit(staged).await?;
+            ready.push((req, claim, digests, size));
+        }
+        let mut tx = store.begin_publish().await?;
+        let mut published = Vec::with_capacity(ready.len());
+        for (req, claim, digests, size) in ready {
+            published.push(record_in(tx.as_mut(), &req, claim, digests, size).await?);
+        }
+        tx.commit().await?;
+        Ok(published)
+    }
+    .await;
+    if result.is_err() {
+        for pin in claimed {
+            if let Err(e) = store.release_pin(pin).await {
+                tracing::warn!(error = %e, "could not release a blob pin; it expires on its own");
+            }
+        }
+    }
+    result
+}
+
 async fn record(
     store: &dyn MetadataStore,
     req: &PublishFile<'_>,
@@ -134,6 +174,19 @@ async fn record(
     size: u64,
 ) -> Result<Published> {
     let mut tx = store.begin_publish().await?;
+    let published = record_in(tx.as_mut(), req, claim, digests, size).await?;
+    tx.commit().await?;
+    Ok(published)
+}
+
+/// Records one file in `tx`: package, version and file rows, properties, the pin's release.
+async fn record_in(
+    tx: &mut dyn crate::store::PublishTx,
+    req: &PublishFile<'_>,
+    claim: BlobClaim,
+    digests: Digests,
+    size: u64,
+) -> Result<Published> {
     let canonical = req
         .canonical
         .map_or_else(|| req.package.lower(), str::to_owned);
@@ -195,7 +248,6 @@ async fn record(
         tx.set_property(owner, name, value).await?;
     }
     tx.release_pin(claim.pin_id).await?;
-    tx.commit().await?;
     Ok(Published {
         package_id,
         version_id,

@@ -202,3 +202,72 @@ async fn a_change_transaction_is_all_or_nothing() {
         .unwrap();
     });
 }
+
+#[tokio::test]
+async fn several_files_are_published_all_or_nothing() {
+    use wharf_core::names::{FileName, PackageName, VersionName};
+    use wharf_core::usecases::{PublishFile, publish_files};
+
+    on_every_engine!(|db| {
+        let blobs = BlobStore::memory();
+        let repo = hosted(db, "commits").await;
+        publish(
+            db,
+            &blobs,
+            &repo,
+            ("sha1", "b", "b.tgz"),
+            PublishMode::CreateVersion,
+            b"taken",
+        )
+        .await
+        .unwrap();
+        let package = PackageName::new("sha1").unwrap();
+        let (va, vb) = (
+            VersionName::new("a").unwrap(),
+            VersionName::new("b").unwrap(),
+        );
+        let (fa, fb) = (
+            FileName::new("a.tgz").unwrap(),
+            FileName::new("b.tgz").unwrap(),
+        );
+        let file = |version, file| PublishFile {
+            repository: &repo,
+            package: &package,
+            canonical: None,
+            version,
+            file,
+            mode: PublishMode::CreateOrAdd,
+            properties: vec![],
+        };
+        // The second file clashes: the first is not recorded either.
+        let clash = publish_files(
+            db,
+            &blobs,
+            vec![
+                (file(&va, &fa), crate::packages::stage(&blobs, b"a").await),
+                (
+                    file(&vb, &fb),
+                    crate::packages::stage(&blobs, b"other").await,
+                ),
+            ],
+        )
+        .await;
+        assert!(matches!(clash, Err(Error::Conflict(_))), "{clash:?}");
+        let package_row = db.package(repo.id, "sha1").await.unwrap().unwrap();
+        assert_eq!(db.list_versions(package_row.id).await.unwrap().len(), 1);
+        let vc = VersionName::new("c").unwrap();
+        let fc = FileName::new("c.tgz").unwrap();
+        let done = publish_files(
+            db,
+            &blobs,
+            vec![
+                (file(&va, &fa), crate::packages::stage(&blobs, b"a").await),
+                (file(&vc, &fc), crate::packages::stage(&blobs, b"c").await),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(done.len(), 2);
+        assert_eq!(db.list_versions(package_row.id).await.unwrap().len(), 3);
+    });
+}

@@ -19,7 +19,7 @@ use struson::reader::{JsonReader, JsonStreamReader};
 use wharf_core::blob::{StageOptions, StagedBlob};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
-use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
+use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_files};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 
@@ -121,25 +121,31 @@ pub(crate) async fn publish_commit(
     if ready.is_empty() {
         return Err(bad(missing));
     }
-    let mut names = Vec::new();
-    for (name, blob, record) in ready {
-        publish_file(
-            state.store.as_ref(),
-            &state.blobs,
-            PublishFile {
-                repository: &repo,
-                package: &PackageName::new(sha.as_str())?,
-                canonical: None,
-                version: &VersionName::new(version_key(&name))?,
-                file: &FileName::new(file_name(&name, &sha))?,
-                mode: PublishMode::CreateOrAdd,
-                properties: vec![(PropertyTarget::File, RECORD.into(), record.to_string())],
-            },
-            blob,
-        )
-        .await?;
+    // All the packages of the commit, or none: one transaction.
+    let package = PackageName::new(sha.as_str())?;
+    let mut coordinates = Vec::with_capacity(ready.len());
+    for (name, _, _) in &ready {
+        coordinates.push((
+            VersionName::new(version_key(name))?,
+            FileName::new(file_name(name, &sha))?,
+        ));
+    }
+    let mut files = Vec::with_capacity(ready.len());
+    let mut names = Vec::with_capacity(ready.len());
+    for ((name, blob, record), (version, file)) in ready.into_iter().zip(&coordinates) {
+        let request = PublishFile {
+            repository: &repo,
+            package: &package,
+            canonical: None,
+            version,
+            file,
+            mode: PublishMode::CreateOrAdd,
+            properties: vec![(PropertyTarget::File, RECORD.into(), record.to_string())],
+        };
+        files.push((request, blob));
         names.push(name);
     }
+    publish_files(state.store.as_ref(), &state.blobs, files).await?;
     Ok(commits::published(&base, &mount, &sha, &names))
 }
 

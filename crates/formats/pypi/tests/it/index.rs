@@ -289,7 +289,10 @@ async fn project_pages_are_gzipped_for_clients_that_accept_it() {
 async fn a_release_deleted_through_the_api_leaves_the_pages_and_comes_back_only_the_same() {
     let app = TestApp::new().await;
     for v in ["1.0", "1.1"] {
-        assert_eq!(crate::upload_wheel(&app, "gone-soon", v, "").await.status, 200);
+        assert_eq!(
+            crate::upload_wheel(&app, "gone-soon", v, "").await.status,
+            200
+        );
     }
     let r = app
         .admin(
