@@ -99,11 +99,11 @@ pub enum RepoCommand {
     Create {
         /// Repository name.
         name: String,
-        /// Format (`generic`, `cargo`).
-        #[arg(long)]
+        /// The repository's format.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(wharf_app::format_names()))]
         format: String,
-        /// `hosted`, `proxy` or `group`.
-        #[arg(long, default_value = "hosted")]
+        /// What it holds: its own packages, a cache of an upstream, or a view over members.
+        #[arg(long, default_value = "hosted", value_parser = ["hosted", "proxy", "group"])]
         kind: String,
         /// The upstream URL of a proxy (default: the format's public registry).
         #[arg(long)]
@@ -161,7 +161,6 @@ async fn find_repository(db: &Db, spec: &str) -> anyhow::Result<Repository> {
 /// On invalid input or a database error.
 pub async fn repo(config: &Config, cmd: RepoCommand) -> anyhow::Result<ExitCode> {
     let (db, _) = open(config).await?;
-    let formats = crate::serve::formats(config);
     match cmd {
         RepoCommand::Create {
             name,
@@ -175,28 +174,20 @@ pub async fn repo(config: &Config, cmd: RepoCommand) -> anyhow::Result<ExitCode>
             retention_days,
             redirect_downloads,
         } => {
-            let Some(known) = formats.iter().find(|f| f.name() == format) else {
-                bail!("unknown format {format:?}");
-            };
             let kind = RepoKind::parse(&kind)
                 .with_context(|| format!("unknown kind {kind:?}: hosted, proxy or group"))?;
-            if !known.kinds().contains(&kind) {
-                bail!(
-                    "the {format} format does not implement {} repositories",
-                    kind.as_str()
-                );
-            }
+            let rules: Vec<_> = wharf_app::formats()
+                .iter()
+                .map(|f| f.repository_rules())
+                .collect();
             let repo = usecases::create_repository(
                 &db,
-                &NewRepository {
+                &rules,
+                NewRepository {
                     name: RepoName::new(name)?,
                     format,
                     kind,
-                    upstream: upstream.or_else(|| {
-                        (kind == RepoKind::Proxy)
-                            .then(|| known.default_upstream().map(str::to_owned))
-                            .flatten()
-                    }),
+                    upstream,
                     members,
                     policy: RepoPolicy {
                         allow_overwrite,
@@ -358,7 +349,7 @@ pub async fn gc(config: &Config, args: GcArgs) -> anyhow::Result<ExitCode> {
             instance: holder.clone(),
             ..wharf_server::ServerConfig::default()
         },
-        &crate::serve::formats(config),
+        &wharf_app::formats(),
     );
     let upkeep_removed = state.run_upkeep(grace).await;
     let collected =

@@ -11,14 +11,9 @@ use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use wharf_app::{PantryConfig, PlatformConfig, Settings, UploaderConfig};
 use wharf_core::Secret;
 use wharf_core::blob::StorageConfig;
-use wharf_format_generic::PlatformConfig;
-use wharf_format_npm::PantryConfig;
-use wharf_format_oci::UploaderConfig;
-
-/// The seed APIs `compat.root` can put at `/`.
-const COMPAT_ROOTS: [&str; 3] = ["platform", "pantry", "image-uploader"];
 
 const ENV_PREFIX: &str = "WHARF_";
 /// Variables that are flags of their own, not configuration keys.
@@ -342,7 +337,7 @@ impl Default for ProxySection {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompatSection {
-    /// A seed API to serve at `/` as well: `platform` or `pantry`.
+    /// A seed API to serve at `/` as well: `platform`, `pantry` or `image-uploader`.
     #[serde(default)]
     pub root: Option<String>,
 }
@@ -485,17 +480,29 @@ pub fn load(
         let details: Vec<String> = e.into_iter().map(|error| format!("\n  {error}")).collect();
         anyhow::anyhow!("invalid configuration:{}", details.concat())
     })?;
+    let roots = wharf_app::compat_roots();
     if let Some(root) = &config.compat.root
-        && !COMPAT_ROOTS.contains(&root.as_str())
+        && !roots.contains(&root.as_str())
     {
         bail!(
-            "invalid configuration: compat.root = {root:?}; compatibility roots are \"platform\", \"pantry\" and \"image-uploader\""
+            "invalid configuration: compat.root = {root:?}; compatibility roots are {}",
+            roots.join(", ")
         );
     }
     Ok(config)
 }
 
 impl Config {
+    /// The settings of the seed APIs.
+    #[must_use]
+    pub fn settings(&self) -> Settings {
+        Settings {
+            platform: self.platform.clone(),
+            pantry: self.pantry.clone(),
+            image_uploader: self.image_uploader.clone(),
+        }
+    }
+
     /// The database URL: the configured one, or SQLite in the data directory.
     #[must_use]
     pub fn database_url(&self) -> String {

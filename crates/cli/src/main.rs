@@ -66,7 +66,7 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "WHARF_LISTEN")]
     listen: Option<SocketAddr>,
-    /// Also serve a seed API at `/` (`platform`).
+    /// Also serve a seed API at `/` (`platform`, `pantry` or `image-uploader`).
     #[arg(long, env = "WHARF_COMPAT_ROOT")]
     compat_root: Option<String>,
 }

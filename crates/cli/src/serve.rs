@@ -8,25 +8,10 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use wharf_core::usecases::collect_garbage;
 use wharf_server::connections::ConnectionLimits;
-use wharf_server::{AppState, Format, ServerConfig, build_router};
+use wharf_server::{AppState, ServerConfig, build_router};
 
 use crate::admin;
 use crate::config::{Config, LogFormat};
-
-/// The compiled-in formats.
-pub fn formats(config: &Config) -> Vec<Arc<dyn Format>> {
-    vec![
-        Arc::new(wharf_format_generic::GenericFormat::new(
-            config.platform.clone(),
-        )),
-        Arc::new(wharf_format_cargo::CargoFormat),
-        Arc::new(wharf_format_pypi::PypiFormat),
-        Arc::new(wharf_format_npm::NpmFormat::new(config.pantry.clone())),
-        Arc::new(wharf_format_oci::OciFormat::new(
-            config.image_uploader.clone(),
-        )),
-    ]
-}
 
 fn init_logging(config: &Config) {
     let filter =
@@ -45,8 +30,8 @@ fn init_logging(config: &Config) {
 pub async fn run(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
     let (db, blobs) = admin::open(&config).await?;
-    let formats = formats(&config);
-    admin::ensure_default_repositories(&db, &formats).await?;
+    let components = wharf_app::components(&config.settings());
+    admin::ensure_default_repositories(&db, &components.formats).await?;
     admin::hint_first_admin(&db, &config).await?;
     let server = ServerConfig {
         public_url: config.server.public_url.clone(),
@@ -66,12 +51,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         client_address_header: config.auth.client_address_header.clone(),
         ..ServerConfig::default()
     };
-    let state = AppState::new(Arc::new(db), blobs, server, &formats);
+    let state = AppState::new(Arc::new(db), blobs, server, &components.formats);
     if config.gc.enabled {
         tokio::spawn(collect_periodically(state.clone(), config.gc.interval));
     }
     tokio::spawn(flush_downloads_periodically(state.clone()));
-    let app = build_router(state.clone(), &formats);
+    let app = build_router(state.clone(), &components);
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;

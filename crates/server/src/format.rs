@@ -3,9 +3,8 @@
 //! A format owns the URL space `/{name}/…` (`/generic/…`, later `/npm/…`, `/pypi/…`). Inside
 //! it, the format parses the path by hand, once, into its own endpoint enum (protocols with
 //! nested names make route patterns a poor fit), calls `wharf-core` use cases through
-//! [`crate::AppState`], and renders errors in the shape its clients understand. A format may
-//! also serve a seed system's API at a fixed root (the Platform API at `/platform/packages`)
-//! and, when `compat.root` names it, at `/`.
+//! [`crate::AppState`], and renders errors in the shape its clients understand. Seed systems'
+//! APIs over a format's repositories are [`crate::seed::SeedApi`]s of their own.
 
 use std::sync::Arc;
 
@@ -14,6 +13,7 @@ use axum::Router;
 use wharf_core::Result;
 use wharf_core::auth::Principal;
 use wharf_core::model::{Package, RepoKind, Repository, Version};
+use wharf_core::usecases::RepositoryRules;
 
 use crate::state::AppState;
 
@@ -88,6 +88,16 @@ pub trait Format: Send + Sync {
         None
     }
 
+    /// What the format allows of its repositories, for
+    /// [`wharf_core::usecases::create_repository`].
+    fn repository_rules(&self) -> RepositoryRules {
+        RepositoryRules {
+            format: self.name(),
+            kinds: self.kinds(),
+            default_upstream: self.default_upstream(),
+        }
+    }
+
     /// How the format yanks versions, if it has yanks.
     fn yanks(&self) -> Option<Arc<dyn Yanks>> {
         None
@@ -124,19 +134,9 @@ pub trait Format: Send + Sync {
     /// Routes nested under `/{name}`.
     fn routes(&self) -> Router<AppState>;
 
-    /// Extra routes mounted at the server root (seed APIs under their own prefix).
+    /// Routes mounted at the server root, for protocols whose clients expect a fixed root
+    /// (OCI's `/v2`).
     fn root_routes(&self) -> Router<AppState> {
-        Router::new()
-    }
-
-    /// The compatibility API names this format can serve at `/` (`compat.root`).
-    fn compat_roots(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// Routes for `compat.root = root`, merged at `/`.
-    fn compat_routes(&self, root: &str) -> Router<AppState> {
-        let _ = root;
         Router::new()
     }
 }

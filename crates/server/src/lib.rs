@@ -24,10 +24,12 @@ mod removals;
 pub mod render_cache;
 pub mod resolve;
 pub mod router;
+pub mod seed;
 pub mod state;
 pub mod upstream;
 
 pub use error::ApiError;
 pub use format::Format;
 pub use router::build_router;
+pub use seed::{Components, SeedApi};
 pub use state::{AppState, ServerConfig};

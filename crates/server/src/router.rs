@@ -1,8 +1,6 @@
 //! Assembles the application: health and metrics, the management API and its docs, every
-//! format under `/{format}`, seed APIs, and the middleware stack (request id, tracing,
-//! failure logging, metrics, timeout, panic guard).
-
-use std::sync::Arc;
+//! format under `/{format}`, seed APIs at their roots (and at `/` for `compat.root`), and the
+//! middleware stack (request id, tracing, failure logging, metrics, timeout, panic guard).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -21,27 +19,28 @@ use wharf_core::Error;
 
 use crate::api;
 use crate::error::{ApiError, LoggedFailure};
-use crate::format::Format;
+use crate::seed::Components;
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Builds the whole router for `formats`.
-pub fn build_router(state: AppState, formats: &[Arc<dyn Format>]) -> Router {
+/// Builds the whole router for `components`.
+pub fn build_router(state: AppState, components: &Components) -> Router {
     crate::metrics::handle();
     let mut app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::render))
         .nest("/api/v1", api::router());
-    for format in formats {
+    for format in &components.formats {
         app = app
             .nest(&format!("/{}", format.name()), format.routes())
             .merge(format.root_routes());
-        if let Some(root) = &state.config.compat_root
-            && format.compat_roots().contains(&root.as_str())
-        {
-            app = app.merge(format.compat_routes(root));
+    }
+    for seed in &components.seeds {
+        app = app.merge(seed.routes());
+        if state.config.compat_root.as_deref() == Some(seed.name()) {
+            app = app.merge(seed.root_routes());
         }
     }
     app.merge(SwaggerUi::new("/docs").url("/openapi.json", api::document(&state.formats)))

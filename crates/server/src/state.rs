@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use wharf_core::blob::{BlobStore, StageOptions, StagedBlob};
 use wharf_core::model::{RepoKind, Repository};
 use wharf_core::store::MetadataStore;
+use wharf_core::usecases::RepositoryRules;
 use wharf_core::{Error, Result};
 
 /// Server settings that handlers read (`[server]` and friends, resolved by the binary).
@@ -79,6 +80,18 @@ pub struct FormatInfo {
     pub keeps_tombstones: bool,
     /// What it repairs after deletions ([`crate::format::Removals`]).
     pub removals: Option<Arc<dyn crate::format::Removals>>,
+}
+
+impl FormatInfo {
+    /// What the format allows of its repositories.
+    #[must_use]
+    pub fn rules(&self) -> RepositoryRules {
+        RepositoryRules {
+            format: self.name,
+            kinds: self.kinds,
+            default_upstream: self.default_upstream,
+        }
+    }
 }
 
 /// Shared state, cheap to clone.
@@ -187,6 +200,12 @@ impl AppState {
     #[must_use]
     pub fn format(&self, name: &str) -> Option<FormatInfo> {
         self.formats.iter().find(|f| f.name == name).cloned()
+    }
+
+    /// What each compiled-in format allows of its repositories.
+    #[must_use]
+    pub fn repository_rules(&self) -> Vec<RepositoryRules> {
+        self.formats.iter().map(FormatInfo::rules).collect()
     }
 
     /// The repository of `format` named `name`.

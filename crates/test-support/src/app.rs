@@ -1,5 +1,6 @@
-//! [`TestApp`]: the whole router in process, over a temporary SQLite database and in-memory
-//! (or temporary fs) blobs, with helpers so tests read like user stories.
+//! [`TestApp`]: the whole router in process — every format and seed API of the composition
+//! root ([`wharf_app`]) — over a temporary SQLite database and in-memory (or temporary fs)
+//! blobs, with helpers so tests read like user stories.
 
 use std::sync::Arc;
 
@@ -8,15 +9,12 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
 use tower::ServiceExt;
+use wharf_app::{PantryConfig, PlatformConfig, Settings, UploaderConfig};
 use wharf_core::auth::{generate_token, hash_password, hash_token};
 use wharf_core::blob::{Backend, BlobStore, StorageConfig};
 use wharf_core::model::{NewRepository, NewToken, RepoKind, RepoPolicy, Scope};
 use wharf_core::names::RepoName;
-use wharf_format_cargo::CargoFormat;
-use wharf_format_generic::{GenericFormat, PlatformConfig};
-use wharf_format_npm::{NpmFormat, PantryConfig};
-use wharf_format_pypi::PypiFormat;
-use wharf_server::{AppState, Format, ServerConfig, build_router};
+use wharf_server::{AppState, ServerConfig, build_router};
 
 use crate::db::TestDb;
 
@@ -24,17 +22,15 @@ use crate::db::TestDb;
 #[derive(Default)]
 pub struct TestAppBuilder {
     config: ServerConfig,
-    platform: PlatformConfig,
-    pantry: PantryConfig,
-    uploader: wharf_format_oci::UploaderConfig,
+    settings: Settings,
     fs_blobs: bool,
 }
 
 impl TestAppBuilder {
     /// Sets up the package image uploader.
     #[must_use]
-    pub fn uploader(mut self, uploader: wharf_format_oci::UploaderConfig) -> Self {
-        self.uploader = uploader;
+    pub fn uploader(mut self, uploader: UploaderConfig) -> Self {
+        self.settings.image_uploader = uploader;
         self
     }
 
@@ -55,7 +51,7 @@ impl TestAppBuilder {
     /// Sets the Platform API's settings.
     #[must_use]
     pub fn platform(mut self, platform: PlatformConfig) -> Self {
-        self.platform = platform;
+        self.settings.platform = platform;
         self
     }
 
@@ -69,7 +65,7 @@ impl TestAppBuilder {
     /// Configures the Pantry API (which npm repository it serves).
     #[must_use]
     pub fn pantry(mut self, pantry: PantryConfig) -> Self {
-        self.pantry = pantry;
+        self.settings.pantry = pantry;
         self
     }
 
@@ -116,15 +112,14 @@ impl TestAppBuilder {
         } else {
             BlobStore::memory()
         };
-        let formats: Vec<Arc<dyn Format>> = vec![
-            Arc::new(GenericFormat::new(self.platform)),
-            Arc::new(CargoFormat),
-            Arc::new(PypiFormat),
-            Arc::new(NpmFormat::new(self.pantry)),
-            Arc::new(wharf_format_oci::OciFormat::new(self.uploader)),
-        ];
-        let state = AppState::new(Arc::new(db.db.clone()), blobs, self.config, &formats);
-        for format in &formats {
+        let components = wharf_app::components(&self.settings);
+        let state = AppState::new(
+            Arc::new(db.db.clone()),
+            blobs,
+            self.config,
+            &components.formats,
+        );
+        for format in &components.formats {
             state
                 .store
                 .create_repository(&NewRepository {
@@ -161,7 +156,7 @@ impl TestAppBuilder {
             .await
             .expect("admin token");
         TestApp {
-            router: build_router(state.clone(), &formats),
+            router: build_router(state.clone(), &components),
             state,
             admin_token,
             blob_dir,

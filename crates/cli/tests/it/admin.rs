@@ -87,6 +87,60 @@ fn repo_user_token_gc_and_fsck_work_on_the_database_directly() {
 }
 
 #[test]
+fn repo_create_offers_the_compiled_in_formats_and_follows_their_rules() {
+    let help = wharf(&["repo", "create", "--help"], &[]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("[possible values: generic, cargo, pypi, npm, oci]"),
+        "{help}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let unknown = wharf(
+        &["--data-dir", d, "repo", "create", "x", "--format", "nuget"],
+        &[],
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("possible values"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    let group = wharf(
+        &[
+            "--data-dir",
+            d,
+            "repo",
+            "create",
+            "x",
+            "--format",
+            "oci",
+            "--kind",
+            "group",
+        ],
+        &[],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&group.stderr).trim(),
+        "wharf: the oci format does not implement group repositories"
+    );
+    let proxy = run_admin(
+        bin(),
+        dir.path(),
+        &[
+            "repo", "create", "npmjs", "--format", "npm", "--kind", "proxy",
+        ],
+        None,
+    );
+    assert_eq!(proxy.trim(), "npm/npmjs");
+    let listed = run_admin(bin(), dir.path(), &["repo", "list"], None);
+    assert!(
+        listed.contains("npm/npmjs\tproxy\toverwrite=false\tanonymous_read=true\tupstream=https://registry.npmjs.org/"),
+        "the format's default upstream: {listed}"
+    );
+}
+
+#[test]
 fn fsck_exits_non_zero_on_damage() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();

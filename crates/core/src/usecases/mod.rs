@@ -13,5 +13,5 @@ pub use links::{Linked, PublishLinked, publish_linked};
 pub use publish::{
     PropertyTarget, PublishFile, PublishMode, Published, publish_file, publish_files,
 };
-pub use repositories::create_repository;
+pub use repositories::{RepositoryRules, create_repository};
 pub use retention::expire_versions;

@@ -1,20 +1,62 @@
-//! Creating repositories: the rules a proxy's upstream and a group's members must follow.
+//! Creating repositories: the kinds each format implements, a proxy's default upstream, and
+//! the rules a proxy's upstream and a group's members must follow — one use case for the
+//! management API, the CLI and seed APIs that create repositories.
 
 use crate::model::{NewRepository, RepoKind, Repository};
 use crate::store::MetadataStore;
 use crate::{Error, Result};
 
-/// Checks and creates a repository. A proxy needs an `http(s)://` upstream; a group needs
-/// members that are existing hosted or proxy repositories of its format, each named once;
-/// a hosted repository has neither.
+/// What a format allows of its repositories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepositoryRules {
+    /// The format key (`npm`).
+    pub format: &'static str,
+    /// The repository kinds it implements.
+    pub kinds: &'static [RepoKind],
+    /// The upstream of a proxy created without one (`https://registry.npmjs.org/`).
+    pub default_upstream: Option<&'static str>,
+}
+
+/// Checks and creates a repository of one of `formats`. Its kind must be one its format
+/// implements; a proxy without an upstream gets the format's default one and needs an
+/// `http(s)://` upstream; a group needs members that are existing hosted or proxy
+/// repositories of its format, each named once; a hosted repository has neither.
 ///
 /// # Errors
-/// [`Error::Invalid`] for a broken rule, [`Error::NotFound`] for a member that does not exist,
-/// [`Error::Conflict`] for a taken name or a member that is a group.
+/// [`Error::Invalid`] for an unknown format or a broken rule, [`Error::NotFound`] for a member
+/// that does not exist, [`Error::Conflict`] for a taken name or a member that is a group.
 pub async fn create_repository(
     store: &dyn MetadataStore,
-    new: &NewRepository,
+    formats: &[RepositoryRules],
+    mut new: NewRepository,
 ) -> Result<Repository> {
+    let rules = formats
+        .iter()
+        .find(|f| f.format == new.format)
+        .ok_or_else(|| {
+            let known: Vec<&str> = formats.iter().map(|f| f.format).collect();
+            Error::invalid(format!(
+                "unknown format {:?}; this server has {}",
+                new.format,
+                known.join(", ")
+            ))
+        })?;
+    if !rules.kinds.contains(&new.kind) {
+        return Err(Error::invalid(format!(
+            "the {} format does not implement {} repositories",
+            rules.format,
+            new.kind.as_str()
+        )));
+    }
+    if new.kind == RepoKind::Proxy && new.upstream.is_none() {
+        new.upstream = rules.default_upstream.map(str::to_owned);
+    }
+    check(store, &new).await?;
+    store.create_repository(&new).await
+}
+
+/// The kind's rules for upstream and members.
+async fn check(store: &dyn MetadataStore, new: &NewRepository) -> Result<()> {
     match new.kind {
         RepoKind::Hosted => {
             if new.upstream.is_some() || !new.members.is_empty() {
@@ -64,5 +106,5 @@ pub async fn create_repository(
             }
         }
     }
-    store.create_repository(new).await
+    Ok(())
 }

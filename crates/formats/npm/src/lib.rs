@@ -13,47 +13,35 @@ mod handlers;
 mod manifest;
 mod names;
 mod packument;
-mod pantry;
 mod publish;
 mod request;
 mod search;
 mod sources;
 mod streamed;
 mod updates;
+pub mod usecases;
 mod users;
 mod writes;
 
-use axum::Router;
 use std::sync::Arc;
-use wharf_core::digest::DigestSet;
 
+use axum::Router;
+use wharf_core::digest::DigestSet;
 use wharf_core::model::{Package, RepoKind, Repository};
 use wharf_server::format::Removals;
 use wharf_server::{AppState, Format};
 
-pub use pantry::PantryConfig;
-
 /// The digests npm tarballs are hashed for besides SHA-256: `dist.shasum` (SHA-1) and
 /// `dist.integrity` (SHA-512).
-const DIGESTS: DigestSet = DigestSet {
+pub const DIGESTS: DigestSet = DigestSet {
     sha1: true,
     md5: false,
     sha512: true,
 };
 
-/// The npm format, with the Pantry API over one of its repositories.
-#[derive(Debug, Clone, Default)]
-pub struct NpmFormat {
-    pantry: PantryConfig,
-}
-
-impl NpmFormat {
-    /// The format, its Pantry API serving `pantry.repository`.
-    #[must_use]
-    pub fn new(pantry: PantryConfig) -> Self {
-        Self { pantry }
-    }
-}
+/// The npm format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NpmFormat;
 
 impl Format for NpmFormat {
     fn name(&self) -> &'static str {
@@ -78,21 +66,6 @@ impl Format for NpmFormat {
 
     fn routes(&self) -> Router<AppState> {
         wharf_server::protocol::routes(handlers::Npm::default())
-    }
-
-    fn root_routes(&self) -> Router<AppState> {
-        pantry::routes("/pantry", &self.pantry)
-    }
-
-    fn compat_roots(&self) -> &'static [&'static str] {
-        &["pantry"]
-    }
-
-    fn compat_routes(&self, root: &str) -> Router<AppState> {
-        match root {
-            "pantry" => pantry::routes("", &self.pantry),
-            _ => Router::new(),
-        }
     }
 }
 

@@ -12,7 +12,7 @@ use wharf_core::time::Timestamp;
 use wharf_core::{Error, Result};
 
 /// Version property: the full manifest member.
-pub(crate) const FULL: &str = "npm.full";
+pub const FULL: &str = "npm.full";
 /// Version property: the abbreviated manifest member.
 pub(crate) const ABBREV: &str = "npm.abbrev";
 /// Version property: the publish time member of `time`.
@@ -204,7 +204,7 @@ fn members(version: &str, manifest: &Map<String, Value>) -> (String, String) {
 ///
 /// # Errors
 /// [`Error::Internal`] when the stored text is damaged.
-pub(crate) fn parse_member(member: &str) -> Result<(String, Map<String, Value>)> {
+pub fn parse_member(member: &str) -> Result<(String, Map<String, Value>)> {
     let wrapped: Map<String, Value> = serde_json::from_str(&format!("{{{member}}}"))
         .map_err(|e| Error::internal("reading a stored npm manifest", e))?;
     wrapped

@@ -23,7 +23,7 @@ fn url_safe_part(part: &str) -> bool {
 ///
 /// # Errors
 /// [`Error::Invalid`] saying which rule the name breaks.
-pub(crate) fn validate(name: &str) -> Result<()> {
+pub fn validate(name: &str) -> Result<()> {
     let invalid = |why: &str| {
         Err(Error::invalid(format!(
             "invalid package name {name:?}: {why}"
@@ -94,7 +94,7 @@ pub(crate) fn bare(name: &str) -> &str {
 }
 
 /// The tarball file name of a version: `{bare name}-{version}.tgz`.
-pub(crate) fn tarball(name: &str, version: &str) -> String {
+pub fn tarball(name: &str, version: &str) -> String {
     format!("{}-{version}.tgz", bare(name))
 }
 

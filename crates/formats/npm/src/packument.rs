@@ -14,7 +14,7 @@ use wharf_server::AppState;
 use crate::manifest::{ABBREV, BASE, FULL, MODIFIED, README, SUMMARY, TAG_PREFIX, TIME};
 
 /// A package's package-level state: dist-tags, when they last changed, its summary.
-pub(crate) struct Head {
+pub struct Head {
     pub tags: Map<String, Value>,
     pub modified: Timestamp,
     pub summary: Map<String, Value>,
@@ -24,7 +24,7 @@ pub(crate) struct Head {
 ///
 /// # Errors
 /// A store failure.
-pub(crate) async fn head(state: &AppState, package: &Package) -> Result<Head> {
+pub async fn head(state: &AppState, package: &Package) -> Result<Head> {
     let mut head = Head {
         tags: Map::new(),
         modified: package.created_at,
@@ -157,7 +157,7 @@ async fn latest_readme(state: &AppState, package: &Package, head: &Head) -> Resu
 const PAGE: u32 = 500;
 
 /// Every package of `repo`.
-pub(crate) async fn all_packages(state: &AppState, repo: &Repository) -> Result<Vec<Package>> {
+pub async fn all_packages(state: &AppState, repo: &Repository) -> Result<Vec<Package>> {
     let mut all = Vec::new();
     loop {
         let after = all.last().map(|p: &Package| p.name.clone());

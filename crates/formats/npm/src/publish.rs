@@ -33,7 +33,7 @@ struct Parsed {
     files: Vec<(String, Option<u64>)>,
 }
 
-pub(crate) fn bad_json(e: impl std::fmt::Display) -> Error {
+pub fn bad_json(e: impl std::fmt::Display) -> Error {
     Error::invalid(format!("the publish body is not a valid packument: {e}"))
 }
 
@@ -127,7 +127,7 @@ pub(crate) async fn read_body(
 ///
 /// # Errors
 /// [`Error::Invalid`] saying what is wrong.
-pub(crate) async fn verify_tarball(
+pub async fn verify_tarball(
     blobs: &BlobStore,
     staged: &StagedBlob,
     name: &str,

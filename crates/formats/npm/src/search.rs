@@ -160,7 +160,7 @@ pub(crate) async fn search(call: &Call<'_>, query: Option<&str>) -> Result<Respo
 ///
 /// # Errors
 /// A store failure while listing a group's members.
-pub(crate) async fn upstream_objects(
+pub async fn upstream_objects(
     state: &AppState,
     repo: &Repository,
     text: &str,

@@ -25,7 +25,7 @@ const ABBREVIATED_ACCEPT: &str =
 
 /// A packument of `repo` as a JSON object, tarball URLs under `registry` (the URL the client
 /// used). `None` when the repository does not have the package.
-pub(crate) async fn packument_of(
+pub async fn packument_of(
     state: &AppState,
     repo: &Repository,
     name: &str,
@@ -146,7 +146,7 @@ async fn upstream_packument(
 
 /// A tarball of a repository: stored already, fetched from a proxy's upstream, or found in a
 /// group's member. `None` when none has it.
-pub(crate) async fn tarball_of(
+pub async fn tarball_of(
     state: &AppState,
     repo: &Repository,
     name: &str,

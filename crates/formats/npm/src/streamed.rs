@@ -24,7 +24,7 @@ pub(crate) const MAX_DOCUMENT: u64 = 16 << 20;
 type Chunks = mpsc::Receiver<std::io::Result<Bytes>>;
 
 /// Where a parser sends the base64 strings it finds; each becomes the next staged blob.
-pub(crate) struct Sinks {
+pub struct Sinks {
     next: mpsc::Sender<Chunks>,
     sent: usize,
     max: usize,
@@ -81,7 +81,7 @@ impl<R: Read> Read for Base64Counted<'_, R> {
 
 impl Sinks {
     /// How many strings were staged so far.
-    pub(crate) fn sent(&self) -> usize {
+    pub fn sent(&self) -> usize {
         self.sent
     }
 
@@ -90,7 +90,7 @@ impl Sinks {
     /// # Errors
     /// [`Error::Invalid`] for bad base64 or one string too many, [`Error::BodyRead`] when
     /// the staging side refused the bytes (its own error says why).
-    pub(crate) fn stage_base64(&mut self, data: impl Read) -> Result<usize> {
+    pub fn stage_base64(&mut self, data: impl Read) -> Result<usize> {
         if self.sent == self.max {
             return Err(Error::invalid(format!(
                 "the body carries more than {} tarballs",
@@ -128,7 +128,7 @@ impl Sinks {
 ///
 /// # Errors
 /// What `parse` fails with, [`Error::TooLarge`] past the limits.
-pub(crate) async fn stream_json<T, P>(
+pub async fn stream_json<T, P>(
     state: &AppState,
     body: axum::body::Body,
     limit: u64,

@@ -82,7 +82,7 @@ pub(crate) async fn publish(
 }
 
 /// A version to store.
-pub(crate) struct NewVersion<'a> {
+pub struct NewVersion<'a> {
     pub name: &'a str,
     pub version: &'a str,
     /// The version's manifest as the client sent it (`None`: the tarball's `package.json`).
@@ -99,7 +99,7 @@ pub(crate) struct NewVersion<'a> {
 /// # Errors
 /// [`Error::Conflict`] when the version exists, [`Error::Invalid`] for a tarball that is not
 /// the version's.
-pub(crate) async fn store_version(
+pub async fn store_version(
     state: &AppState,
     target: &Repository,
     new: NewVersion<'_>,

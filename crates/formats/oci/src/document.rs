@@ -10,10 +10,10 @@ use wharf_core::digest::Sha256;
 use crate::error::{Code, OciError};
 use crate::request::parse_digest;
 
-pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub(crate) const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// The manifest media types Wharf stores.
 const KNOWN: [&str; 4] = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST];
@@ -52,14 +52,14 @@ pub(crate) struct Reference {
 
 /// A checked manifest.
 #[derive(Debug)]
-pub(crate) struct Manifest {
-    pub media_type: &'static str,
+pub struct Manifest {
+    pub(crate) media_type: &'static str,
     /// What the referrers API lists it as: `artifactType`, else the config's media type.
-    pub artifact_type: Option<String>,
-    pub subject: Option<Sha256>,
-    pub annotations: Option<Map<String, Value>>,
+    pub(crate) artifact_type: Option<String>,
+    pub(crate) subject: Option<Sha256>,
+    pub(crate) annotations: Option<Map<String, Value>>,
     /// Blobs and child manifests it needs, each once (foreign layers with `urls` excluded).
-    pub references: Vec<Reference>,
+    pub(crate) references: Vec<Reference>,
 }
 
 fn invalid(message: impl Into<String>) -> OciError {

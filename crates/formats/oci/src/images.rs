@@ -17,7 +17,7 @@ use crate::request::Reference;
 /// The version holding uploaded blobs no manifest references yet.
 pub(crate) const UPLOADS: &str = "uploads";
 /// Prefix of tag properties.
-pub(crate) const TAG: &str = "oci.tag.";
+pub const TAG: &str = "oci.tag.";
 pub(crate) const MEDIA_TYPE: &str = "oci.media_type";
 pub(crate) const SIZE: &str = "oci.size";
 pub(crate) const ARTIFACT_TYPE: &str = "oci.artifact_type";
@@ -25,7 +25,7 @@ pub(crate) const SUBJECT: &str = "oci.subject";
 pub(crate) const ANNOTATIONS: &str = "oci.annotations";
 
 /// `sha256:<hex>`: how digests are written on the wire and as file and version names.
-pub(crate) fn digest_name(sha: &Sha256) -> String {
+pub fn digest_name(sha: &Sha256) -> String {
     format!("sha256:{sha}")
 }
 
@@ -57,7 +57,7 @@ pub(crate) async fn package(
 }
 
 /// The image's tags, each with the digest it names, sorted by tag.
-pub(crate) async fn tags(
+pub async fn tags(
     state: &AppState,
     package: &Package,
 ) -> wharf_core::Result<Vec<(String, String)>> {

@@ -18,8 +18,8 @@ mod pull;
 mod request;
 mod tags;
 mod upkeep;
-mod uploader;
 mod uploads;
+pub mod usecases;
 
 use std::sync::Arc;
 
@@ -29,26 +29,12 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use wharf_core::model::RepoKind;
 use wharf_server::{AppState, Format};
 
-pub use uploader::UploaderConfig;
-
 /// The repository format key.
-pub(crate) const FORMAT: &str = "oci";
+pub const FORMAT: &str = "oci";
 
-/// The OCI format, with the package image uploader's settings.
-#[derive(Debug, Clone, Default)]
-pub struct OciFormat {
-    uploader: Arc<UploaderConfig>,
-}
-
-impl OciFormat {
-    /// The format, its image uploader set up by `uploader`.
-    #[must_use]
-    pub fn new(uploader: UploaderConfig) -> Self {
-        Self {
-            uploader: Arc::new(uploader),
-        }
-    }
-}
+/// The OCI format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OciFormat;
 
 impl Format for OciFormat {
     fn name(&self) -> &'static str {
@@ -83,25 +69,11 @@ impl Format for OciFormat {
     }
 
     fn root_routes(&self) -> Router<AppState> {
-        let v2 = wharf_server::protocol::mount("/v2", handlers::Oci::default()).layer(
+        wharf_server::protocol::mount("/v2", handlers::Oci::default()).layer(
             SetResponseHeaderLayer::overriding(
                 HeaderName::from_static("docker-distribution-api-version"),
                 HeaderValue::from_static("registry/2.0"),
             ),
-        );
-        Router::new()
-            .merge(v2)
-            .merge(uploader::routes("/image-uploader", self.uploader.clone()))
-    }
-
-    fn compat_roots(&self) -> &'static [&'static str] {
-        &["image-uploader"]
-    }
-
-    fn compat_routes(&self, root: &str) -> Router<AppState> {
-        match root {
-            "image-uploader" => uploader::routes("", self.uploader.clone()),
-            _ => Router::new(),
-        }
+        )
     }
 }

@@ -151,7 +151,7 @@ async fn check_references(
 /// Stores a checked manifest as the version named by its digest, with `extra` properties
 /// (tags). With `link`, every blob and child manifest it references becomes a file of the
 /// version (a proxy, which fetches blobs only when asked, keeps them apart instead).
-pub(crate) async fn store_manifest(
+pub async fn store_manifest(
     state: &AppState,
     repo: &Repository,
     name: &Name,

@@ -13,7 +13,7 @@ use crate::error::{Code, OciError};
 
 /// A repository name and the image inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Name {
+pub struct Name {
     pub repo: String,
     pub image: String,
 }
@@ -105,7 +105,7 @@ pub(crate) fn name(components: &[&str]) -> Result<Name, OciError> {
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
-pub(crate) fn component_ok(c: &str) -> bool {
+pub fn component_ok(c: &str) -> bool {
     let bytes = c.as_bytes();
     let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     if bytes.is_empty() || !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {

@@ -285,7 +285,7 @@ async fn session(
 }
 
 /// Commits a verified blob as a file of the image's uploads version.
-pub(crate) async fn store_blob(
+pub async fn store_blob(
     state: &AppState,
     repo: &Repository,
     name: &Name,

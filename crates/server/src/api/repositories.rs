@@ -46,38 +46,19 @@ pub async fn create_repository(
 ) -> ApiResult<(StatusCode, Json<RepositoryView>)> {
     authorize_server(caller.as_ref(), None, Scope::Admin)?;
     check_upload_limit(req.max_upload_size)?;
-    let format = state.format(&req.format).ok_or_else(|| {
-        let known: Vec<&str> = state.formats.iter().map(|f| f.name).collect();
-        Error::invalid(format!(
-            "unknown format {:?}; this server has {}",
-            req.format,
-            known.join(", ")
-        ))
-    })?;
     let kind = match req.kind.as_deref() {
         None => RepoKind::Hosted,
         Some(k) => RepoKind::parse(k)
             .ok_or_else(|| Error::invalid(format!("unknown kind {k:?}: hosted, proxy or group")))?,
     };
-    if !format.kinds.contains(&kind) {
-        return Err(Error::invalid(format!(
-            "the {} format does not implement {} repositories yet",
-            format.name,
-            kind.as_str()
-        ))
-        .into());
-    }
     let repo = usecases::create_repository(
         state.store.as_ref(),
-        &NewRepository {
+        &state.repository_rules(),
+        NewRepository {
             name: RepoName::new(req.name)?,
-            format: format.name.to_owned(),
+            format: req.format,
             kind,
-            upstream: req.upstream.or_else(|| {
-                (kind == RepoKind::Proxy)
-                    .then(|| format.default_upstream.map(str::to_owned))
-                    .flatten()
-            }),
+            upstream: req.upstream,
             members: req.members,
             policy: RepoPolicy {
                 allow_overwrite: req.allow_overwrite.unwrap_or(false),

@@ -351,9 +351,11 @@ async fn a_publish_through_another_instance_invalidates_the_cached_index() {
             .count(),
         1
     );
-    let formats: Vec<Arc<dyn wharf_server::Format>> =
-        vec![Arc::new(wharf_format_cargo::CargoFormat)];
-    let other = wharf_server::build_router(app.state.clone(), &formats);
+    let components = wharf_server::Components {
+        formats: vec![Arc::new(wharf_format_cargo::CargoFormat)],
+        seeds: Vec::new(),
+    };
+    let other = wharf_server::build_router(app.state.clone(), &components);
     let request = http::Request::builder()
         .method(Method::PUT)
         .uri("/cargo/main/api/v1/crates/new")

@@ -1,7 +1,6 @@
-//! In-process tests of the generic protocol and the Platform API, with snapshots of the wire.
+//! In-process tests of the generic protocol, with snapshots of the wire.
 
 mod generic;
-mod platform;
 
 /// Redactions for values that change from run to run.
 #[macro_export]

@@ -135,7 +135,7 @@ impl<'a> Remote<'a> {
 }
 
 /// The `WWW-Authenticate` of a refused request (empty without one).
-pub(crate) fn challenge_of(response: &reqwest::Response) -> String {
+pub fn challenge_of(response: &reqwest::Response) -> String {
     response
         .headers()
         .get(header::WWW_AUTHENTICATE)
@@ -145,7 +145,7 @@ pub(crate) fn challenge_of(response: &reqwest::Response) -> String {
 }
 
 /// How to repeat a request a registry refused with `challenge`.
-pub(crate) struct Answer {
+pub struct Answer {
     /// The `Authorization` to send.
     pub authorization: HeaderValue,
     /// The token behind it and how long it lives, for a Bearer challenge.
@@ -156,7 +156,7 @@ pub(crate) struct Answer {
 /// from its realm, a Basic one with `credentials`. The credentials go only where they are bound
 /// ([`Credentials::for_url`]): a realm elsewhere is asked without them. `None` when there is
 /// nothing to answer with.
-pub(crate) async fn answer_challenge(
+pub async fn answer_challenge(
     state: &AppState,
     url: &str,
     challenge: &str,
@@ -187,7 +187,7 @@ pub(crate) async fn answer_challenge(
 }
 
 /// The realm of a Bearer challenge, if it is one.
-pub(crate) fn challenge_realm(challenge: &str) -> Option<String> {
+pub fn challenge_realm(challenge: &str) -> Option<String> {
     let params = challenge_params(challenge.strip_prefix("Bearer ")?);
     params.get("realm").cloned()
 }

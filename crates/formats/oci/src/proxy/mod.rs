@@ -6,7 +6,7 @@
 //! tells whether the tag still names the cached digest, and only a moved tag costs a `GET`.
 //! When the upstream is down, the cached digest is served.
 
-mod client;
+pub(crate) mod client;
 
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -24,7 +24,7 @@ use wharf_server::redact::transport_error;
 use wharf_server::resolve::{Artifacts, Expected, Located, resolve};
 
 use client::Remote;
-pub(crate) use client::{Tokens, answer_challenge, challenge_of, challenge_realm};
+pub(crate) use client::Tokens;
 
 use crate::blobs::{blob_unknown, with_digest};
 use crate::document::{self, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};

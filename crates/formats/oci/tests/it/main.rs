@@ -9,34 +9,14 @@ mod management;
 mod proxy;
 mod pull;
 mod push;
-mod uploader;
 
 use http::Method;
 use serde_json::{Value, json};
-use sha2::Digest as _;
+pub(crate) use wharf_test_support::oci::{Heard, digest, listening_registry, send};
 use wharf_test_support::{TestApp, TestResponse};
 
 pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-
-/// `sha256:<hex>` of `data`.
-pub(crate) fn digest(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
-}
-
-/// A request as `token` with extra headers.
-pub(crate) async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: impl Into<axum::body::Body>,
-) -> TestResponse {
-    let auth = format!("Bearer {}", app.admin_token);
-    let mut all = vec![("authorization", auth.as_str())];
-    all.extend_from_slice(headers);
-    app.request(method, path, &all, body).await
-}
 
 /// Pushes `data` monolithically (`POST ?digest=`) to `name`; its digest.
 pub(crate) async fn push_blob(app: &TestApp, name: &str, data: &[u8]) -> String {
@@ -102,48 +82,4 @@ pub(crate) fn code(r: &TestResponse) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
-}
-
-/// Every request a fake registry received: method, path and `Authorization`.
-pub(crate) type Heard = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>;
-
-/// A registry that records every request and answers `401` with a Bearer challenge whose
-/// realm is `realm(its own URL)`, or, on `/token`, a token.
-pub(crate) async fn listening_registry(
-    realm: impl Fn(&str) -> String + Clone + Send + Sync + 'static,
-) -> (wharf_test_support::Served, Heard) {
-    let heard: Heard = std::sync::Arc::default();
-    let own = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
-    let (record, url) = (heard.clone(), own.clone());
-    let router = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let (record, url, realm) = (record.clone(), url.clone(), realm.clone());
-        async move {
-            let auth = req
-                .headers()
-                .get("authorization")
-                .map(|v| v.to_str().unwrap().to_owned());
-            record.lock().unwrap().push((
-                req.method().to_string(),
-                req.uri().path().to_owned(),
-                auth,
-            ));
-            if req.uri().path() == "/token" {
-                return axum::response::IntoResponse::into_response(axum::Json(
-                    json!({"token": "t"}),
-                ));
-            }
-            let challenge = format!(
-                "Bearer realm=\"{}\",service=\"x\"",
-                realm(url.get().unwrap())
-            );
-            axum::response::IntoResponse::into_response((
-                http::StatusCode::UNAUTHORIZED,
-                [("www-authenticate", challenge)],
-                "",
-            ))
-        }
-    });
-    let served = wharf_test_support::Served::start(router).await;
-    own.set(served.url.clone()).unwrap();
-    (served, heard)
 }

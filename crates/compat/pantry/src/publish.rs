@@ -17,11 +17,10 @@ use wharf_core::model::Scope;
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 
-use super::{Mount, PantryError, PantryResult, preflight};
-use crate::names;
-use crate::publish::bad_json;
-use crate::streamed::{Sinks, stream_json};
-use crate::writes::{NewVersion, store_version};
+use crate::{Mount, PantryError, PantryResult, preflight};
+use wharf_format_npm::usecases::bad_json;
+use wharf_format_npm::usecases::{NewVersion, store_version};
+use wharf_format_npm::usecases::{Sinks, stream_json};
 
 /// The original's largest tarball.
 pub(crate) const MAX_TARBALL: u64 = 50 << 20;
@@ -70,7 +69,7 @@ pub(crate) async fn publish(
     let (Some(name), Some(version)) = (text("name"), text("version")) else {
         return Err(bad("Missing metadata"));
     };
-    names::validate(&name)?;
+    wharf_format_npm::usecases::validate_name(&name)?;
     semver::Version::parse(&version)
         .map_err(|e| bad(&format!("invalid version {version:?}: {e}")))?;
     let stored = store_version(
@@ -177,7 +176,7 @@ async fn read_form(
                 let options = StageOptions {
                     max_size: Some(limit),
                     expected_sha256: None,
-                    digests: crate::DIGESTS,
+                    digests: wharf_format_npm::usecases::DIGESTS,
                 };
                 staged = Some(state.stage_upload(&mut part, &options).await?);
             }

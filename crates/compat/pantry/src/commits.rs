@@ -23,7 +23,7 @@ use wharf_core::names::RepoName;
 use wharf_core::usecases::create_repository;
 use wharf_server::AppState;
 
-use super::{Mount, PantryResult, not_found, preflight, split_name};
+use crate::{Mount, PantryResult, not_found, preflight, split_name};
 
 /// The file property holding what the publish said besides the tarball.
 pub(crate) const RECORD: &str = "pantry.commit";
@@ -71,7 +71,8 @@ pub(crate) async fn repository(
     }
     let created = create_repository(
         state.store.as_ref(),
-        &NewRepository {
+        &state.repository_rules(),
+        NewRepository {
             name: RepoName::new(mount.commits.as_str())?,
             format: FORMAT.into(),
             kind: RepoKind::Hosted,

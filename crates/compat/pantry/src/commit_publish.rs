@@ -23,12 +23,11 @@ use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_fil
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 
-use super::commits::{self, RECORD, file_name, valid_sha, version_key};
-use super::publish::{BodyKind, MAX_TARBALL, bad, body_kind, broken_form, publisher, read_field};
-use super::{Mount, PantryResult, preflight};
-use crate::names;
-use crate::publish::verify_tarball;
-use crate::streamed::{Sinks, stream_json};
+use crate::commits::{self, RECORD, file_name, valid_sha, version_key};
+use crate::publish::{BodyKind, MAX_TARBALL, bad, body_kind, broken_form, publisher, read_field};
+use crate::{Mount, PantryResult, preflight};
+use wharf_format_npm::usecases::verify_tarball;
+use wharf_format_npm::usecases::{Sinks, stream_json};
 
 /// The most packages one commit publish may carry.
 const MAX_PACKAGES: usize = 64;
@@ -102,7 +101,7 @@ pub(crate) async fn publish_commit(
             .get_mut(index)
             .and_then(Option::take)
             .ok_or_else(|| bad(&format!("package {name} is sent twice")))?;
-        names::validate(&name)?;
+        wharf_format_npm::usecases::validate_name(&name)?;
         let manifest = verify_tarball(&state.blobs, &blob, &name, None).await?;
         let version = entry.version.or_else(|| {
             manifest
@@ -168,7 +167,7 @@ async fn read_form(
             let options = StageOptions {
                 max_size: Some(limit),
                 expected_sha256: None,
-                digests: crate::DIGESTS,
+                digests: wharf_format_npm::usecases::DIGESTS,
             };
             files.push((
                 name.to_owned(),

@@ -1,6 +1,6 @@
 //! `GET /packages/{name}[/{version}]`, `/packages/{name}/versions`,
 //! `/packages/{name}/{version}/tarball` and `GET /search`, over a hosted repository or, as
-//! the original's npm fallback, a proxy or a group (see [`super::source`]).
+//! the original's npm fallback, a proxy or a group (see [`crate::source`]).
 
 use std::sync::Arc;
 
@@ -15,10 +15,9 @@ use wharf_core::model::{Package, Repository};
 use wharf_server::AppState;
 use wharf_server::query::parse_query;
 
-use super::categories::counted;
-use super::source::{self, Source, stored_tarball};
-use super::{Mount, PantryResult, not_found, preflight, repository, split_name};
-use crate::packument;
+use crate::categories::counted;
+use crate::source::{self, Source, stored_tarball};
+use crate::{Mount, PantryResult, not_found, preflight, repository, split_name};
 
 /// Every `/packages/…` request.
 pub(crate) async fn dispatch(
@@ -168,7 +167,7 @@ impl Page<'_> {
 async fn members_packages(state: &AppState, repo: &Repository) -> Result<Vec<Package>> {
     let mut all = Vec::new();
     for member in counted(state, repo).await? {
-        all.extend(packument::all_packages(state, &member).await?);
+        all.extend(wharf_format_npm::usecases::all_packages(state, &member).await?);
     }
     Ok(all)
 }
@@ -197,14 +196,16 @@ pub(crate) async fn search(
     let needle = query.q.to_lowercase();
     let limit = query.limit.unwrap_or(20).clamp(1, 250);
     let repo = repository(&state, &mount, &headers).await?;
-    let totals = super::categories::downloads_by_name(&state, &repo, 0).await?;
+    let totals = crate::categories::downloads_by_name(&state, &repo, 0).await?;
     let mut results = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for package in members_packages(&state, &repo).await? {
         if !seen.insert(package.name.clone()) {
             continue;
         }
-        let summary = packument::head(&state, &package).await?.summary;
+        let summary = wharf_format_npm::usecases::head(&state, &package)
+            .await?
+            .summary;
         let text = |key: &str| {
             summary
                 .get(key)

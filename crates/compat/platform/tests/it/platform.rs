@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use http::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wharf_format_generic::PlatformConfig;
+use wharf_compat_platform::PlatformConfig;
 use wharf_test_support::TestApp;
 
 use crate::assert_wire;

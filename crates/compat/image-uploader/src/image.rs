@@ -1,7 +1,7 @@
 //! The single-layer image of seed 004, as go-containerregistry's `mutate.AppendLayers` on
 //! `empty.Image` makes it: a Docker schema 2 manifest, a config whose only content is the
 //! layer's diff ID and one empty history entry (zero times, empty architecture and OS), and
-//! the layer ([`super::layer`]). [`store`] writes it into this Wharf.
+//! the layer ([`crate::layer`]). [`store`] writes it into this Wharf.
 
 use std::path::PathBuf;
 
@@ -14,10 +14,11 @@ use wharf_core::model::Repository;
 use wharf_core::usecases::PropertyTarget;
 use wharf_server::AppState;
 
-use super::layer;
-use crate::document::{self, DOCKER_MANIFEST};
-use crate::images::{TAG, digest_name};
-use crate::request::Name;
+use wharf_format_oci::usecases::{
+    DOCKER_MANIFEST, Name, TAG, digest_name, parse_manifest, store_blob, store_manifest,
+};
+
+use crate::layer;
 
 const CONFIG_TYPE: &str = "application/vnd.docker.container.image.v1+json";
 const LAYER_TYPE: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
@@ -107,17 +108,16 @@ pub(crate) async fn store(
             },
         )
         .await?;
-    crate::uploads::store_blob(state, repo, name, config).await?;
-    crate::uploads::store_blob(state, repo, name, built.layer).await?;
+    store_blob(state, repo, name, config).await?;
+    store_blob(state, repo, name, built.layer).await?;
     // The manifest is our own; failing to read it back is a fault, not bad input.
-    let manifest = document::parse(&built.manifest, Some(DOCKER_MANIFEST))
-        .map_err(|e| wharf_core::Error::internal_msg(e.message))?;
+    let manifest = parse_manifest(&built.manifest, Some(DOCKER_MANIFEST))
+        .map_err(|e| wharf_core::Error::internal_msg(e.to_string()))?;
     let tag = vec![(
         PropertyTarget::Package,
         format!("{TAG}latest"),
         digest_name(&sha),
     )];
-    crate::manifests::store_manifest(state, repo, name, &manifest, built.manifest, true, tag)
-        .await?;
+    store_manifest(state, repo, name, &manifest, built.manifest, true, tag).await?;
     Ok(sha.hex().to_owned())
 }

@@ -1,8 +1,9 @@
-//! The Pantry registry API (seed 002, `@stacksjs/registry`) over an npm repository, at
-//! `/pantry/…` (or at `/` with `compat.root = "pantry"`): package metadata, versions and
-//! tarballs, publish, search, health, commit packages, and download analytics from Wharf's
-//! download counts. Every
-//! answer carries the original's CORS headers; errors are `{"error": "…"}` with its messages.
+//! The Pantry registry API (seed 002, `@stacksjs/registry`) over an npm repository, built on
+//! the npm format's use cases: [`PantryApi`] at `/pantry/…` (or at `/` with
+//! `compat.root = "pantry"`): package metadata, versions and tarballs, publish, search,
+//! health, commit packages, and download analytics from Wharf's download counts. Every answer
+//! carries the original's CORS headers (tower-http's header layers); errors are
+//! `{"error": "…"}` with its messages.
 
 mod analytics;
 mod categories;
@@ -20,10 +21,11 @@ use axum::{Extension, Json, Router};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
+use tower_http::set_header::SetResponseHeaderLayer;
 use wharf_core::model::Repository;
 use wharf_core::time::Timestamp;
 use wharf_core::{Error, Result};
-use wharf_server::AppState;
+use wharf_server::{AppState, SeedApi};
 
 /// `[pantry]`: which npm repository the Pantry API serves, and where commit packages go.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -73,14 +75,44 @@ pub(crate) struct Mount {
     pub commit_retention_days: u32,
 }
 
+/// The Pantry API, serving the npm repository its configuration names.
+#[derive(Debug, Clone, Default)]
+pub struct PantryApi {
+    config: PantryConfig,
+}
+
+impl PantryApi {
+    /// The API as `config` sets it up.
+    #[must_use]
+    pub fn new(config: PantryConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl SeedApi for PantryApi {
+    fn name(&self) -> &'static str {
+        "pantry"
+    }
+
+    fn routes(&self) -> Router<AppState> {
+        routes("/pantry", &self.config)
+    }
+
+    fn root_routes(&self) -> Router<AppState> {
+        routes("", &self.config)
+    }
+}
+
 /// The Pantry routes under `prefix` (`/pantry`, or empty at the root).
-pub(crate) fn routes(prefix: &str, config: &PantryConfig) -> Router<AppState> {
+fn routes(prefix: &str, config: &PantryConfig) -> Router<AppState> {
     let mount = Mount {
         prefix: prefix.to_owned(),
         repository: config.repository.clone(),
         commits: config.commits_repository.clone(),
         commit_retention_days: config.commit_retention_days,
     };
+    let cors =
+        |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
     Router::new()
         .route(&format!("{prefix}/health"), any(health))
         .route(
@@ -106,26 +138,16 @@ pub(crate) fn routes(prefix: &str, config: &PantryConfig) -> Router<AppState> {
             &format!("{prefix}/api/analytics/{{*path}}"),
             any(categories::api),
         )
-        .layer(axum::middleware::map_response(cors))
+        .layer(cors(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .layer(cors(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            "GET, POST, OPTIONS",
+        ))
+        .layer(cors(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            "Content-Type, Authorization",
+        ))
         .layer(Extension(Arc::new(mount)))
-}
-
-/// The original's CORS headers, on every answer.
-async fn cors(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Content-Type, Authorization"),
-    );
-    response
 }
 
 /// An error in Pantry's shape: `{"error": "…"}`.
@@ -202,7 +224,7 @@ async fn health(method: Method) -> PantryResult {
 
 #[cfg(test)]
 mod tests {
-    use super::split_name;
+    use crate::split_name;
 
     #[test]
     fn names_follow_the_fixed_route_rule() {

@@ -1,5 +1,6 @@
-//! The package image uploader (seed 004, capi-k8s-release's `package-image-uploader`) at
-//! `/image-uploader`, or at `/` with `compat.root = "image-uploader"`:
+//! The package image uploader (seed 004, capi-k8s-release's `package-image-uploader`), built on
+//! the OCI format's use cases: [`ImageUploaderApi`] at `/image-uploader`, or at `/` with
+//! `compat.root = "image-uploader"`:
 //!
 //! - `POST /packages` `{"package_zip_path","package_guid","registry_base_path"}` turns a package
 //!   zip into a single-layer image ([`layer`], [`image`]) and pushes it as
@@ -42,11 +43,10 @@ use tokio::io::AsyncWriteExt;
 use wharf_core::Error;
 use wharf_core::auth::{Principal, authorize, authorize_server};
 use wharf_core::model::{RepoKind, Repository, Scope};
-use wharf_server::AppState;
+use wharf_format_oci::usecases::{FORMAT, Name, TAG, digest_name, parse_name, tagged, tags};
 use wharf_server::auth::authenticate;
+use wharf_server::{AppState, SeedApi};
 
-use crate::FORMAT;
-use crate::request::Name;
 use reference::ImageRef;
 
 /// `[image_uploader]`: where package zips named by path may be read from, and how to reach
@@ -95,12 +95,42 @@ impl UploaderConfig {
     }
 }
 
-/// The uploader's routes under `prefix` (`/image-uploader`, or empty at the root).
-pub(crate) fn routes(prefix: &str, config: Arc<UploaderConfig>) -> Router<AppState> {
-    Router::new()
-        .route(&format!("{prefix}/packages"), post(upload))
-        .route(&format!("{prefix}/images"), delete(delete_image))
-        .layer(Extension(config))
+/// The image uploader's API, set up by its configuration.
+#[derive(Debug, Clone, Default)]
+pub struct ImageUploaderApi {
+    config: Arc<UploaderConfig>,
+}
+
+impl ImageUploaderApi {
+    /// The API as `config` sets it up.
+    #[must_use]
+    pub fn new(config: UploaderConfig) -> Self {
+        Self {
+            config: Arc::new(config),
+        }
+    }
+
+    /// The routes under `prefix` (`/image-uploader`, or empty at the root).
+    fn routes_at(&self, prefix: &str) -> Router<AppState> {
+        Router::new()
+            .route(&format!("{prefix}/packages"), post(upload))
+            .route(&format!("{prefix}/images"), delete(delete_image))
+            .layer(Extension(self.config.clone()))
+    }
+}
+
+impl SeedApi for ImageUploaderApi {
+    fn name(&self) -> &'static str {
+        "image-uploader"
+    }
+
+    fn routes(&self) -> Router<AppState> {
+        self.routes_at("/image-uploader")
+    }
+
+    fn root_routes(&self) -> Router<AppState> {
+        self.routes_at("")
+    }
 }
 
 /// An answer in the original's plain-text shape.
@@ -372,7 +402,7 @@ async fn local_target(
     path: &str,
 ) -> Result<(Repository, Name), Error> {
     let parts: Vec<&str> = path.split('/').collect();
-    let name = crate::request::name(&parts).map_err(|e| Error::invalid(e.message))?;
+    let name = parse_name(&parts)?;
     let repo = state
         .repository(FORMAT, &name.repo)
         .await
@@ -491,24 +521,18 @@ async fn delete_local(
     let digest = match (&target.digest, &target.tag) {
         (Some(d), _) => d.clone(),
         (None, tag) => {
-            let reference =
-                crate::request::Reference::Tag(tag.clone().unwrap_or_else(|| "latest".into()));
-            let Ok(d) = crate::images::resolve(state, &package, &reference).await else {
+            let tag = tag.as_deref().unwrap_or("latest");
+            let Some(d) = tagged(state, &package, tag).await? else {
                 return Ok(target.name());
             };
-            let tag = tag.as_deref().unwrap_or("latest");
-            store
-                .delete_property(owner, &format!("{}{tag}", crate::images::TAG))
-                .await?;
+            store.delete_property(owner, &format!("{TAG}{tag}")).await?;
             d
         }
     };
-    let digest_name = crate::images::digest_name(&digest);
-    for (tag, named) in crate::images::tags(state, &package).await? {
+    let digest_name = digest_name(&digest);
+    for (tag, named) in tags(state, &package).await? {
         if named == digest_name {
-            store
-                .delete_property(owner, &format!("{}{tag}", crate::images::TAG))
-                .await?;
+            store.delete_property(owner, &format!("{TAG}{tag}")).await?;
         }
     }
     if let Some(version) = store.version(package.id, &digest_name).await? {

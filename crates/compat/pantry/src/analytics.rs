@@ -1,7 +1,7 @@
 //! Download analytics in the original's shapes, from Wharf's download counts (whole-file
 //! `GET`s of a package's tarballs through npm or Pantry): `GET /analytics[/top]`,
 //! `/analytics/{name}` and `/analytics/{name}/timeline?days=30`; the category reports and
-//! reported events are in [`super::categories`].
+//! reported events are in [`crate::categories`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use wharf_server::AppState;
 use wharf_server::downloads::{date_of, day_of};
 use wharf_server::query::parse_query;
 
-use super::{Mount, PantryResult, categories, not_found, preflight, repository, split_name};
+use crate::{Mount, PantryResult, categories, not_found, preflight, repository, split_name};
 
 #[derive(Deserialize)]
 struct Limit {

@@ -3,6 +3,7 @@
 //! has a `.` or a `:` or is `localhost`; no tag and no digest means `latest`.
 
 use wharf_core::digest::Sha256;
+use wharf_format_oci::usecases::{component_ok, valid_tag};
 
 /// A parsed image reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,10 +66,8 @@ pub(crate) fn parse(text: &str) -> Option<ImageRef> {
     if path.is_empty()
         || path.len() > 255
         || host.as_deref().is_some_and(|h| !host_ok(h))
-        || !components.iter().all(|c| crate::request::component_ok(c))
-        || tag
-            .as_deref()
-            .is_some_and(|t| crate::request::tag(t).is_err())
+        || !components.iter().all(|c| component_ok(c))
+        || tag.as_deref().is_some_and(|t| !valid_tag(t))
     {
         return None;
     }

@@ -21,7 +21,7 @@ use wharf_core::time::Timestamp;
 use wharf_server::AppState;
 use wharf_server::downloads::{date_of, day_of};
 
-use super::{Mount, PantryError, PantryResult, not_found, preflight, repository};
+use crate::{Mount, PantryError, PantryResult, not_found, preflight, repository};
 
 /// The largest event body.
 const MAX_EVENT: usize = 16 << 10;

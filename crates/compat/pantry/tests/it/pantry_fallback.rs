@@ -5,7 +5,7 @@
 use http::Method;
 use serde_json::json;
 use sha2::Digest as _;
-use wharf_format_npm::PantryConfig;
+use wharf_compat_pantry::PantryConfig;
 use wharf_test_support::{Served, TestApp};
 
 use crate::{good, publish_as};

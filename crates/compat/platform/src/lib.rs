@@ -1,4 +1,5 @@
-//! The Platform Package Repository API (seed 001), over a generic repository.
+//! The Platform Package Repository API (seed 001), over a generic repository: [`PlatformApi`]
+//! at `/platform/packages`, and at `/packages` when `compat.root = "platform"`.
 //!
 //! `GET {root}` lists `[{"name","latest_versions":[{"version","file"}]}]`; `GET|PUT|DELETE
 //! {root}/{file}` read, store and delete `name-X.Y.Z.tar.gz` files, answering with the
@@ -25,9 +26,9 @@ use wharf_core::model::{FileEntry, Repository, Scope};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
-use wharf_server::AppState;
 use wharf_server::auth::authenticate;
 use wharf_server::error::{finish, parts};
+use wharf_server::{AppState, SeedApi};
 
 use callback::{PackageEvent, notify};
 
@@ -73,8 +74,36 @@ fn callback_client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// The Platform API, serving the repository its configuration names.
+#[derive(Debug, Clone, Default)]
+pub struct PlatformApi {
+    config: PlatformConfig,
+}
+
+impl PlatformApi {
+    /// The API as `config` sets it up.
+    #[must_use]
+    pub fn new(config: PlatformConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl SeedApi for PlatformApi {
+    fn name(&self) -> &'static str {
+        "platform"
+    }
+
+    fn routes(&self) -> Router<AppState> {
+        routes("/platform/packages", &self.config)
+    }
+
+    fn root_routes(&self) -> Router<AppState> {
+        routes("/packages", &self.config)
+    }
+}
+
 /// The API's routes, at `root` (`/platform/packages`, or `/packages` in compat mode).
-pub fn routes(root: &str, config: &PlatformConfig) -> Router<AppState> {
+fn routes(root: &str, config: &PlatformConfig) -> Router<AppState> {
     let platform = Arc::new(Platform {
         config: config.clone(),
         client: callback_client(),

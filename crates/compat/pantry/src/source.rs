@@ -1,6 +1,6 @@
 //! Where the Pantry API reads a package from. A hosted repository is read from its rows; a
 //! proxy or a group — the original's "npm fallback", with Wharf caching what it fetches — from
-//! the packument [`crate::sources`] assembles, and its tarballs through the same path npm
+//! the packument npm's `packument_of` assembles, and its tarballs through the same path npm
 //! clients use (fetched once from the upstream, then kept); searches are completed from the
 //! proxies' npm search.
 
@@ -10,8 +10,7 @@ use wharf_core::model::{FileEntry, Package, PropertyOwner, RepoKind, Repository}
 use wharf_server::AppState;
 use wharf_server::groups::members_for;
 
-use crate::manifest::{FULL, parse_member};
-use crate::{names, packument, sources};
+use wharf_format_npm::usecases::{FULL, parse_member};
 
 /// A package as the Pantry API sees it.
 pub(crate) enum Source {
@@ -38,9 +37,11 @@ impl Source {
         if repo.kind == RepoKind::Hosted {
             return Ok(state.store.package(repo.id, name).await?.map(Self::Hosted));
         }
-        Ok(sources::packument_of(state, repo, name, false, registry)
-            .await?
-            .map(Self::Merged))
+        Ok(
+            wharf_format_npm::usecases::packument_of(state, repo, name, false, registry)
+                .await?
+                .map(Self::Merged),
+        )
     }
 
     /// Every version, highest first (semver; others after, as listed).
@@ -73,7 +74,7 @@ impl Source {
     /// The version `latest` names, else the highest.
     pub(crate) async fn latest(&self, state: &AppState) -> Result<Option<String>> {
         let tagged = match self {
-            Self::Hosted(package) => packument::head(state, package)
+            Self::Hosted(package) => wharf_format_npm::usecases::head(state, package)
                 .await?
                 .tags
                 .get("latest")
@@ -128,7 +129,7 @@ pub(crate) async fn stored_tarball(
     name: &str,
     version: &str,
 ) -> Result<Option<FileEntry>> {
-    let file = names::tarball(name, version);
+    let file = wharf_format_npm::usecases::tarball_name(name, version);
     if repo.kind != RepoKind::Group {
         return state.store.file(repo.id, name, version, &file).await;
     }
@@ -152,7 +153,8 @@ pub(crate) async fn upstream_search(
     text: &str,
     wanted: usize,
 ) -> Result<Vec<Value>> {
-    let (objects, _) = crate::search::upstream_objects(state, repo, text, wanted, 0).await?;
+    let (objects, _) =
+        wharf_format_npm::usecases::upstream_objects(state, repo, text, wanted, 0).await?;
     let hits = objects.iter().filter_map(|object| {
         let package = &object["package"];
         let name = package["name"].as_str()?;
@@ -177,9 +179,9 @@ pub(crate) async fn tarball(
     name: &str,
     version: &str,
 ) -> Result<Option<FileEntry>> {
-    let file = names::tarball(name, version);
+    let file = wharf_format_npm::usecases::tarball_name(name, version);
     if repo.kind == RepoKind::Hosted {
         return state.store.file(repo.id, name, version, &file).await;
     }
-    sources::tarball_of(state, repo, name, &file).await
+    wharf_format_npm::usecases::tarball_of(state, repo, name, &file).await
 }

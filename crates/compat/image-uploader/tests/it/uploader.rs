@@ -7,8 +7,8 @@ use std::io::{Read, Write};
 
 use http::Method;
 use serde_json::{Value, json};
+use wharf_compat_image_uploader::UploaderConfig;
 use wharf_core::Secret;
-use wharf_format_oci::UploaderConfig;
 use wharf_test_support::{Served, TestApp};
 use zip::write::SimpleFileOptions;
 

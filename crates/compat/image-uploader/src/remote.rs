@@ -21,12 +21,14 @@ use wharf_server::AppState;
 use wharf_server::redact::transport_error;
 use wharf_server::upstream::Credentials;
 
-use super::UploaderConfig;
-use super::image::{self, Built};
-use super::reference::ImageRef;
-use crate::document::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
-use crate::images::digest_name;
-use crate::proxy::{answer_challenge, challenge_of, challenge_realm};
+use wharf_format_oci::usecases::{
+    DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, answer_challenge, challenge_of,
+    challenge_realm, digest_name,
+};
+
+use crate::UploaderConfig;
+use crate::image::{self, Built};
+use crate::reference::ImageRef;
 
 /// A registry session: where it is, and the `Authorization` that worked last.
 struct Registry<'a> {
@@ -207,7 +209,7 @@ pub(super) async fn push(
     zip: &Path,
 ) -> Result<String> {
     let mut registry = Registry::new(state, config, target);
-    let layer = super::layer::build(
+    let layer = crate::layer::build(
         &state.blobs,
         zip.to_path_buf(),
         state.config.default_max_upload,
