@@ -10,13 +10,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use config::{Config, Overrides};
 
 /// Wharf: one self-hosted registry for every kind of package.
 #[derive(Debug, Parser)]
-#[command(name = "wharf", version, about)]
+#[command(
+    name = "wharf",
+    version,
+    about = "Wharf: one self-hosted registry for every kind of package — publish, install and cache them with the clients you already use."
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -114,8 +118,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// What this build serves, for `wharf --help`: the formats and seed APIs of the composition
+/// root.
+fn served() -> String {
+    format!(
+        "Formats: {} (clients point at http://HOST/{{format}}/{{repository}}/; OCI at HOST/{{repository}}/…).\n\
+         Seed APIs: {} (compat.root serves one at /).\n\
+         Start with `wharf serve`; the API and its documentation are at /api/v1 and /docs.",
+        wharf_app::format_names().join(", "),
+        wharf_app::compat_roots().join(", ")
+    )
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().after_help(served()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,6 +1,6 @@
-//! [`TestApp`]: the whole router in process — every format and seed API of the composition
-//! root ([`wharf_app`]) — over a temporary SQLite database and in-memory (or temporary fs)
-//! blobs, with helpers so tests read like user stories.
+//! [`TestApp`]: the router of the formats and seed APIs a test names, in process, over a
+//! temporary SQLite database and in-memory (or temporary fs) blobs, with helpers so tests read
+//! like user stories.
 
 use std::sync::Arc;
 
@@ -9,12 +9,11 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
 use tower::ServiceExt;
-use wharf_app::{PantryConfig, PlatformConfig, Settings, UploaderConfig};
 use wharf_core::auth::{generate_token, hash_password, hash_token};
 use wharf_core::blob::{Backend, BlobStore, StorageConfig};
 use wharf_core::model::{NewRepository, NewToken, RepoKind, RepoPolicy, Scope};
 use wharf_core::names::RepoName;
-use wharf_server::{AppState, ServerConfig, build_router};
+use wharf_server::{AppState, Components, Format, SeedApi, ServerConfig, build_router};
 
 use crate::db::TestDb;
 
@@ -22,15 +21,29 @@ use crate::db::TestDb;
 #[derive(Default)]
 pub struct TestAppBuilder {
     config: ServerConfig,
-    settings: Settings,
+    components: Components,
     fs_blobs: bool,
 }
 
 impl TestAppBuilder {
-    /// Sets up the package image uploader.
+    /// Serves `format`.
     #[must_use]
-    pub fn uploader(mut self, uploader: UploaderConfig) -> Self {
-        self.settings.image_uploader = uploader;
+    pub fn format(mut self, format: impl Format + 'static) -> Self {
+        self.components.formats.push(Arc::new(format));
+        self
+    }
+
+    /// Serves the seed API `seed`.
+    #[must_use]
+    pub fn seed(mut self, seed: impl SeedApi + 'static) -> Self {
+        self.components.seeds.push(Arc::new(seed));
+        self
+    }
+
+    /// Serves `components` (a whole Wharf, as the composition root lists it).
+    #[must_use]
+    pub fn components(mut self, components: Components) -> Self {
+        self.components = components;
         self
     }
 
@@ -48,24 +61,10 @@ impl TestAppBuilder {
         self
     }
 
-    /// Sets the Platform API's settings.
-    #[must_use]
-    pub fn platform(mut self, platform: PlatformConfig) -> Self {
-        self.settings.platform = platform;
-        self
-    }
-
     /// Gives proxy repositories credentials for their upstreams.
     #[must_use]
     pub fn upstream_auth(mut self, auth: Vec<wharf_server::upstream::UpstreamAuth>) -> Self {
         self.config.upstream_auth = auth;
-        self
-    }
-
-    /// Configures the Pantry API (which npm repository it serves).
-    #[must_use]
-    pub fn pantry(mut self, pantry: PantryConfig) -> Self {
-        self.settings.pantry = pantry;
         self
     }
 
@@ -112,7 +111,7 @@ impl TestAppBuilder {
         } else {
             BlobStore::memory()
         };
-        let components = wharf_app::components(&self.settings);
+        let components = self.components;
         let state = AppState::new(
             Arc::new(db.db.clone()),
             blobs,
@@ -305,12 +304,7 @@ impl Drop for Served {
 }
 
 impl TestApp {
-    /// A default app.
-    pub async fn new() -> Self {
-        Self::builder().build().await
-    }
-
-    /// A builder.
+    /// A builder, serving nothing until formats and seed APIs are named.
     #[must_use]
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder::default()

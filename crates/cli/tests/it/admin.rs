@@ -88,6 +88,14 @@ fn repo_user_token_gc_and_fsck_work_on_the_database_directly() {
 
 #[test]
 fn repo_create_offers_the_compiled_in_formats_and_follows_their_rules() {
+    let about = wharf(&["--help"], &[]);
+    let about = String::from_utf8_lossy(&about.stdout);
+    assert!(
+        about.starts_with("Wharf: one self-hosted registry for every kind of package")
+            && about.contains("Formats: generic, cargo, pypi, npm, oci")
+            && about.contains("Seed APIs: platform, pantry, image-uploader"),
+        "{about}"
+    );
     let help = wharf(&["repo", "create", "--help"], &[]);
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(

@@ -241,7 +241,7 @@ mod tests {
 
     #[tokio::test]
     async fn versions_owners_and_yanks_follow_cargos_rules() {
-        let app = TestApp::new().await;
+        let app = TestApp::builder().format(crate::CargoFormat).build().await;
         let target = app.state.repository("cargo", "main").await.unwrap();
         let (alice, bob) = (principal(&app, "alice").await, principal(&app, "bob").await);
         publish(&app.state, new_crate(&app, &alice, &target, "1.0.0").await)

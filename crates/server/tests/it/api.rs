@@ -1,13 +1,12 @@
 use http::Method;
 use serde_json::json;
 use wharf_core::model::Scope;
-use wharf_test_support::TestApp;
 
 use crate::assert_wire;
 
 #[tokio::test]
 async fn repositories_crud() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let created = app
         .admin_json(
             Method::POST,
@@ -73,7 +72,7 @@ async fn repositories_crud() {
 
 #[tokio::test]
 async fn repository_creation_is_validated() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     for (body, expected) in [
         (json!({"name": "x", "format": "nope"}), "unknown format"),
         (
@@ -129,7 +128,7 @@ async fn repository_creation_is_validated() {
 
 #[tokio::test]
 async fn packages_versions_and_files_are_listed_and_deleted() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     app.admin(Method::PUT, "/generic/main/tool/1.0/tool.bin", "one")
         .await;
     app.admin(Method::PUT, "/generic/main/tool/2.0/tool.bin", "two")
@@ -194,7 +193,7 @@ async fn packages_versions_and_files_are_listed_and_deleted() {
 
 #[tokio::test]
 async fn users_tokens_and_whoami() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let me = app.admin(Method::GET, "/api/v1/whoami", "").await;
     assert_wire!(me.json());
     assert_eq!(app.get("/api/v1/whoami").await.status, 401);
@@ -277,7 +276,7 @@ async fn users_tokens_and_whoami() {
 
 #[tokio::test]
 async fn gc_through_the_api_frees_deleted_content() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     app.admin(Method::PUT, "/generic/main/p/1/f", "garbage soon")
         .await;
     app.admin(Method::DELETE, "/generic/main/p/1/f", "").await;
@@ -302,7 +301,7 @@ async fn gc_through_the_api_frees_deleted_content() {
 
 #[tokio::test]
 async fn malformed_json_is_a_client_error() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let r = app
         .request(
             Method::POST,
@@ -335,7 +334,7 @@ fn base64(s: &str) -> String {
 
 #[tokio::test]
 async fn token_lifetimes_beyond_ten_years_are_refused() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     for lifetime in ["999999999999d", "3651d", "0s"] {
         let r = app
             .admin_json(
@@ -366,7 +365,7 @@ fn basic(user: &str, password: &str) -> String {
 
 #[tokio::test]
 async fn failed_password_sign_ins_are_limited_per_user() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let attempt = |password: &'static str| {
         let auth = basic("admin", password);
         let app = &app;
@@ -399,7 +398,7 @@ async fn failed_password_sign_ins_are_limited_per_user() {
 
 #[tokio::test]
 async fn an_unknown_user_costs_as_much_as_a_wrong_password() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let time = |user: &'static str| {
         let auth = basic(user, "not-the-password");
         let app = &app;
@@ -438,7 +437,7 @@ async fn an_unknown_user_costs_as_much_as_a_wrong_password() {
 
 #[tokio::test]
 async fn oversized_and_undecodable_requests_answer_in_the_apis_shape() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let big = vec![b' '; 2 << 20];
     for path in [
         "/api/v1/gc",

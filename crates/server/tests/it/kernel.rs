@@ -1,9 +1,8 @@
 use http::Method;
-use wharf_test_support::TestApp;
 
 #[tokio::test]
 async fn health_and_readiness() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let health = app.get("/healthz").await;
     assert_eq!(
         (health.status.as_u16(), health.text().as_str()),
@@ -24,7 +23,7 @@ async fn health_and_readiness() {
 
 #[tokio::test]
 async fn metrics_count_requests_bytes_and_blobs() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     app.admin(Method::PUT, "/generic/main/p/1/f", "12345").await;
     app.get("/generic/main/p/1/f").await;
     let metrics = app.get("/metrics").await;
@@ -46,7 +45,7 @@ async fn metrics_count_requests_bytes_and_blobs() {
 
 #[tokio::test]
 async fn protocol_requests_are_counted_by_operation() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     app.admin(Method::PUT, "/generic/main/p/1/f", "12345").await;
     app.get("/generic/main/p/1/f").await;
     app.get("/cargo/main/index/config.json").await;
@@ -72,7 +71,7 @@ async fn protocol_requests_are_counted_by_operation() {
 
 #[tokio::test]
 async fn the_openapi_document_is_stable_and_docs_are_served_offline() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let doc = app.get("/openapi.json").await;
     assert_eq!(doc.status, 200);
     let json = doc.json();
@@ -91,7 +90,7 @@ async fn the_openapi_document_is_stable_and_docs_are_served_offline() {
 
 #[tokio::test]
 async fn unknown_endpoints_are_404_in_the_api_shape() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let r = app.get("/no/such/thing").await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["error"]["code"], "not_found");

@@ -18,3 +18,14 @@ macro_rules! assert_wire {
         })
     };
 }
+
+/// The app under test, before it starts: a whole Wharf, as the composition root lists it.
+pub(crate) fn builder() -> wharf_test_support::app::TestAppBuilder {
+    wharf_test_support::TestApp::builder()
+        .components(wharf_app::components(&wharf_app::Settings::default()))
+}
+
+/// The app under test: a whole Wharf.
+pub(crate) async fn app() -> wharf_test_support::TestApp {
+    builder().build().await
+}

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 
 use http::Method;
 use serde_json::{Value, json};
-use wharf_compat_image_uploader::UploaderConfig;
+use wharf_compat_image_uploader::{ImageUploaderApi, UploaderConfig};
 use wharf_core::Secret;
 use wharf_test_support::{Served, TestApp};
 use zip::write::SimpleFileOptions;
@@ -53,14 +53,13 @@ struct Setup {
 
 async fn setup(max_upload: u64) -> Setup {
     let root = tempfile::tempdir().unwrap();
-    let app = TestApp::builder()
-        .max_upload(max_upload)
-        .uploader(UploaderConfig {
-            zip_root: Some(root.path().to_path_buf()),
-            ..UploaderConfig::default()
-        })
-        .build()
-        .await;
+    let app = crate::builder_with(ImageUploaderApi::new(UploaderConfig {
+        zip_root: Some(root.path().to_path_buf()),
+        ..UploaderConfig::default()
+    }))
+    .max_upload(max_upload)
+    .build()
+    .await;
     Setup { app, root }
 }
 
@@ -418,20 +417,19 @@ async fn images_are_deleted_by_tag_then_digest() {
 
 #[tokio::test]
 async fn another_registry_is_pushed_to_over_its_token_flow() {
-    let registry = TestApp::new().await;
+    let registry = crate::app().await;
     let served = Served::start(registry.router.clone()).await;
     let host = served.url.trim_start_matches("http://").to_owned();
     let root = tempfile::tempdir().unwrap();
-    let app = TestApp::builder()
-        .uploader(UploaderConfig {
-            zip_root: Some(root.path().to_path_buf()),
-            registry_username: Some("admin".into()),
-            registry_password: Some(Secret("admin-password".into())),
-            allowed_registries: vec![host.clone()],
-            ..UploaderConfig::default()
-        })
-        .build()
-        .await;
+    let app = crate::builder_with(ImageUploaderApi::new(UploaderConfig {
+        zip_root: Some(root.path().to_path_buf()),
+        registry_username: Some("admin".into()),
+        registry_password: Some(Secret("admin-password".into())),
+        allowed_registries: vec![host.clone()],
+        ..UploaderConfig::default()
+    }))
+    .build()
+    .await;
     let zip = root.path().join("p.zip");
     std::fs::write(&zip, package_zip()).unwrap();
     let body = json!({"package_zip_path": zip, "package_guid": "remote-guid", "registry_base_path": format!("{host}/main/packages")});
@@ -496,16 +494,15 @@ fn host_of(served: &Served) -> String {
 
 /// The uploader with registry credentials and `allowed` registries.
 async fn uploader_with(root: &std::path::Path, allowed: Vec<String>) -> TestApp {
-    TestApp::builder()
-        .uploader(UploaderConfig {
-            zip_root: Some(root.to_path_buf()),
-            registry_username: Some("svc-user".into()),
-            registry_password: Some(Secret("svc-password".into())),
-            allowed_registries: allowed,
-            ..UploaderConfig::default()
-        })
-        .build()
-        .await
+    crate::builder_with(ImageUploaderApi::new(UploaderConfig {
+        zip_root: Some(root.to_path_buf()),
+        registry_username: Some("svc-user".into()),
+        registry_password: Some(Secret("svc-password".into())),
+        allowed_registries: allowed,
+        ..UploaderConfig::default()
+    }))
+    .build()
+    .await
 }
 
 #[tokio::test]

@@ -55,3 +55,24 @@ pub(crate) async fn pantry_post(
     let r = app.request(Method::POST, path, &headers, body).await;
     (r.status.as_u16(), r.json())
 }
+
+/// The app under test, before it starts: the npm format, the generic format (commit packages)
+/// and the Pantry API set up by `api`.
+pub(crate) fn builder_with(
+    api: wharf_compat_pantry::PantryApi,
+) -> wharf_test_support::app::TestAppBuilder {
+    TestApp::builder()
+        .format(wharf_format_npm::NpmFormat)
+        .format(wharf_format_generic::GenericFormat)
+        .seed(api)
+}
+
+/// The app under test, before it starts, with the Pantry API's defaults.
+pub(crate) fn builder() -> wharf_test_support::app::TestAppBuilder {
+    builder_with(wharf_compat_pantry::PantryApi::default())
+}
+
+/// The app under test, with the Pantry API's defaults.
+pub(crate) async fn app() -> TestApp {
+    builder().build().await
+}

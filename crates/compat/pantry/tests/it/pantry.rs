@@ -20,7 +20,7 @@ pub(crate) async fn published(app: &TestApp) {
 
 #[tokio::test]
 async fn packages_versions_and_tarballs_in_the_originals_shapes() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     published(&app).await;
     let host = [("host", "registry.test")];
     let latest = app
@@ -85,7 +85,7 @@ async fn packages_versions_and_tarballs_in_the_originals_shapes() {
 
 #[tokio::test]
 async fn search_and_analytics_count_tarball_downloads() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     published(&app).await;
     for _ in 0..3 {
         app.get("/pantry/packages/left-pad/1.3.0/tarball").await;
@@ -148,7 +148,7 @@ async fn search_and_analytics_count_tarball_downloads() {
 
 #[tokio::test]
 async fn the_compat_root_serves_pantry_at_the_root() {
-    let app = TestApp::builder().compat_root("pantry").build().await;
+    let app = crate::builder().compat_root("pantry").build().await;
     published(&app).await;
     let r = app.get("/packages/left-pad").await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -179,7 +179,7 @@ async fn post(
 
 #[tokio::test]
 async fn publish_takes_the_originals_multipart_and_json_bodies() {
-    let app = TestApp::builder().max_upload(64 << 10).build().await;
+    let app = crate::builder().max_upload(64 << 10).build().await;
     let token = app.admin_token.clone();
     let multipart = "multipart/form-data; boundary=b0undary";
     let tgz = crate::tarball(Some(&crate::manifest("my-package", "1.0.0")));
@@ -231,7 +231,7 @@ struct Refusal {
 
 #[tokio::test]
 async fn bad_publishes_get_the_originals_answers_and_store_nothing() {
-    let app = TestApp::builder().max_upload(64 << 10).build().await;
+    let app = crate::builder().max_upload(64 << 10).build().await;
     let token = app.admin_token.clone();
     let multipart = "multipart/form-data; boundary=b0undary";
     let tgz = crate::tarball(Some(&crate::manifest("my-package", "1.0.0")));

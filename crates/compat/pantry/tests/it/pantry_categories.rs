@@ -30,7 +30,7 @@ async fn category(app: &TestApp, path: &str) -> Value {
 
 #[tokio::test]
 async fn category_reports_count_downloads_and_reported_events() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     published(&app).await;
     for _ in 0..2 {
         app.get("/pantry/packages/left-pad/1.3.0/tarball").await;
@@ -94,7 +94,7 @@ async fn category_reports_count_downloads_and_reported_events() {
 
 #[tokio::test]
 async fn bad_events_are_refused_with_the_originals_shape() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     for (event, error) in [
         (
             json!({"category": "install"}),

@@ -28,7 +28,7 @@ async fn commit(
 
 #[tokio::test]
 async fn the_real_clients_payload_publishes_commit_packages() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     let util = tgz("@acme/util", "1.0.0");
     let app_tgz = tgz("acme-app", "2.0.0");
@@ -93,7 +93,7 @@ async fn the_real_clients_payload_publishes_commit_packages() {
 
 #[tokio::test]
 async fn the_readmes_payloads_publish_replace_and_expire_commit_packages() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     let util = tgz("@acme/util", "1.0.0");
     // The README's multipart: `sha`, `repository` and `package:<name>` fields.
@@ -223,7 +223,7 @@ fn refusal<'a>(
 
 #[tokio::test]
 async fn commit_publishes_without_a_token_sha_or_packages_are_refused() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.as_str();
     let good = tgz("my-package", "1.0.0");
     let file = [("package:my-package", good.as_slice())];
@@ -295,7 +295,7 @@ async fn commit_publishes_without_a_token_sha_or_packages_are_refused() {
 
 #[tokio::test]
 async fn commit_publishes_with_bad_tarballs_or_names_are_refused() {
-    let app = TestApp::builder().max_upload(64 << 10).build().await;
+    let app = crate::builder().max_upload(64 << 10).build().await;
     let token = app.admin_token.as_str();
     let good = tgz("my-package", "1.0.0");
     let big = vec![7u8; 70 << 10];
@@ -349,7 +349,7 @@ async fn commit_publishes_with_bad_tarballs_or_names_are_refused() {
 
 #[tokio::test]
 async fn a_refused_commit_publish_creates_nothing() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let reader = app
         .token(
             "reader",

@@ -5,27 +5,26 @@
 use http::Method;
 use serde_json::json;
 use sha2::Digest as _;
-use wharf_compat_pantry::PantryConfig;
-use wharf_test_support::{Served, TestApp};
+use wharf_compat_pantry::{PantryApi, PantryConfig};
+use wharf_test_support::Served;
 
 use crate::{good, publish_as};
 
 #[tokio::test]
 async fn pantry_over_a_group_falls_back_to_the_proxy_and_keeps_what_it_fetched() {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     let theirs = upstream.admin_token.clone();
     for (name, version) in [("left-pad", "1.3.0"), ("@acme/util", "1.0.0")] {
         let r = publish_as(&upstream, &theirs, name, &good(name, version)).await;
         assert_eq!(r.status, 201, "{}", r.text());
     }
     let mut served = Served::start(upstream.router.clone()).await;
-    let app = TestApp::builder()
-        .pantry(PantryConfig {
-            repository: "all".into(),
-            ..PantryConfig::default()
-        })
-        .build()
-        .await;
+    let app = crate::builder_with(PantryApi::new(PantryConfig {
+        repository: "all".into(),
+        ..PantryConfig::default()
+    }))
+    .build()
+    .await;
     for body in [
         json!({"name": "npmjs", "format": "npm", "kind": "proxy",
                "upstream": format!("{}/npm/main/", served.url)}),

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use http::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wharf_compat_platform::PlatformConfig;
+use wharf_compat_platform::{PlatformApi, PlatformConfig};
 use wharf_test_support::TestApp;
 
 use crate::assert_wire;
@@ -24,7 +24,7 @@ async fn put(app: &TestApp, file: &str, body: &str) -> u16 {
 
 #[tokio::test]
 async fn list_groups_by_name_newest_first_with_recency() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     for file in [
         "spark-batch-example-app-1.0.23.tar.gz",
         "spark-batch-example-app-1.0.9.tar.gz",
@@ -64,7 +64,7 @@ async fn list_groups_by_name_newest_first_with_recency() {
 
 #[tokio::test]
 async fn get_put_delete_answer_like_the_original() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     assert_eq!(put(&app, "my-package-1.0.0.tar.gz", "v1").await, 200);
     let got = app.get("/platform/packages/my-package-1.0.0.tar.gz").await;
     assert_eq!((got.status.as_u16(), got.text().as_str()), (200, "v1"));
@@ -118,7 +118,7 @@ async fn get_put_delete_answer_like_the_original() {
 
 #[tokio::test]
 async fn bad_file_names_are_400_with_the_reason() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     for (file, message) in [
         (
             "pkg-1.0.0.zip",
@@ -152,7 +152,7 @@ async fn bad_file_names_are_400_with_the_reason() {
 
 #[tokio::test]
 async fn writes_need_a_token() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let r = app
         .request(Method::PUT, "/platform/packages/a-1.0.0.tar.gz", &[], "x")
         .await;
@@ -167,14 +167,14 @@ async fn writes_need_a_token() {
 
 #[tokio::test]
 async fn compat_root_serves_the_api_at_packages() {
-    let app = TestApp::builder().compat_root("platform").build().await;
+    let app = crate::builder().compat_root("platform").build().await;
     let r = app
         .admin(Method::PUT, "/packages/app-0.0.1.tar.gz", "bytes")
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(app.get("/packages/app-0.0.1.tar.gz").await.text(), "bytes");
     assert_eq!(app.get("/packages").await.json()[0]["name"], "app");
-    let plain = TestApp::new().await;
+    let plain = crate::app().await;
     assert_eq!(
         plain.get("/packages").await.status,
         404,
@@ -220,13 +220,12 @@ async fn package_callback_is_posted_after_put_and_delete() {
         }
         bodies
     });
-    let app = TestApp::builder()
-        .platform(PlatformConfig {
-            repository: "main".into(),
-            package_callback: Some(url),
-        })
-        .build()
-        .await;
+    let app = crate::builder_with(PlatformApi::new(PlatformConfig {
+        repository: "main".into(),
+        package_callback: Some(url),
+    }))
+    .build()
+    .await;
     assert_eq!(put(&app, "app-1.2.3.tar.gz", "x").await, 200);
     tokio::time::sleep(Duration::from_millis(200)).await;
     app.admin(Method::DELETE, "/platform/packages/app-1.2.3.tar.gz", "")

@@ -38,7 +38,7 @@ async fn assert_nothing_stored(app: &TestApp) {
 
 #[tokio::test]
 async fn malformed_bodies_are_400_and_store_nothing() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let good = publish_body(&metadata("a", "1.0.0"), &good_crate("a", "1.0.0"));
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (good[..2].to_vec(), "truncated"),
@@ -113,7 +113,7 @@ async fn malformed_bodies_are_400_and_store_nothing() {
 
 #[tokio::test]
 async fn dependencies_on_unknown_registries_are_refused() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let mut meta = metadata("a", "1.0.0");
     meta["deps"] = json!([{"name": "evil", "version_req": "1", "registry": "https://elsewhere.example/index"}]);
     let r = put(&app, publish_body(&meta, &good_crate("a", "1.0.0"))).await;
@@ -125,7 +125,7 @@ async fn dependencies_on_unknown_registries_are_refused() {
 
 #[tokio::test]
 async fn oversized_crates_are_413() {
-    let app = TestApp::builder().max_upload(64).build().await;
+    let app = crate::builder().max_upload(64).build().await;
     let r = put(
         &app,
         publish_body(&metadata("a", "1.0.0"), &good_crate("a", "1.0.0")),
@@ -139,7 +139,7 @@ async fn oversized_crates_are_413() {
 
 #[tokio::test]
 async fn publishing_without_a_token_is_401_with_the_login_hint() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let r = app
         .request(
             Method::PUT,
@@ -159,7 +159,7 @@ async fn publishing_without_a_token_is_401_with_the_login_hint() {
 
 #[tokio::test]
 async fn republishing_and_clashing_names_are_conflicts() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     assert_eq!(
         put(
             &app,
@@ -209,7 +209,7 @@ async fn republishing_and_clashing_names_are_conflicts() {
 
 #[tokio::test]
 async fn dependency_and_feature_names_are_checked() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let cases = [
         json!({"deps": [{"name": "../../x", "version_req": "1"}]}),
         json!({"deps": [{"name": "ok", "version_req": "1", "explicit_name_in_toml": "a/b"}]}),

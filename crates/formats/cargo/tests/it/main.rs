@@ -53,3 +53,13 @@ pub(crate) fn publish_body(meta: &Value, crate_bytes: &[u8]) -> Vec<u8> {
     body.extend_from_slice(crate_bytes);
     body
 }
+
+/// The app under test, before it starts: the cargo format alone.
+pub(crate) fn builder() -> wharf_test_support::app::TestAppBuilder {
+    wharf_test_support::TestApp::builder().format(wharf_format_cargo::CargoFormat)
+}
+
+/// The app under test: the cargo format alone.
+pub(crate) async fn app() -> wharf_test_support::TestApp {
+    builder().build().await
+}

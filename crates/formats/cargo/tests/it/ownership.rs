@@ -29,7 +29,7 @@ fn other_content() -> Vec<u8> {
 
 #[tokio::test]
 async fn a_writer_who_does_not_own_a_crate_cannot_take_it_over() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let admin = app.admin_token.clone();
     let original = good_crate("victim2", "1.0.0");
     assert_eq!(publish(&app, &admin, &original).await, 200);
@@ -94,7 +94,7 @@ async fn a_writer_who_does_not_own_a_crate_cannot_take_it_over() {
 
 #[tokio::test]
 async fn only_an_admin_purge_frees_a_deleted_version() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let admin = app.admin_token.clone();
     assert_eq!(
         publish(&app, &admin, &good_crate("victim2", "1.0.0")).await,

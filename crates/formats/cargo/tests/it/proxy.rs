@@ -40,13 +40,10 @@ fn versions(index: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_proxy_serves_the_upstream_index_and_caches_crates_for_ever() {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     publish(&upstream, "main", "up", "1.0.0").await;
     let (mut served, seen) = Served::counted(upstream.router.clone()).await;
-    let app = TestApp::builder()
-        .proxy_max_age(Duration::ZERO)
-        .build()
-        .await;
+    let app = crate::builder().proxy_max_age(Duration::ZERO).build().await;
     create(&app, json!({"name": "crates", "format": "cargo", "kind": "proxy", "upstream": format!("{}/cargo/main/index/", served.url)})).await;
 
     let index = app.get("/cargo/crates/index/2/up").await;
@@ -132,11 +129,11 @@ async fn a_proxy_serves_the_upstream_index_and_caches_crates_for_ever() {
 
 #[tokio::test]
 async fn a_proxy_refuses_a_crate_whose_checksum_does_not_match_the_index() {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     publish(&upstream, "main", "up", "1.0.0").await;
     let served =
         Served::tampering(upstream.router.clone(), |path| path.ends_with("/download")).await;
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     create(&app, json!({"name": "crates", "format": "cargo", "kind": "proxy", "upstream": format!("{}/cargo/main/index", served.url)})).await;
     let r = app
         .get("/cargo/crates/api/v1/crates/up/1.0.0/download")
@@ -153,13 +150,13 @@ async fn a_proxy_refuses_a_crate_whose_checksum_does_not_match_the_index() {
 
 #[tokio::test]
 async fn a_group_merges_members_with_the_dependency_confusion_guard() {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     for (name, vers) in [("shared", "1.0.0"), ("theirs", "1.0.0")] {
         publish(&upstream, "main", name, vers).await;
     }
     let served = Served::start(upstream.router.clone()).await;
     for guard in [true, false] {
-        let app = TestApp::builder().confusion_guard(guard).build().await;
+        let app = crate::builder().confusion_guard(guard).build().await;
         create(&app, json!({"name": "remote", "format": "cargo", "kind": "proxy", "upstream": format!("{}/cargo/main/index/", served.url)})).await;
         create(&app, json!({"name": "all", "format": "cargo", "kind": "group", "members": ["main", "remote"]})).await;
         publish(&app, "all", "shared", "2.0.0").await;
@@ -214,7 +211,7 @@ async fn a_group_merges_members_with_the_dependency_confusion_guard() {
 
 #[tokio::test]
 async fn proxy_and_group_definitions_are_validated() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     for (body, status, expected) in [
         (
             json!({"name": "p", "format": "cargo", "kind": "proxy", "upstream": "ftp://x"}),
@@ -249,7 +246,7 @@ async fn proxy_and_group_definitions_are_validated() {
 
 #[tokio::test]
 async fn a_cargo_proxy_defaults_to_the_public_index() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let r = app
         .admin_json(
             Method::POST,

@@ -24,7 +24,7 @@ async fn publish(
 
 #[tokio::test]
 async fn config_json_points_cargo_at_this_repository() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let r = app
         .request(
             Method::GET,
@@ -43,7 +43,7 @@ async fn config_json_points_cargo_at_this_repository() {
 
 #[tokio::test]
 async fn publish_index_download_round_trip() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     let mut meta = metadata("demo_crate", "0.1.0");
     meta["deps"] = json!([{"name": "other", "version_req": "^1.2", "features": ["x"], "optional": true,
@@ -135,7 +135,7 @@ async fn publish_index_download_round_trip() {
 
 #[tokio::test]
 async fn yank_and_unyank_rewrite_the_index_line() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     publish(
         &app,
@@ -193,7 +193,7 @@ async fn yank_and_unyank_rewrite_the_index_line() {
 
 #[tokio::test]
 async fn owners_decide_who_may_publish_and_yank() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let alice = app.token("alice", Scope::Write, Scope::Write, None).await;
     let bob = app.token("bob", Scope::Write, Scope::Write, None).await;
     assert_eq!(
@@ -264,7 +264,7 @@ async fn owners_decide_who_may_publish_and_yank() {
 
 #[tokio::test]
 async fn search_ranks_name_matches_before_descriptions() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     for (name, description) in [
         ("tool", "a tool"),
@@ -295,7 +295,7 @@ async fn search_ranks_name_matches_before_descriptions() {
 
 #[tokio::test]
 async fn private_repositories_require_auth_everywhere() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     app.admin_json(
         Method::POST,
         "/api/v1/repositories",
@@ -334,7 +334,7 @@ async fn private_repositories_require_auth_everywhere() {
 async fn a_publish_through_another_instance_invalidates_the_cached_index() {
     use std::sync::Arc;
     use tower::ServiceExt;
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     publish(
         &app,
@@ -377,7 +377,7 @@ async fn a_publish_through_another_instance_invalidates_the_cached_index() {
 
 #[tokio::test]
 async fn the_management_api_yanks_crates_too() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     publish(
         &app,
@@ -406,7 +406,7 @@ async fn the_management_api_yanks_crates_too() {
 
 #[tokio::test]
 async fn deleting_a_version_through_the_api_updates_the_cached_index_file() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     for vers in ["1.0.0", "1.1.0"] {
         let r = publish(

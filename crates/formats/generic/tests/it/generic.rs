@@ -1,6 +1,5 @@
 use http::Method;
 use wharf_core::model::Scope;
-use wharf_test_support::TestApp;
 
 use crate::assert_wire;
 
@@ -8,7 +7,7 @@ const FILE: &str = "/generic/main/app/1.0.0/app.tar.gz";
 
 #[tokio::test]
 async fn upload_then_download_with_digests_and_headers() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let put = app.admin(Method::PUT, FILE, "hello world").await;
     assert_eq!(put.status, 201);
     assert_wire!(put.json());
@@ -34,7 +33,7 @@ async fn upload_then_download_with_digests_and_headers() {
 
 #[tokio::test]
 async fn ranges_and_conditional_requests() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     app.admin(Method::PUT, FILE, "0123456789").await;
     let part = app
         .request(Method::GET, FILE, &[("range", "bytes=2-5")], "")
@@ -86,7 +85,7 @@ async fn ranges_and_conditional_requests() {
 
 #[tokio::test]
 async fn second_upload_of_a_file_is_conflict_unless_overwrite_is_allowed() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     assert_eq!(app.admin(Method::PUT, FILE, "one").await.status, 201);
     let again = app.admin(Method::PUT, FILE, "two").await;
     assert_eq!(again.status, 409);
@@ -113,7 +112,7 @@ async fn second_upload_of_a_file_is_conflict_unless_overwrite_is_allowed() {
 
 #[tokio::test]
 async fn deletes_of_files_and_versions() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     app.admin(Method::PUT, FILE, "a").await;
     app.admin(Method::PUT, "/generic/main/app/1.0.0/b.bin", "b")
         .await;
@@ -137,7 +136,7 @@ async fn deletes_of_files_and_versions() {
 
 #[tokio::test]
 async fn writes_need_a_token_with_write_scope() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let anonymous = app.request(Method::PUT, FILE, &[], "x").await;
     assert_eq!(anonymous.status, 401);
     assert_eq!(
@@ -158,7 +157,7 @@ async fn writes_need_a_token_with_write_scope() {
 
 #[tokio::test]
 async fn every_credential_form_clients_send_is_accepted() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     let basic = format!("Basic {}", base64_encode(&format!("anyone:{token}")));
     assert_eq!(
@@ -198,7 +197,7 @@ async fn every_credential_form_clients_send_is_accepted() {
 
 #[tokio::test]
 async fn repository_limited_tokens_stay_in_their_repository() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     app.admin_json(
         Method::POST,
         "/api/v1/repositories",
@@ -225,7 +224,7 @@ async fn repository_limited_tokens_stay_in_their_repository() {
 
 #[tokio::test]
 async fn private_repositories_need_a_token_to_read() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     app.admin(Method::PUT, FILE, "secret").await;
     app.admin_json(
         Method::PATCH,
@@ -244,7 +243,7 @@ async fn private_repositories_need_a_token_to_read() {
 
 #[tokio::test]
 async fn bad_paths_are_400_and_unknown_repositories_404() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     for path in [
         "/generic/main/app/%2E%2E/f",
         "/generic/main/app/1.0//f",
@@ -284,7 +283,7 @@ async fn bad_paths_are_400_and_unknown_repositories_404() {
 
 #[tokio::test]
 async fn oversized_bodies_are_413_and_leave_nothing() {
-    let app = TestApp::builder().max_upload(8).build().await;
+    let app = crate::builder().max_upload(8).build().await;
     let declared = app.admin(Method::PUT, FILE, "123456789").await;
     assert_eq!(declared.status, 413);
     assert_wire!(declared.json());
@@ -306,7 +305,7 @@ async fn oversized_bodies_are_413_and_leave_nothing() {
 
 #[tokio::test]
 async fn a_claimed_digest_is_verified() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let wrong = "0000000000000000000000000000000000000000000000000000000000000000";
     let r = app
         .request(
@@ -335,7 +334,7 @@ async fn a_claimed_digest_is_verified() {
 
 #[tokio::test]
 async fn a_client_that_disconnects_mid_upload_leaves_nothing() {
-    let app = TestApp::builder().fs_blobs().build().await;
+    let app = crate::builder().fs_blobs().build().await;
     let body = futures::stream::iter(vec![
         Ok(bytes::Bytes::from_static(b"first part")),
         Err(std::io::Error::new(
@@ -363,7 +362,7 @@ fn base64_encode(s: &str) -> String {
 
 #[tokio::test]
 async fn whole_file_gets_are_counted_as_downloads() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     assert_eq!(app.admin(Method::PUT, FILE, "0123456789").await.status, 201);
     assert_eq!(
         app.admin(Method::PUT, "/generic/main/app/2.0.0/app.tar.gz", "x")

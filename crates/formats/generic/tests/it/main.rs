@@ -11,3 +11,13 @@ macro_rules! assert_wire {
         })
     };
 }
+
+/// The app under test, before it starts: the generic format alone.
+pub(crate) fn builder() -> wharf_test_support::app::TestAppBuilder {
+    wharf_test_support::TestApp::builder().format(wharf_format_generic::GenericFormat)
+}
+
+/// The app under test: the generic format alone.
+pub(crate) async fn app() -> wharf_test_support::TestApp {
+    builder().build().await
+}

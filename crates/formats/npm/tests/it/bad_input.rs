@@ -23,7 +23,7 @@ async fn assert_nothing_stored(app: &TestApp) {
 
 #[tokio::test]
 async fn bad_tarballs_are_400_and_store_nothing() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     let cases = [
         (publish_body("a", "1.0.0", b"not gzip at all"), "not valid"),
@@ -59,7 +59,7 @@ async fn bad_tarballs_are_400_and_store_nothing() {
 
 #[tokio::test]
 async fn bad_documents_are_400_and_store_nothing() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     let mut no_attachments = good("a", "1.0.0");
     no_attachments
@@ -109,7 +109,7 @@ async fn bad_documents_are_400_and_store_nothing() {
 
 #[tokio::test]
 async fn invalid_names_are_400() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     for name in [
         "Upper", ".dot", "_under", "a%20b", "@scope", "@Scope/x", "bang!",
@@ -128,7 +128,7 @@ async fn invalid_names_are_400() {
 
 #[tokio::test]
 async fn credentials_and_limits() {
-    let app = TestApp::builder().max_upload(4096).build().await;
+    let app = crate::builder().max_upload(4096).build().await;
     let body = good("a", "1.0.0");
     let r = app
         .request(Method::PUT, "/npm/main/a", &[], body.to_string())
@@ -138,8 +138,16 @@ async fn credentials_and_limits() {
     let reader = app.token("reader", Scope::Write, Scope::Read, None).await;
     let r = publish_as(&app, &reader, "a", &body).await;
     assert_eq!(r.status, 403, "{}", r.text());
+    let created = app
+        .admin_json(
+            Method::POST,
+            "/api/v1/repositories",
+            &serde_json::json!({"name": "other", "format": "npm"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
     let elsewhere = app
-        .token("other", Scope::Write, Scope::Write, Some("cargo/main"))
+        .token("other", Scope::Write, Scope::Write, Some("npm/other"))
         .await;
     let r = publish_as(&app, &elsewhere, "a", &body).await;
     assert_eq!(r.status, 403, "{}", r.text());
@@ -154,7 +162,7 @@ async fn credentials_and_limits() {
 
 #[tokio::test]
 async fn a_version_is_published_once() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     assert_eq!(
         publish_as(&app, &token, "a", &good("a", "1.0.0"))
@@ -170,7 +178,7 @@ async fn a_version_is_published_once() {
 
 #[tokio::test]
 async fn huge_manifests_readmes_and_documents_are_refused() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     // A manifest member of 2 MiB, a readme of 2 MiB.
     let mut body = good("a", "1.0.0");

@@ -13,3 +13,13 @@ pub(crate) use wharf_test_support::npm::{good, manifest, publish_as, publish_bod
 pub(crate) fn error(r: &TestResponse) -> String {
     r.json()["error"].as_str().unwrap_or_default().to_owned()
 }
+
+/// The app under test, before it starts: the npm format alone.
+pub(crate) fn builder() -> wharf_test_support::app::TestAppBuilder {
+    wharf_test_support::TestApp::builder().format(wharf_format_npm::NpmFormat)
+}
+
+/// The app under test: the npm format alone.
+pub(crate) async fn app() -> wharf_test_support::TestApp {
+    builder().build().await
+}

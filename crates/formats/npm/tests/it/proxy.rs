@@ -29,7 +29,7 @@ async fn mirror_and_group(app: &TestApp, upstream: String) {
 
 #[tokio::test]
 async fn a_proxy_points_tarballs_at_itself_and_keeps_them() {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     let token = upstream.admin_token.clone();
     assert_eq!(
         publish_as(
@@ -43,7 +43,7 @@ async fn a_proxy_points_tarballs_at_itself_and_keeps_them() {
         201
     );
     let (mut served, seen) = Served::counted(upstream.router.clone()).await;
-    let app = TestApp::builder()
+    let app = crate::builder()
         .proxy_max_age(Duration::from_mins(10))
         .build()
         .await;
@@ -93,7 +93,7 @@ async fn a_proxy_points_tarballs_at_itself_and_keeps_them() {
 
 #[tokio::test]
 async fn a_proxy_refuses_a_tarball_that_does_not_match_its_integrity() {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     let token = upstream.admin_token.clone();
     publish_as(&upstream, &token, "a", &good("a", "1.0.0")).await;
     let served = Served::tampering(upstream.router.clone(), |path| {
@@ -102,7 +102,7 @@ async fn a_proxy_refuses_a_tarball_that_does_not_match_its_integrity() {
             .is_some_and(|e| e == "tgz")
     })
     .await;
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     create(
         &app,
         json!({"name": "mirror", "format": "npm", "kind": "proxy",
@@ -123,13 +123,13 @@ async fn a_proxy_refuses_a_tarball_that_does_not_match_its_integrity() {
 
 #[tokio::test]
 async fn a_group_merges_members_and_guards_hosted_names() {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     let token = upstream.admin_token.clone();
     for (name, version) in [("shared", "2.0.0"), ("theirs", "1.0.0")] {
         publish_as(&upstream, &token, name, &good(name, version)).await;
     }
     let served = Served::start(upstream.router.clone()).await;
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app.admin_token.clone();
     publish_as(&app, &token, "shared", &good("shared", "1.0.0")).await;
     mirror_and_group(&app, format!("{}/npm/main/", served.url)).await;
@@ -174,7 +174,7 @@ async fn a_group_merges_members_and_guards_hosted_names() {
 
 #[tokio::test]
 async fn a_proxy_signs_in_to_a_private_upstream_with_its_credentials() {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     let token = upstream.admin_token.clone();
     let r = upstream
         .admin_json(
@@ -200,12 +200,12 @@ async fn a_proxy_signs_in_to_a_private_upstream_with_its_credentials() {
             token_service: None,
         }]
     };
-    let without = TestApp::new().await;
-    let with_wrong = TestApp::builder()
+    let without = crate::app().await;
+    let with_wrong = crate::builder()
         .upstream_auth(auth("Bearer wharf_wrong".into()))
         .build()
         .await;
-    let with = TestApp::builder()
+    let with = crate::builder()
         .upstream_auth(auth(format!("Bearer {token}")))
         .build()
         .await;
@@ -246,7 +246,7 @@ async fn audits_are_forwarded_to_proxies_and_empty_for_hosted_packages() {
         }),
     );
     let (mut served, seen) = Served::counted(upstream).await;
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     mirror_and_group(&app, format!("{}/", served.url)).await;
     let mut body = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     body.write_all(br#"{"left-pad":["1.2.0"]}"#).unwrap();
@@ -292,12 +292,12 @@ async fn audits_are_forwarded_to_proxies_and_empty_for_hosted_packages() {
 
 #[tokio::test]
 async fn search_reaches_the_upstream_of_proxies_and_groups() {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     let theirs = upstream.admin_token.clone();
     let r = publish_as(&upstream, &theirs, "left-pad", &good("left-pad", "1.3.0")).await;
     assert_eq!(r.status, 201);
     let mut served = Served::start(upstream.router.clone()).await;
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     mirror_and_group(&app, format!("{}/npm/main/", served.url)).await;
     let ours = app.admin_token.clone();
     let r = publish_as(&app, &ours, "@acme/util", &good("@acme/util", "1.0.0")).await;

@@ -35,7 +35,7 @@ async fn published(app: &TestApp) {
 
 #[tokio::test]
 async fn packuments_full_and_abbreviated() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     published(&app).await;
     let host = [("host", "registry.test")];
     let full = app
@@ -113,7 +113,7 @@ async fn packuments_full_and_abbreviated() {
 
 #[tokio::test]
 async fn deprecate_dist_tags_and_unpublish() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     published(&app).await;
     let mut doc = app.get("/npm/main/@acme/util").await.json();
     doc["versions"]["1.0.0"]["deprecated"] = json!("use 1.1");
@@ -191,7 +191,7 @@ async fn deprecate_dist_tags_and_unpublish() {
 
 #[tokio::test]
 async fn search_whoami_ping_and_audit() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     published(&app).await;
     let found = app
         .get("/npm/main/-/v1/search?text=greeter&size=5")
@@ -232,7 +232,7 @@ fn stable_search(mut found: Value) -> Value {
 async fn logout_revokes_the_token_in_its_path() {
     // The token travels in the path (`npm logout`); scripts/check-logs proves no log line of
     // the run holds it.
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let token = app
         .token(
             "leaving",

@@ -18,7 +18,7 @@ async fn publish_two(app: &TestApp) {
 
 #[tokio::test]
 async fn an_update_removing_every_version_is_refused_and_changes_nothing() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     publish_two(&app).await;
     let before = app.get("/npm/main/revtest").await.json();
     let r = app
@@ -39,7 +39,7 @@ async fn an_update_removing_every_version_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn removing_the_latest_version_moves_latest_to_the_highest_left() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     publish_two(&app).await;
     let mut doc = app.get("/npm/main/revtest").await.json();
     doc["versions"].as_object_mut().unwrap().remove("1.1.0");
@@ -55,7 +55,7 @@ async fn removing_the_latest_version_moves_latest_to_the_highest_left() {
 
 #[tokio::test]
 async fn an_unpublished_version_never_comes_back_with_other_content() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     publish_two(&app).await;
     let mut doc = app.get("/npm/main/revtest").await.json();
     doc["versions"].as_object_mut().unwrap().remove("1.1.0");
@@ -98,7 +98,7 @@ async fn an_unpublished_version_never_comes_back_with_other_content() {
 
 #[tokio::test]
 async fn dist_tag_names_are_checked_everywhere() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     publish_two(&app).await;
     let long = "t".repeat(10_000);
     let r = app
@@ -129,7 +129,7 @@ async fn dist_tag_names_are_checked_everywhere() {
 
 #[tokio::test]
 async fn deleting_through_the_api_keeps_dist_tags_on_versions_that_exist() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     publish_two(&app).await;
     let tag = "/npm/main/-/package/revtest/dist-tags/stable";
     assert_eq!(app.admin(Method::PUT, tag, "\"1.1.0\"").await.status, 200);

@@ -29,7 +29,7 @@ fn basic(user: &str, secret: &str) -> String {
 
 #[tokio::test]
 async fn a_client_without_credentials_is_sent_to_the_token_endpoint() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     anonymous_reads(&app, false).await;
     let base = app
         .request(Method::GET, "/v2/", &[("host", "registry.test")], vec![])
@@ -70,7 +70,7 @@ async fn a_client_without_credentials_is_sent_to_the_token_endpoint() {
 
 #[tokio::test]
 async fn a_password_buys_a_short_lived_token() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let auth = basic("admin", "admin-password");
     let r = app
         .request(
@@ -116,7 +116,7 @@ async fn a_password_buys_a_short_lived_token() {
 
 #[tokio::test]
 async fn a_token_as_password_is_the_token_and_basic_works_directly() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let auth = basic("anyone", &app.admin_token);
     let r = app
         .request(
@@ -141,7 +141,7 @@ async fn a_token_as_password_is_the_token_and_basic_works_directly() {
 
 #[tokio::test]
 async fn anonymous_tokens_read_public_repositories_only() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let d = push_blob(&app, "main/team/app", b"public bits").await;
     anonymous_reads(&app, false).await;
     let anonymous = app
@@ -182,7 +182,7 @@ async fn anonymous_tokens_read_public_repositories_only() {
 
 #[tokio::test]
 async fn a_read_token_cannot_push() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let reader = app.token("reader", Scope::Read, Scope::Read, None).await;
     let pull = app
         .send_as(&reader, Method::GET, "/v2/_catalog", vec![])

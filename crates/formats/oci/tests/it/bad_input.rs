@@ -29,7 +29,7 @@ async fn assert_no_manifests(app: &TestApp) {
 
 #[tokio::test]
 async fn a_manifest_naming_a_missing_blob_is_refused() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     push_blob(&app, NAME, b"{}").await;
     let manifest = serde_json::to_vec(&json!({
         "schemaVersion": 2, "mediaType": OCI_MANIFEST,
@@ -46,7 +46,7 @@ async fn a_manifest_naming_a_missing_blob_is_refused() {
 
 #[tokio::test]
 async fn malformed_and_unknown_manifests_are_invalid() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let good = image(&app, NAME, b"{}", &[b"layer"]).await;
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (b"{not json".to_vec(), OCI_MANIFEST),
@@ -90,7 +90,7 @@ async fn malformed_and_unknown_manifests_are_invalid() {
 
 #[tokio::test]
 async fn digests_must_match_and_be_sha256() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let good = image(&app, NAME, b"{}", &[b"layer"]).await;
     let other = digest(b"something else");
     let r = put_manifest(&app, NAME, &other, OCI_MANIFEST, &good).await;
@@ -142,7 +142,7 @@ async fn digests_must_match_and_be_sha256() {
 
 #[tokio::test]
 async fn names_must_follow_the_grammar() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     for path in [
         "/v2/main/Team/blobs/uploads/",
         "/v2/main/a..b/blobs/uploads/",
@@ -170,7 +170,7 @@ async fn names_must_follow_the_grammar() {
 
 #[tokio::test]
 async fn uploads_past_the_limit_are_refused() {
-    let app = TestApp::builder().max_upload(1024).build().await;
+    let app = crate::builder().max_upload(1024).build().await;
     let r = send(
         &app,
         Method::POST,

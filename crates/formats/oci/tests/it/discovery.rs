@@ -4,7 +4,6 @@
 use http::Method;
 use insta::assert_snapshot;
 use serde_json::json;
-use wharf_test_support::TestApp;
 
 use crate::{OCI_MANIFEST, descriptor, digest, image, push_blob, put_manifest, send};
 
@@ -12,7 +11,7 @@ const NAME: &str = "main/team/app";
 
 #[tokio::test]
 async fn tags_are_listed_in_pages() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let m = image(&app, NAME, b"{}", &[b"layer"]).await;
     for tag in ["b", "a", "c", "1.0", "latest"] {
         assert_eq!(
@@ -69,7 +68,7 @@ async fn tags_are_listed_in_pages() {
 
 #[tokio::test]
 async fn the_catalog_lists_images_as_repository_and_name() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     for name in ["main/b/app", "main/a", "main/c/d/e"] {
         push_blob(&app, name, b"x").await;
     }
@@ -93,7 +92,7 @@ async fn the_catalog_lists_images_as_repository_and_name() {
 
 #[tokio::test]
 async fn referrers_list_manifests_whose_subject_is_the_digest() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let subject = image(&app, NAME, b"{}", &[b"app layer"]).await;
     put_manifest(&app, NAME, "1.0", OCI_MANIFEST, &subject).await;
     let empty = b"{}".as_slice();

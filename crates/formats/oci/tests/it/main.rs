@@ -83,3 +83,13 @@ pub(crate) fn code(r: &TestResponse) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// The app under test, before it starts: the OCI format alone.
+pub(crate) fn builder() -> wharf_test_support::app::TestAppBuilder {
+    wharf_test_support::TestApp::builder().format(wharf_format_oci::OciFormat)
+}
+
+/// The app under test: the OCI format alone.
+pub(crate) async fn app() -> wharf_test_support::TestApp {
+    builder().build().await
+}

@@ -3,7 +3,6 @@
 
 use http::Method;
 use serde_json::json;
-use wharf_test_support::TestApp;
 
 use crate::{OCI_MANIFEST, code, digest, image, push_blob, put_manifest, send};
 
@@ -11,7 +10,7 @@ const NAME: &str = "main/team/app";
 
 #[tokio::test]
 async fn deleting_a_tag_keeps_the_manifest() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let m = image(&app, NAME, b"{}", &[b"layer"]).await;
     put_manifest(&app, NAME, "1.0", OCI_MANIFEST, &m).await;
     put_manifest(&app, NAME, "latest", OCI_MANIFEST, &m).await;
@@ -57,7 +56,7 @@ async fn deleting_a_tag_keeps_the_manifest() {
 
 #[tokio::test]
 async fn deleting_a_manifest_frees_only_what_nothing_else_references() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let shared = b"shared base layer".as_slice();
     let only = b"layer of the first image only".as_slice();
     let first = image(&app, NAME, b"{\"n\":1}", &[shared, only]).await;
@@ -122,7 +121,7 @@ async fn deleting_a_manifest_frees_only_what_nothing_else_references() {
 
 #[tokio::test]
 async fn an_unreferenced_blob_can_be_deleted_a_referenced_one_not() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let loose = push_blob(&app, NAME, b"never referenced").await;
     let r = send(
         &app,
@@ -169,7 +168,7 @@ async fn an_unreferenced_blob_can_be_deleted_a_referenced_one_not() {
 
 #[tokio::test]
 async fn blobs_no_manifest_took_are_freed_after_the_grace_period() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let loose = push_blob(&app, NAME, b"pushed, never referenced").await;
     let m = image(&app, NAME, b"{}", &[b"kept layer"]).await;
     put_manifest(&app, NAME, "1.0", OCI_MANIFEST, &m).await;
@@ -214,7 +213,7 @@ async fn blobs_no_manifest_took_are_freed_after_the_grace_period() {
 
 #[tokio::test]
 async fn deleting_a_manifest_through_the_api_removes_its_tags() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let one = image(&app, NAME, b"{\"n\":1}", &[b"layer one"]).await;
     let two = image(&app, NAME, b"{\"n\":2}", &[b"layer two"]).await;
     put_manifest(&app, NAME, "1.0", OCI_MANIFEST, &one).await;

@@ -18,7 +18,7 @@ const NAME: &str = "main/team/app";
 
 /// An upstream Wharf whose `main` holds `team/app:1.0` and reads need credentials.
 async fn upstream() -> (TestApp, Vec<u8>) {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     let manifest = image(&upstream, NAME, b"{\"os\":\"linux\"}", &[b"upstream layer"]).await;
     assert_eq!(
         put_manifest(&upstream, NAME, "1.0", OCI_MANIFEST, &manifest)
@@ -41,7 +41,7 @@ async fn upstream() -> (TestApp, Vec<u8>) {
 /// A Wharf with the proxy `hub` of `url` (the upstream's `main`), logging in as its admin.
 async fn proxy(url: &str, max_age: Duration) -> TestApp {
     let basic = base64::engine::general_purpose::STANDARD.encode("admin:admin-password");
-    let app = TestApp::builder()
+    let app = crate::builder()
         .proxy_max_age(max_age)
         .upstream_auth(vec![UpstreamAuth {
             format: "oci".into(),
@@ -330,7 +330,7 @@ async fn a_proxy_lists_the_upstreams_tags_under_its_own_name() {
 
 /// A proxy of `upstream` whose credentials may also go to `token_service`.
 async fn proxy_with_token_service(upstream: &str, token_service: Option<String>) -> TestApp {
-    let app = TestApp::builder()
+    let app = crate::builder()
         .upstream_auth(vec![UpstreamAuth {
             format: "oci".into(),
             name: "hub".into(),

@@ -4,7 +4,6 @@
 
 use http::Method;
 use serde_json::json;
-use wharf_test_support::TestApp;
 
 use crate::{OCI_INDEX, OCI_MANIFEST, code, descriptor, digest, image, put_manifest, send};
 
@@ -12,7 +11,7 @@ const NAME: &str = "main/team/app";
 
 #[tokio::test]
 async fn a_manifest_is_served_by_tag_and_digest() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let manifest = image(
         &app,
         NAME,
@@ -85,7 +84,7 @@ async fn a_manifest_is_served_by_tag_and_digest() {
 
 #[tokio::test]
 async fn blobs_are_served_in_ranges() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let d = crate::push_blob(&app, NAME, b"0123456789").await;
     let r = send(
         &app,
@@ -123,7 +122,7 @@ async fn blobs_are_served_in_ranges() {
 
 #[tokio::test]
 async fn an_index_references_manifests_of_the_image() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let amd = image(&app, NAME, b"{\"architecture\":\"amd64\"}", &[b"amd layer"]).await;
     let arm = image(&app, NAME, b"{\"architecture\":\"arm64\"}", &[b"arm layer"]).await;
     for m in [&amd, &arm] {
@@ -155,7 +154,7 @@ async fn an_index_references_manifests_of_the_image() {
 
 #[tokio::test]
 async fn a_moved_tag_is_served_at_once_and_etags_save_the_body() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let first = image(&app, NAME, b"{\"v\":1}", &[b"one"]).await;
     put_manifest(&app, NAME, "latest", OCI_MANIFEST, &first).await;
     let path = format!("/v2/{NAME}/manifests/latest");

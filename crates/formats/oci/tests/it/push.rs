@@ -43,7 +43,7 @@ async fn get_blob(app: &TestApp, d: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_monolithic_push_is_one_post() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let d = push_blob(&app, NAME, b"hello layer").await;
     assert_eq!(get_blob(&app, &d).await, b"hello layer");
     let head = send(
@@ -61,7 +61,7 @@ async fn a_monolithic_push_is_one_post() {
 
 #[tokio::test]
 async fn post_then_put_pushes_a_blob() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let location = open_session(&app).await;
     let d = digest(b"whole body");
     let r = send(
@@ -87,7 +87,7 @@ async fn post_then_put_pushes_a_blob() {
 
 #[tokio::test]
 async fn chunks_append_in_order_and_out_of_order_is_416() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let location = open_session(&app).await;
     let first = send(
         &app,
@@ -150,7 +150,7 @@ async fn chunks_append_in_order_and_out_of_order_is_416() {
 
 #[tokio::test]
 async fn a_streamed_patch_needs_no_content_range() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let location = open_session(&app).await;
     let body = vec![7u8; 3 << 20];
     let r = send(&app, Method::PATCH, &location, &[], body.clone()).await;
@@ -172,7 +172,7 @@ async fn a_streamed_patch_needs_no_content_range() {
 
 #[tokio::test]
 async fn a_wrong_digest_stores_nothing_and_ends_the_session() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let location = open_session(&app).await;
     send(&app, Method::PATCH, &location, &[], b"some bytes".to_vec()).await;
     let wrong = digest(b"other bytes");
@@ -213,7 +213,7 @@ async fn a_wrong_digest_stores_nothing_and_ends_the_session() {
 
 #[tokio::test]
 async fn cancel_drops_the_session() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let location = open_session(&app).await;
     send(&app, Method::PATCH, &location, &[], b"partial".to_vec()).await;
     let r = send(&app, Method::DELETE, &location, &[], vec![]).await;
@@ -226,7 +226,7 @@ async fn cancel_drops_the_session() {
 
 #[tokio::test]
 async fn a_session_belongs_to_its_image() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let location = open_session(&app).await;
     let id = location.rsplit('/').next().unwrap();
     let other = format!("/v2/main/other/blobs/uploads/{id}");
@@ -238,7 +238,7 @@ async fn a_session_belongs_to_its_image() {
 
 #[tokio::test]
 async fn a_mount_links_a_blob_from_another_image() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let d = push_blob(&app, "main/base/os", b"shared base layer").await;
     let r = send(
         &app,
@@ -271,7 +271,7 @@ async fn a_mount_links_a_blob_from_another_image() {
 
 #[tokio::test]
 async fn a_chunk_longer_or_shorter_than_its_range_is_not_kept() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let location = open_session(&app).await;
     let long = send(
         &app,

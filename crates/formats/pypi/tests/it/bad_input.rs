@@ -22,7 +22,7 @@ fn reason(r: &TestResponse) -> String {
 
 #[tokio::test]
 async fn bad_uploads_are_400_with_the_reason_and_store_nothing() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let file = "pkg-1.0-py3-none-any.whl";
     let named = [("name", "pkg"), ("version", "1.0")];
     let with = |extra: &[(&'static str, &'static str)]| {
@@ -137,7 +137,7 @@ async fn not_multipart_is_400(app: &TestApp) {
 
 #[tokio::test]
 async fn oversized_uploads_are_413() {
-    let app = TestApp::builder().max_upload(100).build().await;
+    let app = crate::builder().max_upload(100).build().await;
     let r = upload_wheel(&app, "pkg", "1.0", "").await;
     assert_eq!(r.status, 413, "{}", r.text());
     assert_nothing_stored(&app).await;
@@ -146,7 +146,7 @@ async fn oversized_uploads_are_413() {
 
 #[tokio::test]
 async fn uploads_without_a_token_get_a_basic_challenge() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
     let r = app
         .request(
@@ -167,7 +167,7 @@ async fn uploads_without_a_token_get_a_basic_challenge() {
 
 #[tokio::test]
 async fn an_existing_file_answers_like_the_public_index() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     assert_eq!(upload_wheel(&app, "pkg", "1.0", "").await.status, 200);
     let again = upload_wheel(&app, "pkg", "1.0", "").await;
     assert_eq!(again.status, 400);

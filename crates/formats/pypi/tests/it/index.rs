@@ -1,5 +1,4 @@
 use http::Method;
-use wharf_test_support::TestApp;
 
 use crate::upload_wheel;
 
@@ -7,7 +6,7 @@ const JSON: &str = "application/vnd.pypi.simple.v1+json";
 
 #[tokio::test]
 async fn simple_pages_in_html_and_json_with_pep_658_and_700() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     assert_eq!(
         upload_wheel(&app, "My.Pkg", "1.0.0", "Requires-Python: >=3.8")
             .await
@@ -85,7 +84,7 @@ async fn simple_pages_in_html_and_json_with_pep_658_and_700() {
 
 #[tokio::test]
 async fn files_metadata_and_the_json_api() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     upload_wheel(&app, "tool", "2.0", "Requires-Dist: other>=1").await;
     let wheel = app
         .get("/pypi/main/files/tool/2.0/tool-2.0-py3-none-any.whl")
@@ -153,7 +152,7 @@ async fn files_metadata_and_the_json_api() {
 
 #[tokio::test]
 async fn yanks_through_the_management_api_show_in_both_pages() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     upload_wheel(&app, "tool", "1.0", "").await;
     let path = "/api/v1/repositories/pypi/main/packages/tool/versions/1.0/yank";
     let yank = app
@@ -212,7 +211,7 @@ async fn yanks_through_the_management_api_show_in_both_pages() {
 
 #[tokio::test]
 async fn project_pages_answer_if_none_match_until_the_project_changes() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     upload_wheel(&app, "cached", "1.0", "").await;
     let first = app.get("/pypi/main/simple/cached/").await;
     let etag = first.header("etag").unwrap().to_owned();
@@ -252,7 +251,7 @@ async fn project_pages_answer_if_none_match_until_the_project_changes() {
 #[tokio::test]
 async fn project_pages_are_gzipped_for_clients_that_accept_it() {
     use std::io::Read as _;
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     upload_wheel(&app, "zipped", "1.0", "").await;
     for accept in ["text/html", JSON] {
         let plain = app
@@ -287,7 +286,7 @@ async fn project_pages_are_gzipped_for_clients_that_accept_it() {
 
 #[tokio::test]
 async fn a_release_deleted_through_the_api_leaves_the_pages_and_comes_back_only_the_same() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     for v in ["1.0", "1.1"] {
         assert_eq!(
             crate::upload_wheel(&app, "gone-soon", v, "").await.status,

@@ -115,3 +115,13 @@ pub(crate) async fn upload_wheel(
     )
     .await
 }
+
+/// The app under test, before it starts: the PyPI format alone.
+pub(crate) fn builder() -> wharf_test_support::app::TestAppBuilder {
+    wharf_test_support::TestApp::builder().format(wharf_format_pypi::PypiFormat)
+}
+
+/// The app under test: the PyPI format alone.
+pub(crate) async fn app() -> wharf_test_support::TestApp {
+    builder().build().await
+}

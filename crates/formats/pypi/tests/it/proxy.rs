@@ -34,14 +34,11 @@ fn filenames(page: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn a_proxy_rewrites_upstream_pages_and_caches_files_for_ever() {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     let r = upload_wheel(&upstream, "up", "1.0", "Requires-Python: >=3.8").await;
     assert_eq!(r.status, 200, "{}", r.text());
     let (mut served, seen) = Served::counted(upstream.router.clone()).await;
-    let app = TestApp::builder()
-        .proxy_max_age(Duration::ZERO)
-        .build()
-        .await;
+    let app = crate::builder().proxy_max_age(Duration::ZERO).build().await;
     create(&app, json!({"name": "pypi-proxy", "format": "pypi", "kind": "proxy", "upstream": format!("{}/pypi/main/simple/", served.url)})).await;
 
     let theirs = page(&upstream, "/pypi/main/simple/up/").await;
@@ -154,7 +151,7 @@ async fn unknown_projects_fail_and_proxies_are_read_only(app: &TestApp) {
 
 #[tokio::test]
 async fn a_proxy_refuses_a_file_whose_hash_does_not_match_the_page() {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     upload_wheel(&upstream, "up", "1.0", "").await;
     let served = Served::tampering(upstream.router.clone(), |path| {
         std::path::Path::new(path)
@@ -162,7 +159,7 @@ async fn a_proxy_refuses_a_file_whose_hash_does_not_match_the_page() {
             .is_some_and(|e| e.eq_ignore_ascii_case("whl"))
     })
     .await;
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     create(&app, json!({"name": "p", "format": "pypi", "kind": "proxy", "upstream": format!("{}/pypi/main/simple", served.url)})).await;
     let r = app
         .get("/pypi/p/files/up/1.0/up-1.0-py3-none-any.whl")
@@ -179,13 +176,13 @@ async fn a_proxy_refuses_a_file_whose_hash_does_not_match_the_page() {
 
 #[tokio::test]
 async fn a_group_merges_members_with_the_dependency_confusion_guard() {
-    let upstream = TestApp::new().await;
+    let upstream = crate::app().await;
     for name in ["shared", "theirs"] {
         upload_wheel(&upstream, name, "1.0", "").await;
     }
     let served = Served::start(upstream.router.clone()).await;
     for guard in [true, false] {
-        let app = TestApp::builder().confusion_guard(guard).build().await;
+        let app = crate::builder().confusion_guard(guard).build().await;
         create(&app, json!({"name": "remote", "format": "pypi", "kind": "proxy", "upstream": format!("{}/pypi/main/simple/", served.url)})).await;
         create(&app, json!({"name": "all", "format": "pypi", "kind": "group", "members": ["main", "remote"]})).await;
         let auth = format!("Bearer {}", app.admin_token);
@@ -256,7 +253,7 @@ async fn a_group_merges_members_with_the_dependency_confusion_guard() {
 
 #[tokio::test]
 async fn a_pypi_proxy_defaults_to_the_public_index() {
-    let app = TestApp::new().await;
+    let app = crate::app().await;
     let r = app
         .admin_json(
             Method::POST,
