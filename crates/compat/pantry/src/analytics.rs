@@ -17,7 +17,7 @@ use wharf_server::AppState;
 use wharf_server::downloads::{date_of, day_of};
 use wharf_server::query::parse_query;
 
-use crate::{Mount, PantryResult, categories, not_found, preflight, repository, split_name};
+use crate::{Mount, PantryResult, categories, not_found, only, repository, split_name};
 
 #[derive(Deserialize)]
 struct Limit {
@@ -37,7 +37,7 @@ pub(crate) async fn top(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> PantryResult {
-    if let Some(done) = preflight(&method, &Method::GET) {
+    if let Some(done) = only(&method, &Method::GET) {
         return done;
     }
     top_packages(&state, &mount, query.as_deref(), &headers).await
@@ -81,12 +81,12 @@ pub(crate) async fn dispatch(
     body: axum::body::Body,
 ) -> PantryResult {
     if path == "events" {
-        if let Some(done) = preflight(&method, &Method::POST) {
+        if let Some(done) = only(&method, &Method::POST) {
             return done;
         }
         return categories::event(&state, &mount, &headers, body).await;
     }
-    if let Some(done) = preflight(&method, &Method::GET) {
+    if let Some(done) = only(&method, &Method::GET) {
         return done;
     }
     if path == "top" {

@@ -21,7 +21,7 @@ use wharf_core::time::Timestamp;
 use wharf_server::AppState;
 use wharf_server::downloads::{date_of, day_of};
 
-use crate::{Mount, PantryError, PantryResult, not_found, preflight, repository};
+use crate::{Mount, PantryError, PantryResult, not_found, only, repository};
 
 /// The largest event body.
 const MAX_EVENT: usize = 16 << 10;
@@ -145,7 +145,7 @@ pub(crate) async fn api(
     Path(path): Path<String>,
     headers: HeaderMap,
 ) -> PantryResult {
-    if let Some(done) = preflight(&method, &Method::GET) {
+    if let Some(done) = only(&method, &Method::GET) {
         return done;
     }
     let (category, file) = path.split_once('/').ok_or_else(|| not_found("Not found"))?;

@@ -25,7 +25,7 @@ use wharf_server::AppState;
 
 use crate::commits::{self, RECORD, file_name, valid_sha, version_key};
 use crate::publish::{BodyKind, MAX_TARBALL, bad, body_kind, broken_form, publisher, read_field};
-use crate::{Mount, PantryResult, preflight};
+use crate::{Mount, PantryResult, only};
 use wharf_format_npm::usecases::verify_tarball;
 use wharf_format_npm::usecases::{Sinks, stream_json};
 
@@ -61,7 +61,7 @@ pub(crate) async fn publish_commit(
     Extension(mount): Extension<Arc<Mount>>,
     request: Request,
 ) -> PantryResult {
-    if let Some(done) = preflight(request.method(), &Method::POST) {
+    if let Some(done) = only(request.method(), &Method::POST) {
         return done;
     }
     let caller = publisher(&state, request.headers()).await?;

@@ -23,7 +23,7 @@ use wharf_core::names::RepoName;
 use wharf_core::usecases::create_repository;
 use wharf_server::AppState;
 
-use crate::{Mount, PantryResult, not_found, preflight, split_name};
+use crate::{Mount, PantryResult, not_found, only, split_name};
 
 /// The file property holding what the publish said besides the tarball.
 pub(crate) const RECORD: &str = "pantry.commit";
@@ -126,7 +126,7 @@ pub(crate) async fn dispatch(
     Path(path): Path<String>,
     headers: HeaderMap,
 ) -> PantryResult {
-    if let Some(done) = preflight(&method, &Method::GET) {
+    if let Some(done) = only(&method, &Method::GET) {
         return done;
     }
     let (sha, rest) = path

@@ -2,8 +2,8 @@
 //! the npm format's use cases: [`PantryApi`] at `/pantry/…` (or at `/` with
 //! `compat.root = "pantry"`): package metadata, versions and tarballs, publish, search,
 //! health, commit packages, and download analytics from Wharf's download counts. Every answer
-//! carries the original's CORS headers (tower-http's header layers); errors are
-//! `{"error": "…"}` with its messages.
+//! carries the original's CORS headers (tower-http's header layers) and `OPTIONS` on any route
+//! is 200 with no body (one middleware); errors are `{"error": "…"}` with its messages.
 
 mod analytics;
 mod categories;
@@ -138,6 +138,7 @@ fn routes(prefix: &str, config: &PantryConfig) -> Router<AppState> {
             &format!("{prefix}/api/analytics/{{*path}}"),
             any(categories::api),
         )
+        .route_layer(axum::middleware::from_fn(options))
         .layer(cors(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .layer(cors(
             header::ACCESS_CONTROL_ALLOW_METHODS,
@@ -148,6 +149,15 @@ fn routes(prefix: &str, config: &PantryConfig) -> Router<AppState> {
             "Content-Type, Authorization",
         ))
         .layer(Extension(Arc::new(mount)))
+}
+
+/// `OPTIONS` on any route of the API (a CORS preflight or not): 200 with no body, the CORS
+/// headers added by the layers around it.
+async fn options(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if request.method() == Method::OPTIONS {
+        return StatusCode::OK.into_response();
+    }
+    next.run(request).await
 }
 
 /// An error in Pantry's shape: `{"error": "…"}`.
@@ -173,11 +183,9 @@ pub(crate) fn not_found(message: &str) -> PantryError {
     PantryError(StatusCode::NOT_FOUND, message.to_owned())
 }
 
-/// `OPTIONS` → 200 with no body; other methods than `allowed` → 404 `Not found`.
-pub(crate) fn preflight(method: &Method, allowed: &Method) -> Option<PantryResult> {
-    if method == Method::OPTIONS {
-        return Some(Ok(StatusCode::OK.into_response()));
-    }
+/// Methods other than `allowed` (and `HEAD` beside `GET`) → 404 `Not found`, as the original
+/// answers them.
+pub(crate) fn only(method: &Method, allowed: &Method) -> Option<PantryResult> {
     (method != allowed && !(allowed == Method::GET && method == Method::HEAD))
         .then(|| Err(not_found("Not found")))
 }
@@ -216,7 +224,7 @@ pub(crate) fn split_name(path: &str) -> Option<(String, Option<&str>)> {
 
 /// `GET /health`.
 async fn health(method: Method) -> PantryResult {
-    if let Some(done) = preflight(&method, &Method::GET) {
+    if let Some(done) = only(&method, &Method::GET) {
         return done;
     }
     Ok(Json(json!({"status": "ok", "timestamp": Timestamp::now().rfc3339()})).into_response())

@@ -17,7 +17,7 @@ use wharf_server::query::parse_query;
 
 use crate::categories::counted;
 use crate::source::{self, Source, stored_tarball};
-use crate::{Mount, PantryResult, not_found, preflight, repository, split_name};
+use crate::{Mount, PantryResult, not_found, only, repository, split_name};
 
 /// Every `/packages/…` request.
 pub(crate) async fn dispatch(
@@ -27,7 +27,7 @@ pub(crate) async fn dispatch(
     Path(path): Path<String>,
     headers: HeaderMap,
 ) -> PantryResult {
-    if let Some(done) = preflight(&method, &Method::GET) {
+    if let Some(done) = only(&method, &Method::GET) {
         return done;
     }
     let (name, rest) = split_name(&path).ok_or_else(|| not_found("Not found"))?;
@@ -189,7 +189,7 @@ pub(crate) async fn search(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> PantryResult {
-    if let Some(done) = preflight(&method, &Method::GET) {
+    if let Some(done) = only(&method, &Method::GET) {
         return done;
     }
     let query: SearchQuery = parse_query(query.as_deref())?;

@@ -17,7 +17,7 @@ use wharf_core::model::Scope;
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 
-use crate::{Mount, PantryError, PantryResult, preflight};
+use crate::{Mount, PantryError, PantryResult, only};
 use wharf_format_npm::usecases::bad_json;
 use wharf_format_npm::usecases::{NewVersion, store_version};
 use wharf_format_npm::usecases::{Sinks, stream_json};
@@ -38,7 +38,7 @@ pub(crate) async fn publish(
     Extension(mount): Extension<Arc<Mount>>,
     request: Request,
 ) -> PantryResult {
-    if let Some(done) = preflight(request.method(), &Method::POST) {
+    if let Some(done) = only(request.method(), &Method::POST) {
         return done;
     }
     let caller = publisher(&state, request.headers()).await?;
