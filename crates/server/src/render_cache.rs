@@ -2,16 +2,23 @@
 //! every request against the package's content tag read from the database
 //! ([`wharf_core::model::Package::content_tag`]), which every change bumps. Any instance that
 //! changes a package changes its tag, so a cached document is never served after a change;
-//! memory is bounded.
+//! memory is bounded. [`RenderCache::respond`] answers a request for such a document whole:
+//! `304` for a current validator, else the body (gzipped when the client takes it) with its
+//! `ETag`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use wharf_core::Result;
+use wharf_core::model::Package;
 use wharf_core::time::Timestamp;
 
-use crate::compress;
+use crate::body::not_modified;
+use crate::compress::{self, accepts_gzip};
+use crate::state::AppState;
 use crate::upstream::Upstream;
 
 /// The most bytes of documents kept.
@@ -26,6 +33,19 @@ pub struct Rendered {
     pub body: Bytes,
     /// When its content last changed, for `Last-Modified`.
     pub changed: Timestamp,
+}
+
+/// Which document of a package a request asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Document<'a> {
+    /// The package it is rendered from.
+    pub package: &'a Package,
+    /// A letter naming the rendering (npm: `a`bbreviated or `f`ull), part of the `ETag`.
+    pub variant: char,
+    /// The URL its links are written for (part of the cache key).
+    pub base: &'a str,
+    /// Its media type.
+    pub content_type: &'static str,
 }
 
 /// Documents by a format-chosen key.
@@ -76,6 +96,56 @@ impl RenderCache {
             },
         );
         Ok(body)
+    }
+
+    /// Answers a request with `headers` for `document`: `304` when its `If-None-Match` names
+    /// the current `ETag` (`"{content tag}.{variant}"`, `.gz` added for the gzipped body),
+    /// else the document — cached, or made by `render` — with `ETag`, `Vary: Accept,
+    /// Accept-Encoding` and, when gzipped, `Content-Encoding`.
+    ///
+    /// # Errors
+    /// What `render` fails with.
+    pub async fn respond<F, Fut>(
+        &self,
+        state: &AppState,
+        headers: &HeaderMap,
+        document: Document<'_>,
+        render: F,
+    ) -> Result<Response>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<String>>,
+    {
+        let Document {
+            package,
+            variant,
+            base,
+            content_type,
+        } = document;
+        let gzip = accepts_gzip(headers);
+        let tag = package.content_tag();
+        let etag = format!("\"{tag}.{variant}{}\"", if gzip { ".gz" } else { "" });
+        if not_modified(headers, &etag, None) {
+            return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+        }
+        let key = format!("{}|{variant}|{gzip}|{base}", package.id);
+        let body = self
+            .get_or_render(&state.upstream, key, &tag, package.created_at, gzip, render)
+            .await?;
+        let mut response = (StatusCode::OK, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            headers.insert(header::ETAG, value);
+        }
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Accept-Encoding"),
+        );
+        if gzip {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        Ok(response)
     }
 
     /// The cached document under `key` if it was rendered from `tag`.

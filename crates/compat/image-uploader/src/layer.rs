@@ -149,59 +149,59 @@ fn write_layer<R: Read + Seek>(zip: R, sink: Sink, limit: u64) -> Result<Sha256>
         let mut entry = archive
             .by_index(index)
             .map_err(|e| Error::invalid(format!("zip entry {index}: {e}")))?;
-        let name = entry
-            .name()
-            .map_err(|e| Error::invalid(format!("zip entry {index}: {e}")))?
-            .into_owned();
-        let path = entry_path(&name)?;
-        let mode = entry_mode(&entry);
-        let mut header = tar::Header::new_gnu();
-        header.set_mtime(MTIME);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mode(mode & 0o7777);
-        if entry.is_dir() {
-            header.set_entry_type(tar::EntryType::Directory);
-            header.set_size(0);
-            append(&mut tar, &mut header, &path, None, std::io::empty()).map_err(io)?;
-        } else if mode & 0o170_000 == 0o120_000 {
-            let mut target = String::new();
-            entry
-                .by_ref()
-                .take(4096)
-                .read_to_string(&mut target)
-                .map_err(|e| Error::invalid(format!("symlink {name}: {e}")))?;
-            check_link(&path, &target)?;
-            header.set_entry_type(tar::EntryType::Symlink);
-            header.set_size(0);
-            append(
-                &mut tar,
-                &mut header,
-                &path,
-                Some(&target),
-                std::io::empty(),
-            )
-            .map_err(io)?;
-        } else {
-            header.set_entry_type(tar::EntryType::Regular);
-            header.set_size(entry.size());
-            // The declared size bounds what is read; the tee bounds the total.
-            let declared = entry.size();
-            append(
-                &mut tar,
-                &mut header,
-                &path,
-                None,
-                entry.by_ref().take(declared),
-            )
-            .map_err(io)?;
-        }
+        append_entry(&mut tar, &mut entry, index, io)?;
     }
     let tee = tar.into_inner().map_err(io)?;
     let diff_id = Sha256::parse(&hex::encode(tee.hasher.finalize()))?;
     let mut sink = tee.inner.finish().map_err(io)?;
     sink.flush().map_err(io)?;
     Ok(diff_id)
+}
+
+/// The layer's tar stream: gzipped into the sink, hashed and bounded on the way.
+type LayerTar = tar::Builder<Tee<GzEncoder<Sink>>>;
+
+/// Appends one zip entry to the layer with a fixed owner and time: a directory, a symlink
+/// (its target checked to stay inside the layer) or a regular file of its declared size.
+fn append_entry<R: Read>(
+    tar: &mut LayerTar,
+    entry: &mut zip::read::ZipFile<'_, R>,
+    index: usize,
+    io: impl Fn(std::io::Error) -> Error,
+) -> Result<()> {
+    let name = entry
+        .name()
+        .map_err(|e| Error::invalid(format!("zip entry {index}: {e}")))?
+        .into_owned();
+    let path = entry_path(&name)?;
+    let mode = entry_mode(entry);
+    let mut header = tar::Header::new_gnu();
+    header.set_mtime(MTIME);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mode(mode & 0o7777);
+    if entry.is_dir() {
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_size(0);
+        append(tar, &mut header, &path, None, std::io::empty()).map_err(io)
+    } else if mode & 0o170_000 == 0o120_000 {
+        let mut target = String::new();
+        entry
+            .by_ref()
+            .take(4096)
+            .read_to_string(&mut target)
+            .map_err(|e| Error::invalid(format!("symlink {name}: {e}")))?;
+        check_link(&path, &target)?;
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_size(0);
+        append(tar, &mut header, &path, Some(&target), std::io::empty()).map_err(io)
+    } else {
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_size(entry.size());
+        // The declared size bounds what is read; the tee bounds the total.
+        let declared = entry.size();
+        append(tar, &mut header, &path, None, entry.by_ref().take(declared)).map_err(io)
+    }
 }
 
 /// `/` joined with the zip name, without a trailing slash; `..` and absolute names refused.

@@ -12,6 +12,7 @@ use axum::{Extension, Json};
 use http::{HeaderMap, Method};
 use serde::Deserialize;
 use serde_json::json;
+use wharf_core::model::Package;
 use wharf_core::time::Timestamp;
 use wharf_server::AppState;
 use wharf_server::downloads::{date_of, day_of};
@@ -108,52 +109,58 @@ pub(crate) async fn dispatch(
         }
     }
     let package = found.ok_or_else(none)?;
-    let today = day_of(Timestamp::now());
     match rest {
-        None => {
-            let counts = state.store.downloads(package.id, 0).await?;
-            if counts.is_empty() {
-                return Err(none());
-            }
-            let within = |days: i64| -> u64 {
-                counts
-                    .iter()
-                    .filter(|c| c.day > today - days)
-                    .map(|c| c.count)
-                    .sum()
-            };
-            let mut versions = BTreeMap::<String, u64>::new();
-            for c in &counts {
-                *versions.entry(c.version.clone()).or_default() += c.count;
-            }
-            let last = counts.iter().map(|c| c.day).max().map(date_of);
-            Ok(Json(json!({
-                "packageName": package.name,
-                "totalDownloads": counts.iter().map(|c| c.count).sum::<u64>(),
-                "weeklyDownloads": within(7),
-                "monthlyDownloads": within(30),
-                "versionDownloads": versions,
-                "lastDownload": last,
-            }))
-            .into_response())
-        }
+        None => package_totals(&state, &package).await,
         Some("timeline") => {
-            let days = i64::from(
-                parse_query::<Days>(query.as_deref())?
-                    .days
-                    .unwrap_or(30)
-                    .clamp(1, 3660),
-            );
-            let first = today - days + 1;
-            let mut per_day = BTreeMap::<i64, u64>::new();
-            for c in state.store.downloads(package.id, first).await? {
-                *per_day.entry(c.day).or_default() += c.count;
-            }
-            let timeline: Vec<_> = (first..=today)
-                .map(|day| json!({"date": date_of(day), "count": per_day.get(&day).copied().unwrap_or(0)}))
-                .collect();
-            Ok(Json(json!({"packageName": package.name, "timeline": timeline})).into_response())
+            let days = parse_query::<Days>(query.as_deref())?.days.unwrap_or(30);
+            timeline(&state, &package, i64::from(days.clamp(1, 3660))).await
         }
         Some(_) => Err(not_found("Not found")),
     }
+}
+
+/// `GET /analytics/{name}`: a package's downloads in all, in the last 7 and 30 days, per
+/// version, and the day of the last one.
+async fn package_totals(state: &AppState, package: &Package) -> PantryResult {
+    let counts = state.store.downloads(package.id, 0).await?;
+    if counts.is_empty() {
+        return Err(not_found("No analytics data for this package"));
+    }
+    let today = day_of(Timestamp::now());
+    let within = |days: i64| -> u64 {
+        counts
+            .iter()
+            .filter(|c| c.day > today - days)
+            .map(|c| c.count)
+            .sum()
+    };
+    let mut versions = BTreeMap::<String, u64>::new();
+    for c in &counts {
+        *versions.entry(c.version.clone()).or_default() += c.count;
+    }
+    let last = counts.iter().map(|c| c.day).max().map(date_of);
+    Ok(Json(json!({
+        "packageName": package.name,
+        "totalDownloads": counts.iter().map(|c| c.count).sum::<u64>(),
+        "weeklyDownloads": within(7),
+        "monthlyDownloads": within(30),
+        "versionDownloads": versions,
+        "lastDownload": last,
+    }))
+    .into_response())
+}
+
+/// `GET /analytics/{name}/timeline?days=`: a package's downloads per day, the last `days`
+/// days up to today, days without any included.
+async fn timeline(state: &AppState, package: &Package, days: i64) -> PantryResult {
+    let today = day_of(Timestamp::now());
+    let first = today - days + 1;
+    let mut per_day = BTreeMap::<i64, u64>::new();
+    for c in state.store.downloads(package.id, first).await? {
+        *per_day.entry(c.day).or_default() += c.count;
+    }
+    let timeline: Vec<_> = (first..=today)
+        .map(|day| json!({"date": date_of(day), "count": per_day.get(&day).copied().unwrap_or(0)}))
+        .collect();
+    Ok(Json(json!({"packageName": package.name, "timeline": timeline})).into_response())
 }

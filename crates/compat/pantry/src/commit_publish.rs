@@ -17,6 +17,7 @@ use http::Method;
 use serde_json::{Map, Value, json};
 use struson::reader::{JsonReader, JsonStreamReader};
 use wharf_core::blob::{StageOptions, StagedBlob};
+use wharf_core::model::Repository;
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
 use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_files};
@@ -25,7 +26,7 @@ use wharf_server::AppState;
 
 use crate::commits::{self, RECORD, file_name, valid_sha, version_key};
 use crate::publish::{BodyKind, MAX_TARBALL, bad, body_kind, broken_form, publisher, read_field};
-use crate::{Mount, PantryResult, only};
+use crate::{Mount, PantryError, PantryResult, only};
 use wharf_format_npm::usecases::verify_tarball;
 use wharf_format_npm::usecases::{Sinks, stream_json};
 
@@ -91,6 +92,24 @@ pub(crate) async fn publish_commit(
             "invalid sha {sha:?}: give the commit's hash in lower-case hexadecimal"
         )));
     }
+    let ready = checked_packages(&state, commit, staged).await?;
+    if ready.is_empty() {
+        return Err(bad(missing));
+    }
+    let names = store_commit(&state, &repo, &sha, ready).await?;
+    Ok(commits::published(&base, &mount, &sha, &names))
+}
+
+/// A package of a commit, checked: its name, tarball and what is recorded beside it.
+type Ready = (String, StagedBlob, Value);
+
+/// The named packages of `commit` with their tarballs, each checked as npm's publish checks
+/// one; entries without a name or a tarball are skipped, as the original does.
+async fn checked_packages(
+    state: &AppState,
+    commit: CommitRequest,
+    staged: Vec<StagedBlob>,
+) -> Result<Vec<Ready>, PantryError> {
     let mut ready = Vec::new();
     let mut staged: Vec<Option<StagedBlob>> = staged.into_iter().map(Some).collect();
     for entry in commit.packages {
@@ -117,23 +136,29 @@ pub(crate) async fn publish_commit(
         });
         ready.push((name, blob, record));
     }
-    if ready.is_empty() {
-        return Err(bad(missing));
-    }
-    // All the packages of the commit, or none: one transaction.
-    let package = PackageName::new(sha.as_str())?;
+    Ok(ready)
+}
+
+/// Stores every package of the commit `sha`, or none: one transaction. The names stored.
+async fn store_commit(
+    state: &AppState,
+    repo: &Repository,
+    sha: &str,
+    ready: Vec<Ready>,
+) -> wharf_core::Result<Vec<String>> {
+    let package = PackageName::new(sha)?;
     let mut coordinates = Vec::with_capacity(ready.len());
     for (name, _, _) in &ready {
         coordinates.push((
             VersionName::new(version_key(name))?,
-            FileName::new(file_name(name, &sha))?,
+            FileName::new(file_name(name, sha))?,
         ));
     }
     let mut files = Vec::with_capacity(ready.len());
     let mut names = Vec::with_capacity(ready.len());
     for ((name, blob, record), (version, file)) in ready.into_iter().zip(&coordinates) {
         let request = PublishFile {
-            repository: &repo,
+            repository: repo,
             package: &package,
             canonical: None,
             version,
@@ -145,7 +170,7 @@ pub(crate) async fn publish_commit(
         names.push(name);
     }
     publish_files(state.store.as_ref(), &state.blobs, files).await?;
-    Ok(commits::published(&base, &mount, &sha, &names))
+    Ok(names)
 }
 
 /// A multipart commit publish: `metadata`, `sha`, `repository` and `package:<name>` fields.

@@ -179,6 +179,25 @@ struct SearchQuery {
     limit: Option<usize>,
 }
 
+/// Whether `needle` (lower case) is in the package's name, description or one of its
+/// keywords, as the original searches.
+fn matches(name: &str, summary: &Map<String, Value>, needle: &str) -> bool {
+    let description = summary
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_lowercase();
+    let in_keywords = summary
+        .get("keywords")
+        .and_then(Value::as_array)
+        .is_some_and(|k| {
+            k.iter()
+                .filter_map(Value::as_str)
+                .any(|k| k.to_lowercase().contains(needle))
+        });
+    name.to_lowercase().contains(needle) || description.contains(needle) || in_keywords
+}
+
 /// `GET /search?q=&limit=20`: packages whose name, description or keywords contain `q`
 /// (case-insensitive), most downloaded first; when fewer than `limit`, completed from the npm
 /// search of the proxies behind the repository, as the original asks npm's.
@@ -206,27 +225,7 @@ pub(crate) async fn search(
         let summary = wharf_format_npm::usecases::head(&state, &package)
             .await?
             .summary;
-        let text = |key: &str| {
-            summary
-                .get(key)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_lowercase()
-        };
-        let keywords: Vec<String> = summary
-            .get("keywords")
-            .and_then(Value::as_array)
-            .map(|k| {
-                k.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_lowercase)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let matches = package.name.to_lowercase().contains(&needle)
-            || text("description").contains(&needle)
-            || keywords.iter().any(|k| k.contains(&needle));
-        if matches {
+        if matches(&package.name, &summary, &needle) {
             let downloads = totals.get(&package.name).copied().unwrap_or(0);
             let mut hit = Map::new();
             hit.insert("name".into(), json!(package.name));

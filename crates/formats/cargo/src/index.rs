@@ -108,6 +108,55 @@ fn accepted_registry(registry: Option<&str>, base: &str) -> bool {
         .is_none_or(|r| CRATES_IO.contains(&r) || r.starts_with(&format!("sparse+{base}/cargo/")))
 }
 
+impl IndexDep {
+    /// The index's form of a dependency of a publish: its names checked, its registry one
+    /// this registry accepts (`base` is this server's URL), its kind and requirement valid; a
+    /// renamed dependency is listed under its new name with `package` naming the crate.
+    fn from_publish(d: &PublishDep, base: &str) -> Result<Self> {
+        crate::names::validate(&d.name)
+            .and_then(|()| {
+                d.explicit_name_in_toml
+                    .as_deref()
+                    .map_or(Ok(()), crate::names::validate)
+            })
+            .map_err(|e| Error::invalid(format!("dependency: {e}")))?;
+        if !accepted_registry(d.registry.as_deref(), base) {
+            return Err(Error::invalid(format!(
+                "dependency `{}` comes from the registry {}, which this registry does not accept: publish it here or depend on crates.io",
+                d.name,
+                d.registry.as_deref().unwrap_or_default()
+            )));
+        }
+        if !matches!(d.kind.as_str(), "normal" | "dev" | "build") {
+            return Err(Error::invalid(format!(
+                "dependency `{}` has an unknown kind {:?}",
+                d.name, d.kind
+            )));
+        }
+        semver::VersionReq::parse(&d.version_req).map_err(|e| {
+            Error::invalid(format!(
+                "dependency `{}` has an invalid version requirement {:?}: {e}",
+                d.name, d.version_req
+            ))
+        })?;
+        let (name, package) = match &d.explicit_name_in_toml {
+            Some(renamed) => (renamed.clone(), Some(d.name.clone())),
+            None => (d.name.clone(), None),
+        };
+        Ok(Self {
+            name,
+            req: d.version_req.clone(),
+            features: d.features.clone(),
+            optional: d.optional,
+            default_features: d.default_features,
+            target: d.target.clone(),
+            kind: d.kind.clone(),
+            registry: d.registry.clone(),
+            package,
+        })
+    }
+}
+
 impl IndexLine {
     /// Builds the line of a new version. `base` is this server's URL.
     ///
@@ -123,49 +172,7 @@ impl IndexLine {
         let deps = meta
             .deps
             .iter()
-            .map(|d| {
-                crate::names::validate(&d.name)
-                    .and_then(|()| {
-                        d.explicit_name_in_toml
-                            .as_deref()
-                            .map_or(Ok(()), crate::names::validate)
-                    })
-                    .map_err(|e| Error::invalid(format!("dependency: {e}")))?;
-                if !accepted_registry(d.registry.as_deref(), base) {
-                    return Err(Error::invalid(format!(
-                        "dependency `{}` comes from the registry {}, which this registry does not accept: publish it here or depend on crates.io",
-                        d.name,
-                        d.registry.as_deref().unwrap_or_default()
-                    )));
-                }
-                if !matches!(d.kind.as_str(), "normal" | "dev" | "build") {
-                    return Err(Error::invalid(format!(
-                        "dependency `{}` has an unknown kind {:?}",
-                        d.name, d.kind
-                    )));
-                }
-                semver::VersionReq::parse(&d.version_req).map_err(|e| {
-                    Error::invalid(format!(
-                        "dependency `{}` has an invalid version requirement {:?}: {e}",
-                        d.name, d.version_req
-                    ))
-                })?;
-                let (name, package) = match &d.explicit_name_in_toml {
-                    Some(renamed) => (renamed.clone(), Some(d.name.clone())),
-                    None => (d.name.clone(), None),
-                };
-                Ok(IndexDep {
-                    name,
-                    req: d.version_req.clone(),
-                    features: d.features.clone(),
-                    optional: d.optional,
-                    default_features: d.default_features,
-                    target: d.target.clone(),
-                    kind: d.kind.clone(),
-                    registry: d.registry.clone(),
-                    package,
-                })
-            })
+            .map(|d| IndexDep::from_publish(d, base))
             .collect::<Result<Vec<_>>>()?;
         for (feature, enables) in &meta.features {
             crate::names::validate_feature(feature)?;

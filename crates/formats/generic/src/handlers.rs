@@ -73,7 +73,8 @@ struct Uploaded {
     sha512: String,
 }
 
-async fn find_file(call: &Call<'_>, repo: &Repository, f: &FileRef) -> Result<FileEntry> {
+/// The file `f` names, if it is stored.
+async fn stored(call: &Call<'_>, repo: &Repository, f: &FileRef) -> Result<Option<FileEntry>> {
     call.state
         .store
         .file(
@@ -82,13 +83,16 @@ async fn find_file(call: &Call<'_>, repo: &Repository, f: &FileRef) -> Result<Fi
             f.version.as_str(),
             f.file.as_str(),
         )
-        .await?
-        .ok_or_else(|| {
-            Error::not_found(format!(
-                "file {} not found in {} {}",
-                f.file, f.package, f.version
-            ))
-        })
+        .await
+}
+
+async fn find_file(call: &Call<'_>, repo: &Repository, f: &FileRef) -> Result<FileEntry> {
+    stored(call, repo, f).await?.ok_or_else(|| {
+        Error::not_found(format!(
+            "file {} not found in {} {}",
+            f.file, f.package, f.version
+        ))
+    })
 }
 
 /// Download a file: `GET|HEAD /generic/{repo}/{package}/{version}/{file}`, with Range and
@@ -121,18 +125,7 @@ async fn upload_file(
     let query: UploadQuery = parse_query(call.query())?;
     let state = call.state;
     repo.ensure_hosted()?;
-    if !repo.policy.allow_overwrite
-        && state
-            .store
-            .file(
-                repo.id,
-                f.package.as_str(),
-                f.version.as_str(),
-                f.file.as_str(),
-            )
-            .await?
-            .is_some()
-    {
+    if !repo.policy.allow_overwrite && stored(call, repo, f).await?.is_some() {
         return Err(Error::conflict(format!(
             "file {} already exists in {} {}",
             f.file, f.package, f.version

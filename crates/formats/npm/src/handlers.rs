@@ -5,15 +5,13 @@
 use axum::Json;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, header};
+use http::header;
 use serde_json::Value;
 use wharf_core::model::{Package, PropertyOwner, RepoKind, Repository};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
-use wharf_server::body::not_modified;
-use wharf_server::compress::accepts_gzip;
 use wharf_server::protocol::{Call, Parsed, Protocol, Site, Target};
-use wharf_server::render_cache::RenderCache;
+use wharf_server::render_cache::{Document, RenderCache};
 
 use crate::error::NpmError;
 use crate::manifest::{FULL, TAG_PREFIX, parse_member, with_base};
@@ -143,50 +141,23 @@ async fn get_packument(call: &Call<'_>, cache: &RenderCache, name: &str) -> Resu
             .into_response());
     }
     let package = package_in(call.state, repo, name).await?;
-    let gzip = accepts_gzip(headers);
-    let tag = package.content_tag();
-    let etag = format!(
-        "\"{tag}.{}{}\"",
-        if abbreviated { 'a' } else { 'f' },
-        if gzip { ".gz" } else { "" }
-    );
-    if not_modified(headers, &etag, None) {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
-    }
-    let key = format!("{}|{abbreviated}|{gzip}|{}", package.id, registry);
-    let body = cache
-        .get_or_render(
-            &call.state.upstream,
-            key,
-            &tag,
-            package.created_at,
-            gzip,
-            || async {
-                packument::render(call.state, &package, abbreviated, &registry)
-                    .await?
-                    .ok_or_else(|| Error::not_found(format!("package {name} not found")))
-            },
-        )
-        .await?;
-    let content_type = if abbreviated {
-        ABBREVIATED
-    } else {
-        "application/json"
+    let document = Document {
+        package: &package,
+        variant: if abbreviated { 'a' } else { 'f' },
+        base: &registry,
+        content_type: if abbreviated {
+            ABBREVIATED
+        } else {
+            "application/json"
+        },
     };
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, value);
-    }
-    headers.insert(
-        header::VARY,
-        HeaderValue::from_static("Accept, Accept-Encoding"),
-    );
-    if gzip {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
-    Ok(response)
+    cache
+        .respond(call.state, headers, document, || async {
+            packument::render(call.state, &package, abbreviated, &registry)
+                .await?
+                .ok_or_else(|| Error::not_found(format!("package {name} not found")))
+        })
+        .await
 }
 
 /// The version a dist-tag or version string names.

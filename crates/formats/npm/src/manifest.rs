@@ -126,34 +126,13 @@ pub(crate) fn fragments(mut manifest: Map<String, Value>, p: &Published<'_>) -> 
             readme.len()
         )));
     }
-    let mut dist = Map::new();
-    if let Some(Value::Object(sent)) = manifest.remove("dist") {
-        for key in ["fileCount", "unpackedSize"] {
-            if let Some(n) = sent.get(key).filter(|v| v.is_u64()) {
-                dist.insert(key.to_owned(), n.clone());
-            }
-        }
-    }
-    dist.insert("integrity".into(), json!(integrity(p.digests)));
-    dist.insert("shasum".into(), json!(p.digests.sha1));
-    dist.insert(
-        "tarball".into(),
-        json!(format!("\u{1}/{}/-/{}", p.name, p.file)),
-    );
+    let dist = dist(manifest.remove("dist"), p);
     manifest.insert("name".into(), json!(p.name));
     manifest.insert("version".into(), json!(p.version));
     manifest.insert("_id".into(), json!(format!("{}@{}", p.name, p.version)));
     manifest.insert("_npmUser".into(), json!({"name": p.publisher}));
-    manifest.insert("dist".into(), Value::Object(dist));
-    let install_script = manifest
-        .get("scripts")
-        .and_then(Value::as_object)
-        .is_some_and(|s| {
-            ["preinstall", "install", "postinstall"]
-                .iter()
-                .any(|k| s.contains_key(*k))
-        });
-    if install_script {
+    manifest.insert("dist".into(), dist);
+    if has_install_script(&manifest) {
         manifest.insert("hasInstallScript".into(), json!(true));
     }
     let summary = json!({
@@ -179,6 +158,39 @@ pub(crate) fn fragments(mut manifest: Map<String, Value>, p: &Published<'_>) -> 
         readme,
         summary: summary.to_string(),
     })
+}
+
+/// The version's `dist`: the digests and tarball URL of what was stored, with the file count
+/// and unpacked size the client sent.
+fn dist(sent: Option<Value>, p: &Published<'_>) -> Value {
+    let mut dist = Map::new();
+    if let Some(Value::Object(sent)) = sent {
+        for key in ["fileCount", "unpackedSize"] {
+            if let Some(n) = sent.get(key).filter(|v| v.is_u64()) {
+                dist.insert(key.to_owned(), n.clone());
+            }
+        }
+    }
+    dist.insert("integrity".into(), json!(integrity(p.digests)));
+    dist.insert("shasum".into(), json!(p.digests.sha1));
+    dist.insert(
+        "tarball".into(),
+        json!(format!("\u{1}/{}/-/{}", p.name, p.file)),
+    );
+    Value::Object(dist)
+}
+
+/// Whether the manifest runs a script at install (`hasInstallScript`, which npm reads from
+/// the abbreviated packument).
+fn has_install_script(manifest: &Map<String, Value>) -> bool {
+    manifest
+        .get("scripts")
+        .and_then(Value::as_object)
+        .is_some_and(|s| {
+            ["preinstall", "install", "postinstall"]
+                .iter()
+                .any(|k| s.contains_key(*k))
+        })
 }
 
 fn member(version: &str, value: &Value) -> String {

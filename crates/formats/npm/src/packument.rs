@@ -106,21 +106,7 @@ pub(crate) async fn render(
         return Ok(Some(out));
     }
     let readme = latest_readme(state, package, &head).await?;
-    let mut top = Map::new();
-    top.insert("_id".into(), name.clone());
-    top.insert(
-        "_rev".into(),
-        json!(format!("{}-{}", package.revision, package.id)),
-    );
-    top.insert("name".into(), name);
-    for key in ["description", "keywords"] {
-        if let Some(value) = head.summary.get(key).filter(|v| !v.is_null()) {
-            top.insert(key.into(), value.clone());
-        }
-    }
-    top.insert("dist-tags".into(), tags);
-    top.insert("readme".into(), json!(readme.unwrap_or_default()));
-    let top = Value::Object(top).to_string();
+    let top = Value::Object(full_top(package, &head, readme)).to_string();
     out.push_str(&top[..top.len() - 1]);
     out.push_str(",\"versions\":{");
     push_members(&mut out, &members, registry);
@@ -135,6 +121,27 @@ pub(crate) async fn render(
     }
     out.push_str("}}");
     Ok(Some(out))
+}
+
+/// The members of a full packument before `versions`: identity, what search shows, dist-tags
+/// and the readme of `latest`.
+fn full_top(package: &Package, head: &Head, readme: Option<String>) -> Map<String, Value> {
+    let name = Value::from(package.name.as_str());
+    let mut top = Map::new();
+    top.insert("_id".into(), name.clone());
+    top.insert(
+        "_rev".into(),
+        json!(format!("{}-{}", package.revision, package.id)),
+    );
+    top.insert("name".into(), name);
+    for key in ["description", "keywords"] {
+        if let Some(value) = head.summary.get(key).filter(|v| !v.is_null()) {
+            top.insert(key.into(), value.clone());
+        }
+    }
+    top.insert("dist-tags".into(), Value::Object(head.tags.clone()));
+    top.insert("readme".into(), json!(readme.unwrap_or_default()));
+    top
 }
 
 /// The readme of the version tagged `latest`.

@@ -64,69 +64,23 @@ struct SearchQuery {
     from: Option<usize>,
 }
 
+/// A hosted package that matches: its score, name and summary.
+type Hit = (f64, String, Map<String, Value>);
+
 /// `GET /-/v1/search`.
 pub(crate) async fn search(call: &Call<'_>, query: Option<&str>) -> Result<Response> {
     let query: SearchQuery = parse_query(query)?;
-    let words: Vec<String> = query
-        .text
-        .to_lowercase()
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
     let size = query.size.unwrap_or(20).min(250);
     let from = query.from.unwrap_or(0);
-    let hosted = of_kind(call.state, call.repo()?, RepoKind::Hosted).await?;
-    let mut found = Vec::new();
-    let mut packages = Vec::new();
-    for member in &hosted {
-        packages.extend(packument::all_packages(call.state, member).await?);
-    }
-    for package in packages {
-        let head = packument::head(call.state, &package).await?;
-        let points = if words.is_empty() {
-            1.0
-        } else {
-            score(&package.name, &head.summary, &words)
-        };
-        if points > 0.0 {
-            found.push((points, package.name, head.summary));
-        }
-    }
-    found.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let found = hosted_hits(call, &query.text).await?;
     let best = found.first().map_or(1.0, |f| f.0);
-    let total = found.len();
+    let mut total = found.len();
     let mut objects: Vec<Value> = found
         .into_iter()
         .skip(from)
         .take(size)
-        .map(|(points, name, summary)| {
-            let scope = name
-                .strip_prefix('@')
-                .and_then(|s| s.split_once('/'))
-                .map_or("unscoped", |(scope, _)| scope)
-                .to_owned();
-            let publisher = summary.get("publisher").cloned().unwrap_or(Value::Null);
-            json!({
-                "package": {
-                    "name": name,
-                    "scope": scope,
-                    "version": summary.get("version"),
-                    "description": summary.get("description"),
-                    "keywords": summary.get("keywords"),
-                    "date": summary.get("date"),
-                    "links": {"npm": format!("{}/{name}", registry(call))},
-                    "publisher": {"username": publisher},
-                    "maintainers": [{"username": publisher}],
-                },
-                "score": {
-                    "final": points / best,
-                    "detail": {"quality": 1.0, "popularity": 1.0, "maintenance": 1.0},
-                },
-                "searchScore": points,
-            })
-        })
+        .map(|hit| object(call, hit, best))
         .collect();
-    let mut total = total;
     if objects.len() < size {
         let names: Vec<String> = objects
             .iter()
@@ -152,6 +106,63 @@ pub(crate) async fn search(call: &Call<'_>, query: Option<&str>) -> Result<Respo
         "time": wharf_core::time::Timestamp::now().rfc3339(),
     }))
     .into_response())
+}
+
+/// The packages of the hosted repositories searched that match every word of `text`, best
+/// first (then by name).
+async fn hosted_hits(call: &Call<'_>, text: &str) -> Result<Vec<Hit>> {
+    let words: Vec<String> = text
+        .to_lowercase()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let hosted = of_kind(call.state, call.repo()?, RepoKind::Hosted).await?;
+    let mut packages = Vec::new();
+    for member in &hosted {
+        packages.extend(packument::all_packages(call.state, member).await?);
+    }
+    let mut found = Vec::new();
+    for package in packages {
+        let head = packument::head(call.state, &package).await?;
+        let points = if words.is_empty() {
+            1.0
+        } else {
+            score(&package.name, &head.summary, &words)
+        };
+        if points > 0.0 {
+            found.push((points, package.name, head.summary));
+        }
+    }
+    found.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    Ok(found)
+}
+
+/// A search result as npm's registry writes it.
+fn object(call: &Call<'_>, (points, name, summary): Hit, best: f64) -> Value {
+    let scope = name
+        .strip_prefix('@')
+        .and_then(|s| s.split_once('/'))
+        .map_or("unscoped", |(scope, _)| scope)
+        .to_owned();
+    let publisher = summary.get("publisher").cloned().unwrap_or(Value::Null);
+    json!({
+        "package": {
+            "name": name,
+            "scope": scope,
+            "version": summary.get("version"),
+            "description": summary.get("description"),
+            "keywords": summary.get("keywords"),
+            "date": summary.get("date"),
+            "links": {"npm": format!("{}/{name}", registry(call))},
+            "publisher": {"username": publisher},
+            "maintainers": [{"username": publisher}],
+        },
+        "score": {
+            "final": points / best,
+            "detail": {"quality": 1.0, "popularity": 1.0, "maintenance": 1.0},
+        },
+        "searchScore": points,
+    })
 }
 
 /// npm search results (`/-/v1/search`) from the upstreams of the proxies `repo` reads

@@ -122,6 +122,30 @@ impl Sinks {
     }
 }
 
+/// Runs `parse` over the counted body: a parse that failed once the JSON around the blobs
+/// passed [`MAX_DOCUMENT`], or the body its whole `cap`, is reported as too large.
+fn parse_capped<R, T, P>(
+    mut capped: Counted<std::io::Take<R>>,
+    mut sinks: Sinks,
+    cap: u64,
+    parse: P,
+) -> Result<T>
+where
+    R: Read,
+    P: FnOnce(&mut dyn Read, &mut Sinks) -> Result<T>,
+{
+    let parsed = parse(&mut capped, &mut sinks);
+    if parsed.is_err() && capped.budget.document() > MAX_DOCUMENT {
+        return Err(Error::TooLarge {
+            limit: MAX_DOCUMENT,
+        });
+    }
+    if parsed.is_err() && capped.inner.limit() == 0 {
+        return Err(Error::TooLarge { limit: cap });
+    }
+    parsed
+}
+
 /// Reads a JSON body with `parse` on a blocking thread while every base64 string it hands to
 /// its [`Sinks`] (at most `max_blobs`) is decoded into a staged blob, in order; `limit`
 /// bounds each decoded blob, and the JSON around them [`MAX_DOCUMENT`].
@@ -145,27 +169,18 @@ where
     let reader = SyncIoBridge::new(StreamReader::new(stream));
     let (next, mut strings) = mpsc::channel::<Chunks>(1);
     let budget = Arc::new(Budget::default());
+    let sinks = Sinks {
+        next,
+        sent: 0,
+        max: max_blobs,
+        budget: budget.clone(),
+    };
     let json = tokio::task::spawn_blocking(move || {
-        let mut capped = Counted {
+        let capped = Counted {
             inner: reader.take(cap),
-            budget: budget.clone(),
+            budget,
         };
-        let mut sinks = Sinks {
-            next,
-            sent: 0,
-            max: max_blobs,
-            budget: budget.clone(),
-        };
-        let parsed = parse(&mut capped, &mut sinks);
-        if parsed.is_err() && budget.document() > MAX_DOCUMENT {
-            return Err(Error::TooLarge {
-                limit: MAX_DOCUMENT,
-            });
-        }
-        if parsed.is_err() && capped.inner.limit() == 0 {
-            return Err(Error::TooLarge { limit: cap });
-        }
-        parsed
+        parse_capped(capped, sinks, cap, parse)
     });
     let options = StageOptions {
         max_size: Some(limit),

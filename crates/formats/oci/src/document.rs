@@ -77,38 +77,9 @@ pub(crate) fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest,
     if doc.schema_version != Some(2) {
         return Err(invalid("schemaVersion must be 2"));
     }
-    let declared = content_type
-        .map(|c| c.split(';').next().unwrap_or_default().trim())
-        .filter(|c| !c.is_empty() && *c != "application/json" && *c != "application/octet-stream");
-    let media_type = match (declared, doc.media_type.as_deref()) {
-        (Some(c), Some(m)) if c != m => {
-            return Err(invalid(format!(
-                "Content-Type {c} differs from the manifest's mediaType {m}"
-            )));
-        }
-        (Some(c), _) | (None, Some(c)) => {
-            known(c).ok_or_else(|| invalid(format!("manifest media type {c} is not supported")))?
-        }
-        (None, None) if doc.manifests.is_some() => OCI_INDEX,
-        (None, None) => OCI_MANIFEST,
-    };
-    let index = matches!(media_type, OCI_INDEX | DOCKER_LIST);
-    let mut references = Vec::new();
-    let mut push = |d: &RawDescriptor, manifest: bool| -> Result<(), OciError> {
-        let digest = descriptor_digest(d)?;
-        if !d.urls.is_empty() {
-            return Ok(());
-        }
-        if !references.iter().any(|r: &Reference| r.digest == digest) {
-            references.push(Reference {
-                digest,
-                size: d.size,
-                manifest,
-            });
-        }
-        Ok(())
-    };
-    let artifact_type = if index {
+    let media_type = media_type(&doc, content_type)?;
+    let mut references = References::default();
+    let artifact_type = if matches!(media_type, OCI_INDEX | DOCKER_LIST) {
         if doc.config.is_some() || doc.layers.is_some() {
             return Err(invalid("an index has manifests, not config or layers"));
         }
@@ -117,7 +88,7 @@ pub(crate) fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest,
             .as_ref()
             .ok_or_else(|| invalid("an index needs manifests"))?;
         for m in manifests {
-            push(m, true)?;
+            references.push(m, true)?;
         }
         doc.artifact_type.clone()
     } else {
@@ -134,9 +105,9 @@ pub(crate) fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest,
             .layers
             .as_ref()
             .ok_or_else(|| invalid("an image manifest needs layers"))?;
-        push(config, false)?;
+        references.push(config, false)?;
         for layer in layers {
-            push(layer, false)?;
+            references.push(layer, false)?;
         }
         doc.artifact_type
             .clone()
@@ -148,8 +119,44 @@ pub(crate) fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest,
         artifact_type,
         subject,
         annotations: doc.annotations,
-        references,
+        references: references.0,
     })
+}
+
+/// The manifest's kind: the `Content-Type` it was sent with (generic JSON types aside), else
+/// its `mediaType`, else its shape; the two must agree when both are given.
+fn media_type(doc: &RawDocument, content_type: Option<&str>) -> Result<&'static str, OciError> {
+    let declared = content_type
+        .map(|c| c.split(';').next().unwrap_or_default().trim())
+        .filter(|c| !c.is_empty() && *c != "application/json" && *c != "application/octet-stream");
+    match (declared, doc.media_type.as_deref()) {
+        (Some(c), Some(m)) if c != m => Err(invalid(format!(
+            "Content-Type {c} differs from the manifest's mediaType {m}"
+        ))),
+        (Some(c), _) | (None, Some(c)) => {
+            known(c).ok_or_else(|| invalid(format!("manifest media type {c} is not supported")))
+        }
+        (None, None) if doc.manifests.is_some() => Ok(OCI_INDEX),
+        (None, None) => Ok(OCI_MANIFEST),
+    }
+}
+
+/// What a manifest references, each digest once; foreign layers (with `urls`) are left out.
+#[derive(Default)]
+struct References(Vec<Reference>);
+
+impl References {
+    fn push(&mut self, d: &RawDescriptor, manifest: bool) -> Result<(), OciError> {
+        let digest = descriptor_digest(d)?;
+        if d.urls.is_empty() && !self.0.iter().any(|r| r.digest == digest) {
+            self.0.push(Reference {
+                digest,
+                size: d.size,
+                manifest,
+            });
+        }
+        Ok(())
+    }
 }
 
 fn descriptor_digest(d: &RawDescriptor) -> Result<Sha256, OciError> {

@@ -53,26 +53,7 @@ pub(crate) async fn put(
             .with_status(StatusCode::PAYLOAD_TOO_LARGE)
         })?;
     let sha = Sha256::of(&body);
-    let mut tags: Vec<String> = Vec::new();
-    match reference {
-        Reference::Digest(claimed) if *claimed != sha => {
-            return Err(OciError::new(
-                Code::DigestInvalid,
-                format!(
-                    "the manifest's digest is {}, not {}",
-                    digest_name(&sha),
-                    digest_name(claimed)
-                ),
-            ));
-        }
-        Reference::Digest(_) => {}
-        Reference::Tag(tag) => tags.push(tag.clone()),
-    }
-    let query: PutQuery = wharf_server::query::parse_query(call.query())
-        .map_err(|e| OciError::new(Code::ManifestInvalid, e.to_string()))?;
-    for tag in query.tag {
-        tags.push(request::tag(&tag)?.to_owned());
-    }
+    let tags = tags_of(call, reference, &sha)?;
     let content_type = call
         .headers
         .get(header::CONTENT_TYPE)
@@ -111,6 +92,32 @@ pub(crate) async fn put(
         response.headers_mut().insert("oci-subject", value);
     }
     Ok(response)
+}
+
+/// The tags a push sets: the reference when it is a tag, and every `?tag=` query parameter;
+/// a digest reference must be the body's digest (`DIGEST_INVALID` otherwise).
+fn tags_of(call: &Call<'_>, reference: &Reference, sha: &Sha256) -> Result<Vec<String>, OciError> {
+    let mut tags: Vec<String> = Vec::new();
+    match reference {
+        Reference::Digest(claimed) if claimed != sha => {
+            return Err(OciError::new(
+                Code::DigestInvalid,
+                format!(
+                    "the manifest's digest is {}, not {}",
+                    digest_name(sha),
+                    digest_name(claimed)
+                ),
+            ));
+        }
+        Reference::Digest(_) => {}
+        Reference::Tag(tag) => tags.push(tag.clone()),
+    }
+    let query: PutQuery = wharf_server::query::parse_query(call.query())
+        .map_err(|e| OciError::new(Code::ManifestInvalid, e.to_string()))?;
+    for tag in query.tag {
+        tags.push(request::tag(&tag)?.to_owned());
+    }
+    Ok(tags)
 }
 
 /// "the registry MUST NOT accept the manifest if any blob or manifest it references is not

@@ -6,30 +6,27 @@ use axum::extract::{FromRequest, Multipart};
 use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use sha2::{Digest as _, Sha256};
 use wharf_core::model::{RepoKind, Repository};
 use wharf_core::names::{FileName, PackageName, VersionName};
-use wharf_core::usecases::{PropertyTarget, PublishFile, PublishMode, publish_file};
+use wharf_core::usecases::{PublishFile, PublishMode, publish_file};
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
-use wharf_server::body::not_modified;
-use wharf_server::compress::accepts_gzip;
 use wharf_server::groups::hosted_target;
 use wharf_server::protocol::{Call, Parsed, Protocol, Site, Target};
 use wharf_server::query::parse_query;
-use wharf_server::render_cache::RenderCache;
+use wharf_server::render_cache::{Document, RenderCache};
 
 use crate::error::PypiError;
 use crate::names::normalize;
-use crate::pages::{
-    self, FILETYPE, FileInfo, METADATA, METADATA_SHA256, PYVERSION, REQUIRES_PYTHON,
-};
+use crate::pages::{self, FileInfo};
 use crate::request::{Endpoint, parse};
 use crate::sources::{self, Shown};
 use crate::upload::read_upload;
 
 const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
 const HTML_TYPE: &str = "application/vnd.pypi.simple.v1+html";
+/// What HTML pages are served as (pip reads any HTML type; browsers show this one).
+const HTML_TYPE_UTF8: &str = "text/html; charset=utf-8";
 
 /// The PyPI protocol: uploads, the simple API and the JSON API, with hosted project pages
 /// cached by their content tag.
@@ -149,29 +146,7 @@ async fn upload_file(state: &AppState, repo: &Repository, form: Multipart) -> Re
     {
         return Err(already());
     }
-    let mut properties = vec![
-        (
-            PropertyTarget::File,
-            FILETYPE.to_owned(),
-            upload.dist.kind.filetype().to_owned(),
-        ),
-        (
-            PropertyTarget::File,
-            PYVERSION.to_owned(),
-            upload.pyversion.clone(),
-        ),
-    ];
-    if let Some(rp) = &upload.requires_python {
-        properties.push((PropertyTarget::File, REQUIRES_PYTHON.to_owned(), rp.clone()));
-    }
-    if let Some(meta) = &upload.metadata {
-        properties.push((PropertyTarget::File, METADATA.to_owned(), meta.raw.clone()));
-        properties.push((
-            PropertyTarget::File,
-            METADATA_SHA256.to_owned(),
-            hex::encode(Sha256::digest(meta.raw.as_bytes())),
-        ));
-    }
+    let properties = upload.properties();
     let package = PackageName::new(package_name)?;
     let version = VersionName::new(upload.version.clone())?;
     let file = FileName::new(upload.filename.clone())?;
@@ -239,11 +214,7 @@ fn wants_json(headers: &HeaderMap, query: Option<&str>) -> Result<bool> {
 }
 
 fn page(json: bool, body: impl Into<Bytes>) -> Response {
-    let content_type = if json {
-        JSON_TYPE
-    } else {
-        "text/html; charset=utf-8"
-    };
+    let content_type = if json { JSON_TYPE } else { HTML_TYPE_UTF8 };
     let mut response = body.into().into_response();
     response
         .headers_mut()
@@ -295,43 +266,18 @@ async fn simple_project(call: &Call<'_>, cache: &RenderCache, project: &str) -> 
     let package = sources::hosted_package(state, repo, &normalized)
         .await?
         .ok_or_else(missing)?;
-    let tag = package.content_tag();
-    let gzip = accepts_gzip(headers);
-    let etag = format!(
-        "\"{tag}.{}{}\"",
-        if json { 'j' } else { 'h' },
-        if gzip { ".gz" } else { "" }
-    );
-    if not_modified(headers, &etag, None) {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
-    }
-    let key = format!("{}|{json}|{gzip}|{base}", package.id);
-    let body = cache
-        .get_or_render(
-            &state.upstream,
-            key,
-            &tag,
-            package.created_at,
-            gzip,
-            || async {
-                let files = sources::hosted_files(state, &shown, &package, &normalized).await?;
-                Ok(render(json, &normalized, &files))
-            },
-        )
-        .await?;
-    let mut response = page(json, body);
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, value);
-    }
-    headers.insert(
-        header::VARY,
-        HeaderValue::from_static("Accept, Accept-Encoding"),
-    );
-    if gzip {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
-    Ok(response)
+    let document = Document {
+        package: &package,
+        variant: if json { 'j' } else { 'h' },
+        base,
+        content_type: if json { JSON_TYPE } else { HTML_TYPE_UTF8 },
+    };
+    cache
+        .respond(state, headers, document, || async {
+            let files = sources::hosted_files(state, &shown, &package, &normalized).await?;
+            Ok(render(json, &normalized, &files))
+        })
+        .await
 }
 
 fn render(json: bool, project: &str, files: &[FileInfo]) -> String {

@@ -113,26 +113,35 @@ pub(crate) fn project_files(page_url: &str, body: &[u8]) -> Result<Vec<RemoteFil
         return Ok(page
             .files
             .into_iter()
-            .filter_map(|f| {
-                let (url, fragment) = resolve(&base, &f.url)?;
-                Some(RemoteFile {
-                    sha256: f.hashes.get("sha256").cloned().or(fragment),
-                    url,
-                    filename: f.filename,
-                    requires_python: f.requires_python.filter(|r| !r.is_empty()),
-                    yanked: match f.yanked {
-                        Some(Flag::Bool(true)) => Some(String::new()),
-                        Some(Flag::Reason(r)) => Some(r),
-                        _ => None,
-                    },
-                    core_metadata: metadata_flag(f.core_metadata.or(f.dist_info_metadata)),
-                    size: f.size,
-                    upload_time: f.upload_time,
-                })
-            })
+            .filter_map(|f| json_file(&base, f))
             .collect());
     }
     let text = std::str::from_utf8(body).map_err(|e| bad(page_url, e))?;
+    Ok(html_files(&base, text))
+}
+
+/// A file of a JSON page (PEP 691), its URL resolved against the page's.
+fn json_file(base: &url::Url, f: JsonFile) -> Option<RemoteFile> {
+    let (url, fragment) = resolve(base, &f.url)?;
+    Some(RemoteFile {
+        sha256: f.hashes.get("sha256").cloned().or(fragment),
+        url,
+        filename: f.filename,
+        requires_python: f.requires_python.filter(|r| !r.is_empty()),
+        yanked: match f.yanked {
+            Some(Flag::Bool(true)) => Some(String::new()),
+            Some(Flag::Reason(r)) => Some(r),
+            _ => None,
+        },
+        core_metadata: metadata_flag(f.core_metadata.or(f.dist_info_metadata)),
+        size: f.size,
+        upload_time: f.upload_time,
+    })
+}
+
+/// The files of an HTML page (PEP 503): each anchor, named by its text, with the PEP 592,
+/// 658 and 714 attributes.
+fn html_files(base: &url::Url, text: &str) -> Vec<RemoteFile> {
     let mut files = Vec::new();
     let mut open: Option<(RemoteFile, String)> = None;
     for Ok(token) in Tokenizer::new(text) {
@@ -143,7 +152,7 @@ pub(crate) fn project_files(page_url: &str, body: &[u8]) -> Result<Vec<RemoteFil
                         .get(name.as_bytes())
                         .map(|v| String::from_utf8_lossy(v).into_owned())
                 };
-                let Some((url, sha256)) = attr("href").and_then(|h| resolve(&base, &h)) else {
+                let Some((url, sha256)) = attr("href").and_then(|h| resolve(base, &h)) else {
                     continue;
                 };
                 let core_metadata = html_metadata_flag(
@@ -179,7 +188,7 @@ pub(crate) fn project_files(page_url: &str, body: &[u8]) -> Result<Vec<RemoteFil
             _ => {}
         }
     }
-    Ok(files)
+    files
 }
 
 #[derive(Deserialize)]

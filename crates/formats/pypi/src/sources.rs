@@ -307,39 +307,7 @@ pub(crate) async fn core_metadata(
                 .into_iter()
                 .find_map(|(k, v)| (k == METADATA).then_some(v)))
         }
-        RepoKind::Proxy => {
-            let Some(listed) = remote_files(state, repo, project)
-                .await?
-                .and_then(|files| files.into_iter().find(|f| f.filename == file))
-            else {
-                return Ok(None);
-            };
-            let expected = match listed.core_metadata {
-                MetadataLink::Absent => return Ok(None),
-                MetadataLink::Unhashed => None,
-                MetadataLink::Sha256(sha) => Some(sha),
-            };
-            let url = format!("{}.metadata", listed.url);
-            let Some(body) = state
-                .upstream
-                .document(state, repo, &format!("metadata/{file}"), &url, None)
-                .await?
-            else {
-                return Ok(None);
-            };
-            if let Some(expected) = expected
-                && !expected.eq_ignore_ascii_case(
-                    &wharf_core::digest::digest_bytes(&body).sha256.to_string(),
-                )
-            {
-                return Err(Error::Upstream(format!(
-                    "upstream {url}: the core metadata does not match its sha256"
-                )));
-            }
-            String::from_utf8(body)
-                .map(Some)
-                .map_err(|_| Error::Upstream(format!("upstream {url}: metadata is not UTF-8")))
-        }
+        RepoKind::Proxy => upstream_metadata(state, repo, project, file).await,
         RepoKind::Group => {
             for member in members_for(state, repo, project).await? {
                 if let Some(found) =
@@ -351,6 +319,46 @@ pub(crate) async fn core_metadata(
             Ok(None)
         }
     }
+}
+
+/// The core metadata (PEP 658) of an upstream's file, checked against the SHA-256 its page
+/// gives for it; `None` when the page offers none.
+async fn upstream_metadata(
+    state: &AppState,
+    repo: &Repository,
+    project: &str,
+    file: &str,
+) -> Result<Option<String>> {
+    let Some(listed) = remote_files(state, repo, project)
+        .await?
+        .and_then(|files| files.into_iter().find(|f| f.filename == file))
+    else {
+        return Ok(None);
+    };
+    let expected = match listed.core_metadata {
+        MetadataLink::Absent => return Ok(None),
+        MetadataLink::Unhashed => None,
+        MetadataLink::Sha256(sha) => Some(sha),
+    };
+    let url = format!("{}.metadata", listed.url);
+    let Some(body) = state
+        .upstream
+        .document(state, repo, &format!("metadata/{file}"), &url, None)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if let Some(expected) = expected
+        && !expected
+            .eq_ignore_ascii_case(&wharf_core::digest::digest_bytes(&body).sha256.to_string())
+    {
+        return Err(Error::Upstream(format!(
+            "upstream {url}: the core metadata does not match its sha256"
+        )));
+    }
+    String::from_utf8(body)
+        .map(Some)
+        .map_err(|_| Error::Upstream(format!("upstream {url}: metadata is not UTF-8")))
 }
 
 /// Every project of `repo` as `(name, normalized)`, sorted by normalized name.

@@ -9,11 +9,13 @@ use blake2::Digest as _;
 use futures::TryStreamExt as _;
 use wharf_core::blob::{StageOptions, StagedBlob};
 use wharf_core::model::Repository;
+use wharf_core::usecases::PropertyTarget;
 use wharf_core::{Error, Result};
 use wharf_server::AppState;
 
 use crate::metadata::{self, CoreMetadata};
 use crate::names::{DistFile, FileKind, normalize, parse_filename, same_version, validate_project};
+use crate::pages::{FILETYPE, METADATA, METADATA_SHA256, PYVERSION, REQUIRES_PYTHON};
 
 type Blake2b256 = blake2::Blake2b<blake2::digest::consts::U32>;
 
@@ -32,6 +34,37 @@ pub(crate) struct Upload {
     pub requires_python: Option<String>,
 }
 
+impl Upload {
+    /// The properties the file is published with: its type, the `pyversion` it was built
+    /// for, `Requires-Python`, and its core metadata with that metadata's SHA-256 (PEP 658).
+    pub(crate) fn properties(&self) -> Vec<(PropertyTarget, String, String)> {
+        let mut properties = vec![
+            (
+                PropertyTarget::File,
+                FILETYPE.to_owned(),
+                self.dist.kind.filetype().to_owned(),
+            ),
+            (
+                PropertyTarget::File,
+                PYVERSION.to_owned(),
+                self.pyversion.clone(),
+            ),
+        ];
+        if let Some(rp) = &self.requires_python {
+            properties.push((PropertyTarget::File, REQUIRES_PYTHON.to_owned(), rp.clone()));
+        }
+        if let Some(meta) = &self.metadata {
+            properties.push((PropertyTarget::File, METADATA.to_owned(), meta.raw.clone()));
+            properties.push((
+                PropertyTarget::File,
+                METADATA_SHA256.to_owned(),
+                hex::encode(sha2::Sha256::digest(meta.raw.as_bytes())),
+            ));
+        }
+        properties
+    }
+}
+
 fn field<'a>(fields: &'a HashMap<String, String>, name: &str) -> Result<&'a str> {
     fields
         .get(name)
@@ -48,47 +81,9 @@ fn field<'a>(fields: &'a HashMap<String, String>, name: &str) -> Result<&'a str>
 pub(crate) async fn read_upload(
     state: &AppState,
     repo: &Repository,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<Upload> {
-    let mut fields: HashMap<String, String> = HashMap::new();
-    let mut file: Option<(String, StagedBlob)> = None;
-    while let Some(mut part) = form
-        .next_field()
-        .await
-        .map_err(|e| Error::invalid(format!("the upload is not a valid multipart form: {e}")))?
-    {
-        let name = part.name().unwrap_or_default().to_owned();
-        if name == "content" {
-            let filename = part
-                .file_name()
-                .map(str::to_owned)
-                .ok_or_else(|| Error::invalid("the content field has no file name"))?;
-            let staged = state
-                .stage_upload(
-                    &mut part,
-                    &StageOptions {
-                        max_size: Some(state.upload_limit(repo)),
-                        expected_sha256: None,
-                        digests: crate::DIGESTS,
-                    },
-                )
-                .await?;
-            file = Some((filename, staged));
-        } else {
-            let mut value = Vec::new();
-            while let Some(chunk) = part.chunk().await.map_err(|e| {
-                Error::invalid(format!("the upload is not a valid multipart form: {e}"))
-            })? {
-                if value.len() + chunk.len() > MAX_FIELD {
-                    return Err(Error::invalid(format!("the field {name} is too large")));
-                }
-                value.extend_from_slice(&chunk);
-            }
-            let value = String::from_utf8(value)
-                .map_err(|_| Error::invalid(format!("the field {name} is not UTF-8")))?;
-            fields.entry(name).or_insert(value);
-        }
-    }
+    let (fields, file) = read_form(state, repo, form).await?;
     let action = field(&fields, ":action")?;
     if action != "file_upload" {
         return Err(Error::invalid(format!("unsupported :action {action:?}")));
@@ -97,29 +92,13 @@ pub(crate) async fn read_upload(
         file.ok_or_else(|| Error::invalid("the upload has no content file"))?;
     let name = field(&fields, "name")?.to_owned();
     let version = field(&fields, "version")?.to_owned();
-    validate_project(&name)?;
-    let dist = parse_filename(&filename)?;
-    if dist.project != normalize(&name) || !same_version(&dist.version, &version) {
-        return Err(Error::invalid(format!(
-            "the file {filename} does not belong to {name} {version}"
-        )));
-    }
-    let filetype = field(&fields, "filetype")?;
-    let kind = match filetype {
-        "bdist_wheel" => FileKind::Wheel,
-        "sdist" => FileKind::Sdist,
-        other => return Err(Error::invalid(format!("unknown filetype {other:?}"))),
-    };
-    if kind != dist.kind {
-        return Err(Error::invalid(format!(
-            "filetype {filetype} does not match the file {filename}"
-        )));
-    }
+    let dist = check_file(&fields, &filename, &name, &version)?;
     check_digests(&fields, &staged)?;
     if let Some(claimed) = fields.get("blake2_256_digest").filter(|v| !v.is_empty()) {
         check_blake2(state, &staged, claimed).await?;
     }
-    let metadata = metadata::read(&state.blobs, &staged, kind, &dist.project, &version).await?;
+    let metadata =
+        metadata::read(&state.blobs, &staged, dist.kind, &dist.project, &version).await?;
     let requires_python = metadata
         .as_ref()
         .and_then(|m| m.requires_python.clone())
@@ -139,6 +118,74 @@ pub(crate) async fn read_upload(
         metadata,
         requires_python,
     })
+}
+
+/// The form's text fields (the first of each name) and its `content` file, staged.
+async fn read_form(
+    state: &AppState,
+    repo: &Repository,
+    mut form: Multipart,
+) -> Result<(HashMap<String, String>, Option<(String, StagedBlob)>)> {
+    let broken = |e: axum::extract::multipart::MultipartError| {
+        Error::invalid(format!("the upload is not a valid multipart form: {e}"))
+    };
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut file: Option<(String, StagedBlob)> = None;
+    while let Some(mut part) = form.next_field().await.map_err(broken)? {
+        let name = part.name().unwrap_or_default().to_owned();
+        if name == "content" {
+            let filename = part
+                .file_name()
+                .map(str::to_owned)
+                .ok_or_else(|| Error::invalid("the content field has no file name"))?;
+            let options = StageOptions {
+                max_size: Some(state.upload_limit(repo)),
+                expected_sha256: None,
+                digests: crate::DIGESTS,
+            };
+            file = Some((filename, state.stage_upload(&mut part, &options).await?));
+        } else {
+            let mut value = Vec::new();
+            while let Some(chunk) = part.chunk().await.map_err(broken)? {
+                if value.len() + chunk.len() > MAX_FIELD {
+                    return Err(Error::invalid(format!("the field {name} is too large")));
+                }
+                value.extend_from_slice(&chunk);
+            }
+            let value = String::from_utf8(value)
+                .map_err(|_| Error::invalid(format!("the field {name} is not UTF-8")))?;
+            fields.entry(name).or_insert(value);
+        }
+    }
+    Ok((fields, file))
+}
+
+/// The file's name must be a distribution of `name` `version` of the kind `filetype` says.
+fn check_file(
+    fields: &HashMap<String, String>,
+    filename: &str,
+    name: &str,
+    version: &str,
+) -> Result<DistFile> {
+    validate_project(name)?;
+    let dist = parse_filename(filename)?;
+    if dist.project != normalize(name) || !same_version(&dist.version, version) {
+        return Err(Error::invalid(format!(
+            "the file {filename} does not belong to {name} {version}"
+        )));
+    }
+    let filetype = field(fields, "filetype")?;
+    let kind = match filetype {
+        "bdist_wheel" => FileKind::Wheel,
+        "sdist" => FileKind::Sdist,
+        other => return Err(Error::invalid(format!("unknown filetype {other:?}"))),
+    };
+    if kind != dist.kind {
+        return Err(Error::invalid(format!(
+            "filetype {filetype} does not match the file {filename}"
+        )));
+    }
+    Ok(dist)
 }
 
 /// The client's BLAKE2b-256 (the digest the public index keys files by) must match: one more

@@ -436,6 +436,24 @@ async fn an_unknown_user_costs_as_much_as_a_wrong_password() {
 }
 
 #[tokio::test]
+async fn a_format_without_yanks_has_no_yank_to_change() {
+    let app = crate::app().await;
+    let generic = app.admin(Method::PUT, "/generic/main/p/1/f", "x").await;
+    assert_eq!(generic.status, 201);
+    let no_yanks = app
+        .admin(
+            Method::PUT,
+            "/api/v1/repositories/generic/main/packages/p/versions/1/yank",
+            "",
+        )
+        .await;
+    // 404, as the API document says.
+    assert_eq!(no_yanks.status, 404);
+    assert!(no_yanks.text().contains("has no yanks"));
+    app.finish().await;
+}
+
+#[tokio::test]
 async fn oversized_and_undecodable_requests_answer_in_the_apis_shape() {
     let app = crate::app().await;
     let big = vec![b' '; 2 << 20];

@@ -194,18 +194,6 @@ async fn yanks_through_the_management_api_show_in_both_pages() {
         .json();
     assert_eq!(page["files"][0]["yanked"], false);
     assert_eq!(app.request(Method::PUT, path, &[], "").await.status, 401);
-    let generic = app.admin(Method::PUT, "/generic/main/p/1/f", "x").await;
-    assert_eq!(generic.status, 201);
-    let no_yanks = app
-        .admin(
-            Method::PUT,
-            "/api/v1/repositories/generic/main/packages/p/versions/1/yank",
-            "",
-        )
-        .await;
-    // A format without yanks has no yank to change: 404, as the API document says.
-    assert_eq!(no_yanks.status, 404);
-    assert!(no_yanks.text().contains("has no yanks"));
     app.finish().await;
 }
 
