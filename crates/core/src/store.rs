@@ -83,6 +83,22 @@ pub trait PackageStore: Send + Sync {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Package>>;
+    /// Every package of a repository by name, read a thousand at a time.
+    async fn all_packages(&self, repository_id: i64) -> Result<Vec<Package>> {
+        const PAGE: u32 = 1000;
+        let mut all: Vec<Package> = Vec::new();
+        loop {
+            let after = all.last().map(|p| p.name.clone());
+            let page = self
+                .list_packages(repository_id, after.as_deref(), PAGE)
+                .await?;
+            let full = page.len() == PAGE as usize;
+            all.extend(page);
+            if !full {
+                return Ok(all);
+            }
+        }
+    }
     /// A package by name (case-insensitive). Its revision is bumped by every publish,
     /// deletion and property change inside it.
     async fn package(&self, repository_id: i64, name: &str) -> Result<Option<Package>>;

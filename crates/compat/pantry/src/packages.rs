@@ -167,7 +167,7 @@ impl Page<'_> {
 async fn members_packages(state: &AppState, repo: &Repository) -> Result<Vec<Package>> {
     let mut all = Vec::new();
     for member in counted(state, repo).await? {
-        all.extend(wharf_format_npm::usecases::all_packages(state, &member).await?);
+        all.extend(state.store.all_packages(member.id).await?);
     }
     Ok(all)
 }

@@ -87,55 +87,45 @@ async fn hosted_hits(
     hits: &mut Vec<Hit>,
 ) -> Result<()> {
     let needle = canonical(query.q.trim());
-    let mut after: Option<String> = None;
-    loop {
-        let page = state
-            .store
-            .list_packages(repo.id, after.as_deref(), 1000)
-            .await?;
-        for package in &page {
-            let versions = state.store.versions_with_properties(package.id).await?;
-            let mut best: Option<(semver::Version, String)> = None;
-            for (_, props) in &versions {
-                let line = props.iter().find(|(k, _)| k == LINE);
-                let description = props
-                    .iter()
-                    .find_map(|(k, v)| (k == DESCRIPTION).then(|| v.clone()))
-                    .unwrap_or_default();
-                let Some(line) = line.and_then(|(_, v)| serde_json::from_str::<IndexLine>(v).ok())
-                else {
-                    continue;
-                };
-                let Ok(v) = semver::Version::parse(&line.vers) else {
-                    continue;
-                };
-                if !line.yanked && best.as_ref().is_none_or(|(b, _)| v > *b) {
-                    best = Some((v, description));
-                }
-            }
-            let Some((max_version, description)) = best else {
+    for package in &state.store.all_packages(repo.id).await? {
+        let versions = state.store.versions_with_properties(package.id).await?;
+        let mut best: Option<(semver::Version, String)> = None;
+        for (_, props) in &versions {
+            let line = props.iter().find(|(k, _)| k == LINE);
+            let description = props
+                .iter()
+                .find_map(|(k, v)| (k == DESCRIPTION).then(|| v.clone()))
+                .unwrap_or_default();
+            let Some(line) = line.and_then(|(_, v)| serde_json::from_str::<IndexLine>(v).ok())
+            else {
                 continue;
             };
-            let rank = name_rank(&needle, &package.name).or_else(|| {
-                description
-                    .to_lowercase()
-                    .contains(&query.q.trim().to_lowercase())
-                    .then_some(3)
-            });
-            if let Some(rank) = rank {
-                hits.push(Hit {
-                    rank,
-                    name: package.name.clone(),
-                    max_version: max_version.to_string(),
-                    description,
-                });
+            let Ok(v) = semver::Version::parse(&line.vers) else {
+                continue;
+            };
+            if !line.yanked && best.as_ref().is_none_or(|(b, _)| v > *b) {
+                best = Some((v, description));
             }
         }
-        match page.last() {
-            Some(last) if page.len() == 1000 => after = Some(last.name.clone()),
-            _ => return Ok(()),
+        let Some((max_version, description)) = best else {
+            continue;
+        };
+        let rank = name_rank(&needle, &package.name).or_else(|| {
+            description
+                .to_lowercase()
+                .contains(&query.q.trim().to_lowercase())
+                .then_some(3)
+        });
+        if let Some(rank) = rank {
+            hits.push(Hit {
+                rank,
+                name: package.name.clone(),
+                max_version: max_version.to_string(),
+                description,
+            });
         }
     }
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
 use wharf_core::Result;
-use wharf_core::model::{Package, PropertyOwner, Repository};
+use wharf_core::model::{Package, PropertyOwner};
 use wharf_core::time::Timestamp;
 use wharf_server::AppState;
 
@@ -158,24 +158,4 @@ async fn latest_readme(state: &AppState, package: &Package, head: &Head) -> Resu
         .await?
         .into_iter()
         .find_map(|(name, value)| (name == README).then_some(value)))
-}
-
-/// Packages read per page of the repository listing.
-const PAGE: u32 = 500;
-
-/// Every package of `repo`.
-pub async fn all_packages(state: &AppState, repo: &Repository) -> Result<Vec<Package>> {
-    let mut all = Vec::new();
-    loop {
-        let after = all.last().map(|p: &Package| p.name.clone());
-        let page = state
-            .store
-            .list_packages(repo.id, after.as_deref(), PAGE)
-            .await?;
-        let full = page.len() == PAGE as usize;
-        all.extend(page);
-        if !full {
-            return Ok(all);
-        }
-    }
 }

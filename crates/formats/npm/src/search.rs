@@ -119,7 +119,7 @@ async fn hosted_hits(call: &Call<'_>, text: &str) -> Result<Vec<Hit>> {
     let hosted = of_kind(call.state, call.repo()?, RepoKind::Hosted).await?;
     let mut packages = Vec::new();
     for member in &hosted {
-        packages.extend(packument::all_packages(call.state, member).await?);
+        packages.extend(call.state.store.all_packages(member.id).await?);
     }
     let mut found = Vec::new();
     for package in packages {

@@ -5,7 +5,7 @@
 pub use crate::DIGESTS;
 pub use crate::manifest::{FULL, parse_member};
 pub use crate::names::{tarball as tarball_name, validate as validate_name};
-pub use crate::packument::{Head, all_packages, head};
+pub use crate::packument::{Head, head};
 pub use crate::publish::{bad_json, verify_tarball};
 pub use crate::search::upstream_objects;
 pub use crate::sources::{packument_of, tarball_of};

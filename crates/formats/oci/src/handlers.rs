@@ -285,24 +285,12 @@ async fn catalog(call: &Call<'_>) -> Result<Response, OciError> {
         if repo.format != FORMAT || authorize(call.caller.as_ref(), &repo, Scope::Read).is_err() {
             continue;
         }
-        let mut after: Option<String> = None;
-        loop {
-            let packages = call
-                .state
-                .store
-                .list_packages(repo.id, after.as_deref(), 1000)
-                .await?;
-            let full = packages.len() == 1000;
-            after = packages.last().map(|p| p.name.clone());
-            names.extend(
-                packages
-                    .into_iter()
-                    .map(|p| format!("{}/{}", repo.name, p.name)),
-            );
-            if !full {
-                break;
-            }
-        }
+        let packages = call.state.store.all_packages(repo.id).await?;
+        names.extend(
+            packages
+                .into_iter()
+                .map(|p| format!("{}/{}", repo.name, p.name)),
+        );
     }
     names.sort();
     let (names, link) = page.cut(&names, "/v2/_catalog");

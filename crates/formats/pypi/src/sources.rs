@@ -369,18 +369,12 @@ pub(crate) async fn project_names(
     let mut names: Vec<(String, String)> = Vec::new();
     match repo.kind {
         RepoKind::Hosted => {
-            let mut after: Option<String> = None;
-            loop {
-                let page = state
-                    .store
-                    .list_packages(repo.id, after.as_deref(), 1000)
-                    .await?;
-                names.extend(page.iter().map(|p| (p.name.clone(), normalize(&p.name))));
-                match page.last() {
-                    Some(last) if page.len() == 1000 => after = Some(last.name.clone()),
-                    _ => break,
-                }
-            }
+            let packages = state.store.all_packages(repo.id).await?;
+            names.extend(
+                packages
+                    .iter()
+                    .map(|p| (p.name.clone(), normalize(&p.name))),
+            );
         }
         RepoKind::Proxy => {
             let url = format!("{}/", upstream_root(repo)?);
