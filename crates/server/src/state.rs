@@ -94,9 +94,21 @@ impl FormatInfo {
     }
 }
 
-/// Shared state, cheap to clone.
+/// Shared state: one pointer, so that the router's per-request clones (one per route and
+/// middleware layer) cost one reference count; its parts are read through [`Deref`].
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     /// Metadata.
     pub store: Arc<dyn MetadataStore>,
     /// Blobs.
@@ -133,7 +145,7 @@ impl AppState {
         config: ServerConfig,
         formats: &[Arc<dyn crate::Format>],
     ) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             store,
             blobs,
             upstream: crate::upstream::Upstream::new(
@@ -158,7 +170,7 @@ impl AppState {
                     removals: f.removals(),
                 })
                 .collect(),
-        }
+        }))
     }
 
     /// Runs every format's upkeep, each under its lease `upkeep:{format}` (skipped while
