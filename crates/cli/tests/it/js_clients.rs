@@ -1,6 +1,6 @@
 //! pnpm, yarn 1 and yarn 4 install from a Wharf npm repository what the real npm published: a
 //! package depending on a scoped one, each in a fresh project, run with node afterwards.
-//! scripts/test installs the three clients from the npm registry into `target/test-tools`.
+//! scripts/test installs the three clients from the npm registry into its tools directory.
 
 use std::path::Path;
 use std::process::{Command, Output};
