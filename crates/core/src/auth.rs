@@ -246,6 +246,7 @@ mod tests {
                 name: "u".into(),
                 role,
                 created_at: Timestamp(0),
+                disabled: false,
             },
             credential: Credential::Token(TokenInfo {
                 id: 1,

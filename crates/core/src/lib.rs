@@ -8,11 +8,13 @@
 pub mod archive;
 pub mod auth;
 pub mod blob;
+pub mod catalog;
 pub mod digest;
 pub mod error;
 pub mod model;
 pub mod names;
 pub mod secret;
+pub mod sessions;
 pub mod store;
 pub mod time;
 pub mod uploads;

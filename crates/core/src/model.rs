@@ -141,6 +141,8 @@ pub struct Package {
     pub created_at: Timestamp,
     /// Bumped by every change to its versions, files or properties.
     pub revision: i64,
+    /// When one of those changes last happened.
+    pub updated_at: Timestamp,
 }
 
 impl Package {
@@ -279,6 +281,8 @@ pub struct User {
     pub role: Scope,
     /// When it was created.
     pub created_at: Timestamp,
+    /// A disabled user signs in with nothing: no password, token or session is accepted.
+    pub disabled: bool,
 }
 
 /// A token's record, without its secret.

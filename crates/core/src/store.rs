@@ -262,6 +262,17 @@ pub trait BlobIndex: Send + Sync {
     async fn blob_totals(&self) -> Result<(u64, u64)>;
 }
 
+/// What an admin changes of a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChange {
+    /// A new role.
+    pub role: Option<Scope>,
+    /// A new password's argon2 hash.
+    pub password_hash: Option<String>,
+    /// Disable or enable.
+    pub disabled: Option<bool>,
+}
+
 /// Users and API tokens.
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -273,6 +284,10 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self) -> Result<Vec<User>>;
     /// Deletes a user and their tokens.
     async fn delete_user(&self, id: i64) -> Result<bool>;
+    /// A user by id.
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>>;
+    /// Changes what `change` sets of a user; `false` when there is no such user.
+    async fn update_user(&self, id: i64, change: &UserChange) -> Result<bool>;
     /// Stores a token's hash.
     async fn create_token(&self, token: &NewToken) -> Result<TokenInfo>;
     /// The token with this hash and its user, if it has not expired at `now`.
@@ -281,10 +296,10 @@ pub trait UserStore: Send + Sync {
     async fn list_tokens(&self, user_id: i64) -> Result<Vec<TokenInfo>>;
     /// Deletes one of a user's tokens.
     async fn delete_token(&self, user_id: i64, token_id: i64) -> Result<bool>;
-    /// Number of users, to tell a fresh installation.
     /// Removes the tokens that expired by `now` (registry logins mint short-lived ones);
     /// how many.
     async fn delete_expired_tokens(&self, now: Timestamp) -> Result<u64>;
+    /// Number of users, to tell a fresh installation.
     async fn count_users(&self) -> Result<u64>;
 }
 
@@ -419,6 +434,8 @@ pub trait MetadataStore:
     + DownloadStore
     + TombstoneStore
     + crate::uploads::UploadStore
+    + crate::catalog::CatalogStore
+    + crate::sessions::SessionStore
 {
     /// Answers when the database does (for `/readyz`).
     async fn ping(&self) -> Result<()>;

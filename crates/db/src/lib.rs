@@ -7,6 +7,7 @@
 //! PostgreSQL uses one pool for both. sqlx errors never leave this crate.
 
 mod blobs;
+mod catalog;
 mod downloads;
 mod error;
 mod files;
@@ -16,6 +17,7 @@ mod packages;
 mod publish_tx;
 mod repositories;
 mod rows;
+mod sessions;
 mod tombstones;
 mod uploads;
 mod upstream_cache;

@@ -80,6 +80,7 @@ mod tests {
             name: "demo".into(),
             created_at: Timestamp(3),
             revision: 4,
+            updated_at: Timestamp(5),
         }
     }
 

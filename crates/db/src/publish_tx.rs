@@ -37,7 +37,7 @@ pub(crate) fn upsert_property(owner: PropertyOwner) -> (String, i64) {
     )
 }
 
-/// Bumps the revision of the package that `owner` belongs to.
+/// Bumps the revision of the package that `owner` belongs to, and notes when.
 pub(crate) async fn bump_revision(
     tx: &mut Transaction<'static, Any>,
     owner: PropertyOwner,
@@ -51,9 +51,10 @@ pub(crate) async fn bump_revision(
         ),
     };
     sqlx::query(&format!(
-        "UPDATE packages SET revision = revision + 1 WHERE id = {package}"
+        "UPDATE packages SET revision = revision + 1, updated_at = $2 WHERE id = {package}"
     ))
     .bind(id)
+    .bind(Timestamp::now().0)
     .execute(&mut **tx)
     .await
     .map_err(db_err)?;

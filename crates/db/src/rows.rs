@@ -13,7 +13,8 @@ use wharf_core::{Error, Result};
 
 use crate::error::db_err;
 
-pub(crate) const PACKAGE_COLUMNS: &str = "id, repository_id, name, created_at, revision";
+pub(crate) const PACKAGE_COLUMNS: &str =
+    "id, repository_id, name, created_at, revision, updated_at";
 pub(crate) const REPOSITORY_COLUMNS: &str = "id, name, format, kind, upstream, members, allow_overwrite, max_upload_size, anonymous_read, retention_days, redirect_downloads, created_at";
 
 fn corrupt(what: &str) -> Error {
@@ -62,6 +63,7 @@ pub(crate) fn package(row: &AnyRow) -> Result<Package> {
         name: row.try_get("name").map_err(db_err)?,
         created_at: Timestamp(row.try_get("created_at").map_err(db_err)?),
         revision: row.try_get("revision").map_err(db_err)?,
+        updated_at: Timestamp(row.try_get("updated_at").map_err(db_err)?),
     })
 }
 
@@ -103,8 +105,7 @@ pub(crate) fn file(row: &AnyRow) -> Result<FileEntry> {
     })
 }
 
-pub(crate) const USER_COLUMNS: &str =
-    "u.id AS user_id, u.name AS user_name, u.role, u.created_at AS user_created_at";
+pub(crate) const USER_COLUMNS: &str = "u.id AS user_id, u.name AS user_name, u.role, u.created_at AS user_created_at, u.disabled AS user_disabled";
 
 pub(crate) fn user(row: &AnyRow) -> Result<User> {
     let role: String = row.try_get("role").map_err(db_err)?;
@@ -113,6 +114,7 @@ pub(crate) fn user(row: &AnyRow) -> Result<User> {
         name: row.try_get("user_name").map_err(db_err)?,
         role: Scope::parse(&role).ok_or_else(|| corrupt("user role"))?,
         created_at: Timestamp(row.try_get("user_created_at").map_err(db_err)?),
+        disabled: row.try_get::<i64, _>("user_disabled").map_err(db_err)? != 0,
     })
 }
 

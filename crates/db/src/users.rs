@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use wharf_core::model::{NewToken, Scope, TokenInfo, User};
-use wharf_core::store::UserStore;
+use wharf_core::store::{UserChange, UserStore};
 use wharf_core::time::Timestamp;
 use wharf_core::{Error, Result};
 
@@ -16,7 +16,8 @@ impl UserStore for Db {
     async fn create_user(&self, name: &str, password_hash: &str, role: Scope) -> Result<User> {
         let row = sqlx::query(
             "INSERT INTO users (name, password_hash, role, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id AS user_id, name AS user_name, role, created_at AS user_created_at",
+             RETURNING id AS user_id, name AS user_name, role, created_at AS user_created_at, \
+             disabled AS user_disabled",
         )
         .bind(name)
         .bind(password_hash)
@@ -61,6 +62,33 @@ impl UserStore for Db {
             .execute(&self.write)
             .await
             .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn update_user(&self, id: i64, change: &UserChange) -> Result<bool> {
+        // One statement: each field is set to the new value or kept.
+        let done = sqlx::query(
+            "UPDATE users SET role = COALESCE($2, role), password_hash = COALESCE($3, password_hash), \
+             disabled = COALESCE($4, disabled) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(change.role.map(Scope::as_str))
+        .bind(change.password_hash.as_deref())
+        .bind(change.disabled.map(i64::from))
+        .execute(&self.write)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -57,6 +57,7 @@ async fn token(state: &AppState, secret: &str) -> Result<Principal> {
         .store
         .token_by_hash(&hash_token(secret), Timestamp::now())
         .await?
+        .filter(|(_, user)| !user.disabled)
         .ok_or_else(invalid)?;
     Ok(Principal {
         user,
@@ -82,7 +83,7 @@ pub async fn password_login(state: &AppState, user: &str, password: &str) -> Res
         .await
         .map_err(|e| Error::internal("verifying password", e))?;
     match found {
-        Some((user, _)) if matches => {
+        Some((user, _)) if matches && !user.disabled => {
             state.logins.succeeded(&user.name);
             Ok(Principal {
                 user,

@@ -2,11 +2,13 @@
 //! `WHARF_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
 mod blobs;
+mod catalog;
 mod downloads;
 mod links;
 mod packages;
 mod reads;
 mod repositories;
+mod sessions;
 mod tombstones;
 mod uploads;
 mod users;
