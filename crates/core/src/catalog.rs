@@ -7,10 +7,50 @@ use async_trait::async_trait;
 use crate::Result;
 use crate::model::Package;
 use crate::time::Timestamp;
+use crate::usecases::PropertyTarget;
 
 /// The package property formats keep a package's one-line description in (what its latest
 /// publish said), for lists and search.
 pub const DESCRIPTION: &str = "description";
+/// The package property formats keep a package's keywords in, separated by spaces, for search.
+pub const KEYWORDS: &str = "keywords";
+
+/// The longest description kept, in characters.
+const MAX_DESCRIPTION: usize = 1000;
+/// The most keywords kept.
+const MAX_KEYWORDS: usize = 50;
+
+/// The package properties a publish sets so that lists and search show the package: its
+/// [`DESCRIPTION`] (whitespace collapsed, at most 1,000 characters) and its [`KEYWORDS`]
+/// (lower case, at most 50). Empty values are set too, so a new publish without them clears
+/// the old ones.
+pub fn listing<'a>(
+    description: Option<&str>,
+    keywords: impl IntoIterator<Item = &'a str>,
+) -> Vec<(PropertyTarget, String, String)> {
+    let description: String = description
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(MAX_DESCRIPTION)
+        .collect();
+    let keywords: Vec<String> = keywords
+        .into_iter()
+        .flat_map(str::split_whitespace)
+        .map(str::to_lowercase)
+        .take(MAX_KEYWORDS)
+        .collect();
+    vec![
+        (PropertyTarget::Package, DESCRIPTION.to_owned(), description),
+        (
+            PropertyTarget::Package,
+            KEYWORDS.to_owned(),
+            keywords.join(" "),
+        ),
+    ]
+}
 
 /// How many packages and versions a repository holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +96,8 @@ pub enum PackageSort {
 pub struct PackageQuery<'a> {
     /// The repositories to list from.
     pub repository_ids: &'a [i64],
-    /// Words the name or the [`DESCRIPTION`] must contain (case-insensitively), all of them.
+    /// Words the name, the [`DESCRIPTION`] or the [`KEYWORDS`] must contain
+    /// (case-insensitively), all of them.
     pub words: &'a [String],
     /// The order.
     pub sort: PackageSort,
@@ -99,4 +140,21 @@ pub trait CatalogStore: Send + Sync {
     ) -> Result<Vec<RecentVersion>>;
     /// A page of the packages `query` selects.
     async fn packages_page(&self, query: &PackageQuery<'_>) -> Result<PackagePage>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listings_are_tidy_and_bounded() {
+        let long = "x".repeat(2000);
+        let set = listing(Some("  A  pad\n\tfor strings "), ["Pad", "left pad"]);
+        assert_eq!(set[0].2, "A pad for strings");
+        assert_eq!(set[1].2, "pad left pad");
+        let bounded = listing(Some(&long), std::iter::repeat_n("k", 80));
+        assert_eq!(bounded[0].2.len(), 1000);
+        assert_eq!(bounded[1].2.split(' ').count(), 50);
+        assert_eq!(listing(None, [])[0].2, "");
+    }
 }

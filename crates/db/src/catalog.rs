@@ -9,8 +9,8 @@ use sqlx::query::Query;
 use sqlx::{Any, Row as _};
 use wharf_core::Result;
 use wharf_core::catalog::{
-    CatalogStore, DESCRIPTION, PackagePage, PackageQuery, PackageRow, PackageSort, RecentVersion,
-    RepositoryCounts,
+    CatalogStore, DESCRIPTION, KEYWORDS, PackagePage, PackageQuery, PackageRow, PackageSort,
+    RecentVersion, RepositoryCounts,
 };
 use wharf_core::time::Timestamp;
 
@@ -40,11 +40,13 @@ fn contains(word: &str) -> String {
 }
 
 /// The `FROM … WHERE …` of a package query and its bound values after the repository ids:
-/// the description joined, every word in the name or the description.
+/// the description and keywords joined, every word in the name, the description or the
+/// keywords.
 fn filter(query: &PackageQuery<'_>) -> (String, Vec<String>) {
     let ids = placeholders(2, query.repository_ids.len());
     let mut sql = format!(
         "FROM packages p LEFT JOIN package_properties pp ON pp.owner_id = p.id AND pp.name = $1 \
+         LEFT JOIN package_properties pk ON pk.owner_id = p.id AND pk.name = '{KEYWORDS}' \
          WHERE p.repository_id IN ({ids})"
     );
     let mut values = Vec::new();
@@ -52,7 +54,8 @@ fn filter(query: &PackageQuery<'_>) -> (String, Vec<String>) {
         let n = 2 + query.repository_ids.len() + values.len();
         let _ = write!(
             sql,
-            " AND (p.lower_name LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(pp.value, '')) LIKE ${n} ESCAPE '\\')"
+            " AND (p.lower_name LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(pp.value, '')) LIKE ${n} ESCAPE '\\' \
+             OR LOWER(COALESCE(pk.value, '')) LIKE ${n} ESCAPE '\\')"
         );
         values.push(contains(word));
     }

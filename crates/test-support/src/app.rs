@@ -425,6 +425,51 @@ impl TestApp {
         secret
     }
 
+    /// The properties of package `name` of the repository `format/repo`, sorted by name.
+    ///
+    /// # Panics
+    /// When the repository or the package does not exist.
+    pub async fn package_properties(&self, spec: &str, name: &str) -> Vec<(String, String)> {
+        let (format, repo) = spec.split_once('/').expect("format/name");
+        let repo = self
+            .state
+            .repository(format, repo)
+            .await
+            .expect("repository");
+        let package = self
+            .state
+            .store
+            .package(repo.id, name)
+            .await
+            .expect("store")
+            .expect("package");
+        let mut properties = self
+            .state
+            .store
+            .properties(wharf_core::model::PropertyOwner::Package(package.id))
+            .await
+            .expect("store");
+        properties.sort();
+        properties
+    }
+
+    /// What lists and search show of package `name` of `format/repo`: its description and
+    /// keywords.
+    pub async fn listing(&self, spec: &str, name: &str) -> (String, String) {
+        let properties = self.package_properties(spec, name).await;
+        let get = |key: &str| {
+            properties
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        (
+            get(wharf_core::catalog::DESCRIPTION),
+            get(wharf_core::catalog::KEYWORDS),
+        )
+    }
+
     /// Closes the database.
     pub async fn finish(self) {
         self.db.finish().await;

@@ -3,7 +3,7 @@
 //! a total.
 
 use wharf_core::blob::BlobStore;
-use wharf_core::catalog::{CatalogStore, DESCRIPTION, PackageQuery, PackageSort};
+use wharf_core::catalog::{CatalogStore, DESCRIPTION, KEYWORDS, PackageQuery, PackageSort};
 use wharf_core::model::PropertyOwner;
 use wharf_core::store::{DownloadStore, PackageStore};
 use wharf_core::usecases::PublishMode;
@@ -48,6 +48,20 @@ async fn packages_are_listed_filtered_sorted_and_paged_in_the_database() {
         )
         .await
         .unwrap();
+        // Times are milliseconds: the last change comes later for sure.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let extra = db
+            .package(main.id, "Left-Pad-Extra")
+            .await
+            .unwrap()
+            .unwrap();
+        db.set_property(
+            PropertyOwner::Package(extra.id),
+            KEYWORDS,
+            "strings padding",
+        )
+        .await
+        .unwrap();
         let pad = db.package(main.id, "pad").await.unwrap().unwrap();
         let newest = db.list_versions(pad.id).await.unwrap()[1].id;
         db.add_downloads(&[(newest, 1, 7)]).await.unwrap();
@@ -78,8 +92,8 @@ async fn packages_are_listed_filtered_sorted_and_paged_in_the_database() {
         let by_update = page(&[], PackageSort::Updated, 0, 1).await;
         assert_eq!(
             names(&by_update),
-            ["zeta"],
-            "the description changed it last"
+            ["Left-Pad-Extra"],
+            "its keywords changed it last (downloads change nothing)"
         );
 
         let pad_search = page(&["PAD"], PackageSort::Relevance, 0, 10).await;
@@ -89,6 +103,8 @@ async fn packages_are_listed_filtered_sorted_and_paged_in_the_database() {
             "exact, then contained, then the description's match"
         );
         assert_eq!(pad_search.rows[3].description, "Pads 100% of strings");
+        let keyword = page(&["padding"], PackageSort::Relevance, 0, 10).await;
+        assert_eq!(names(&keyword), ["Left-Pad-Extra"], "keywords are searched");
         let both = page(&["left", "extra"], PackageSort::Relevance, 0, 10).await;
         assert_eq!(names(&both), ["Left-Pad-Extra"], "every word must match");
         let literal = page(&["100%"], PackageSort::Relevance, 0, 10).await;
@@ -101,10 +117,35 @@ async fn packages_are_listed_filtered_sorted_and_paged_in_the_database() {
         );
         let none = page(&["_"], PackageSort::Relevance, 0, 10).await;
         assert!(none.rows.is_empty() && none.total == 0);
+    });
+}
 
+#[tokio::test]
+async fn repositories_are_counted_and_the_newest_versions_come_first() {
+    on_every_engine!(|db| {
+        let blobs = BlobStore::memory();
+        let main = hosted(db, "main").await;
+        let other = hosted(db, "other").await;
+        for (repo, name, version) in [
+            (&main, "a", "1.0"),
+            (&main, "a", "2.0"),
+            (&main, "b", "1.0"),
+            (&other, "c", "1.0"),
+        ] {
+            publish(
+                db,
+                &blobs,
+                repo,
+                (name, version, "f"),
+                PublishMode::CreateOrAdd,
+                b"x",
+            )
+            .await
+            .unwrap();
+        }
         let counts = db.repository_counts().await.unwrap();
         let of = |id| counts.iter().find(|c| c.repository_id == id).unwrap();
-        assert_eq!((of(main.id).packages, of(main.id).versions), (4, 5));
+        assert_eq!((of(main.id).packages, of(main.id).versions), (2, 3));
         assert_eq!((of(other.id).packages, of(other.id).versions), (1, 1));
         let recent = db.recent_versions(&[main.id], 2).await.unwrap();
         assert_eq!(recent.len(), 2);

@@ -34,6 +34,8 @@ pub(crate) struct PublishMetadata {
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
     pub links: Option<String>,
     #[serde(default)]
     pub rust_version: Option<String>,

@@ -4,6 +4,7 @@
 
 use wharf_core::auth::Principal;
 use wharf_core::blob::StagedBlob;
+use wharf_core::catalog::listing;
 use wharf_core::model::{Package, PropertyOwner, Repository, Version};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
@@ -65,7 +66,7 @@ pub(crate) async fn publish(state: &AppState, new: NewCrate<'_>) -> Result<()> {
     )?;
     let owners = serde_json::to_string(&[&principal.user.name])
         .map_err(|e| Error::internal("encoding owners", e))?;
-    let properties = vec![
+    let mut properties = vec![
         (PropertyTarget::NewPackage, OWNERS.into(), owners),
         (PropertyTarget::Version, LINE.into(), line.render()?),
         (PropertyTarget::Version, CHANGED.into(), now.0.to_string()),
@@ -75,6 +76,10 @@ pub(crate) async fn publish(state: &AppState, new: NewCrate<'_>) -> Result<()> {
             meta.description.clone().unwrap_or_default(),
         ),
     ];
+    properties.extend(listing(
+        meta.description.as_deref(),
+        meta.keywords.iter().map(String::as_str),
+    ));
     publish_file(
         state.store.as_ref(),
         &state.blobs,

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 use wharf_core::blob::StagedBlob;
+use wharf_core::catalog::listing;
 use wharf_core::model::{Package, PropertyOwner, Repository, Scope};
 use wharf_core::names::{FileName, PackageName, VersionName};
 use wharf_core::time::Timestamp;
@@ -228,6 +229,12 @@ fn properties(
         properties.push((PropertyTarget::Version, README.to_owned(), readme));
     }
     if tags.iter().any(|t| t == "latest") {
+        let summary: Value = serde_json::from_str(&stored.summary).unwrap_or_default();
+        let keywords = summary["keywords"].as_array().cloned().unwrap_or_default();
+        properties.extend(listing(
+            summary["description"].as_str(),
+            keywords.iter().filter_map(Value::as_str),
+        ));
         properties.push((PropertyTarget::Package, SUMMARY.to_owned(), stored.summary));
     }
     for tag in tags {

@@ -25,6 +25,8 @@ pub struct CoreMetadata {
     pub version: String,
     /// `Summary`.
     pub summary: Option<String>,
+    /// `Keywords`, split at commas.
+    pub keywords: Vec<String>,
     /// `Requires-Python`.
     pub requires_python: Option<String>,
     /// `Requires-Dist`, each.
@@ -73,6 +75,14 @@ pub fn parse(raw: &str) -> Result<CoreMetadata> {
             "name" => meta.name = value,
             "version" => meta.version = value,
             "summary" => meta.summary = Some(value),
+            "keywords" => {
+                meta.keywords = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
             "requires-python" => meta.requires_python = Some(value),
             "requires-dist" => meta.requires_dist.push(value),
             "license" => meta.license = Some(value),

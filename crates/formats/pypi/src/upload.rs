@@ -8,6 +8,7 @@ use axum::extract::Multipart;
 use blake2::Digest as _;
 use futures::TryStreamExt as _;
 use wharf_core::blob::{StageOptions, StagedBlob};
+use wharf_core::catalog::listing;
 use wharf_core::model::Repository;
 use wharf_core::usecases::PropertyTarget;
 use wharf_core::{Error, Result};
@@ -36,7 +37,8 @@ pub(crate) struct Upload {
 
 impl Upload {
     /// The properties the file is published with: its type, the `pyversion` it was built
-    /// for, `Requires-Python`, and its core metadata with that metadata's SHA-256 (PEP 658).
+    /// for, `Requires-Python`, and its core metadata with that metadata's SHA-256 (PEP 658);
+    /// the project's description and keywords for lists and search.
     pub(crate) fn properties(&self) -> Vec<(PropertyTarget, String, String)> {
         let mut properties = vec![
             (
@@ -59,6 +61,10 @@ impl Upload {
                 PropertyTarget::File,
                 METADATA_SHA256.to_owned(),
                 hex::encode(sha2::Sha256::digest(meta.raw.as_bytes())),
+            ));
+            properties.extend(listing(
+                meta.summary.as_deref(),
+                meta.keywords.iter().map(String::as_str),
             ));
         }
         properties

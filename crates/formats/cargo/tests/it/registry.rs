@@ -436,3 +436,23 @@ async fn deleting_a_version_through_the_api_updates_the_cached_index_file() {
     assert_ne!(before.header("etag"), after.header("etag"));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_publish_lists_the_crate_for_search() {
+    let app = crate::app().await;
+    let mut meta = metadata("listed", "1.0.0");
+    meta["keywords"] = json!(["cli", "Parsing"]);
+    let r = app
+        .admin(
+            Method::PUT,
+            "/cargo/main/api/v1/crates/new",
+            publish_body(&meta, &good_crate("listed", "1.0.0")),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        app.listing("cargo/main", "listed").await,
+        ("listed does things".to_owned(), "cli parsing".to_owned())
+    );
+    app.finish().await;
+}

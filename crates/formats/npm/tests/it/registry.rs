@@ -260,3 +260,18 @@ async fn logout_revokes_the_token_in_its_path() {
     assert_eq!(whoami.status, 401);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn the_latest_publish_lists_the_package_for_search() {
+    let app = crate::app().await;
+    let token = app.admin_token.clone();
+    let mut body = good("pad", "1.0.0");
+    body["versions"]["1.0.0"]["keywords"] = json!(["Strings", "padding"]);
+    body["versions"]["1.0.0"]["description"] = json!("Pads  strings");
+    assert_eq!(publish_as(&app, &token, "pad", &body).await.status, 201);
+    assert_eq!(
+        app.listing("npm/main", "pad").await,
+        ("Pads strings".to_owned(), "strings padding".to_owned())
+    );
+    app.finish().await;
+}

@@ -299,3 +299,15 @@ async fn a_release_deleted_through_the_api_leaves_the_pages_and_comes_back_only_
     assert_eq!(r.status, 400, "{}", r.text());
     app.finish().await;
 }
+
+#[tokio::test]
+async fn an_upload_lists_the_project_for_search() {
+    let app = crate::app().await;
+    let r = upload_wheel(&app, "listed", "1.0", "Keywords: web, HTTP tools").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        app.listing("pypi/main", "listed").await,
+        ("listed summary".to_owned(), "web http tools".to_owned())
+    );
+    app.finish().await;
+}
